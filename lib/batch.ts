@@ -1,0 +1,79 @@
+/**
+ * Buffering, kept apart from writing: rows, dead letters and positions
+ * accumulate here until the stream decides to flush (by size or by age).
+ *
+ * @module
+ */
+import type { DeadLetter, Positions, SinkBatch, TableRows } from "./sink.ts";
+import type { SqlValue } from "./type_mapping.ts";
+
+/** Accumulates one batch; `drain()` hands it over and starts the next. */
+export class BatchBuffer {
+  #tables = new Map<string, TableRows>();
+  #deadLetters: DeadLetter[] = [];
+  #positions: Positions = new Map();
+  #records = 0;
+  #startedAt: number | undefined;
+
+  /** Rows and dead letters held. */
+  get size(): number {
+    return this.#records;
+  }
+
+  /** True when anything (even only a position) waits to be written. */
+  get pending(): boolean {
+    return this.#startedAt !== undefined;
+  }
+
+  /** Milliseconds since the first item of this batch arrived. */
+  ageMs(now = Date.now()): number {
+    return this.#startedAt === undefined ? 0 : now - this.#startedAt;
+  }
+
+  /** Adds a row for `table`; rows with other column lists go to their own INSERT. */
+  addRow(table: string, columnNames: readonly string[], row: SqlValue[]): void {
+    const key = `${table}\0${columnNames.join("\0")}`;
+    let rows = this.#tables.get(key);
+    if (!rows) {
+      rows = { table, columnNames, rows: [] };
+      this.#tables.set(key, rows);
+    }
+    rows.rows.push(row);
+    this.#records++;
+    this.#touch();
+  }
+
+  /** Keeps a record that could not be mapped, with its reason. */
+  addDeadLetter(letter: DeadLetter): void {
+    this.#deadLetters.push(letter);
+    this.#records++;
+    this.#touch();
+  }
+
+  /** Records that everything before `nextOffset` of this partition is in the batch. */
+  advance(topic: string, partition: number, nextOffset: number): void {
+    let partitions = this.#positions.get(topic);
+    if (!partitions) this.#positions.set(topic, partitions = new Map());
+    partitions.set(partition, nextOffset);
+    this.#touch();
+  }
+
+  /** Hands over the batch and empties the buffer. */
+  drain(): SinkBatch {
+    const batch = {
+      tables: [...this.#tables.values()],
+      deadLetters: this.#deadLetters,
+      positions: this.#positions,
+    };
+    this.#tables = new Map();
+    this.#deadLetters = [];
+    this.#positions = new Map();
+    this.#records = 0;
+    this.#startedAt = undefined;
+    return batch;
+  }
+
+  #touch(): void {
+    this.#startedAt ??= Date.now();
+  }
+}

@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { BatchBuffer } from "./batch.ts";
+
+Deno.test("BatchBuffer groups rows by table and column list and drains positions with them", () => {
+  const buffer = new BatchBuffer();
+  assert.equal(buffer.pending, false);
+  buffer.addRow("a_cdc", ["x", "__op"], [1, "c"]);
+  buffer.addRow("a_cdc", ["x", "__op"], [2, "u"]);
+  buffer.addRow("a_cdc", ["x", "y", "__op"], [3, 4, "c"]);
+  buffer.advance("t", 0, 3);
+  buffer.advance("t", 0, 5);
+  assert.equal(buffer.size, 3);
+  const batch = buffer.drain();
+  assert.equal(batch.tables.length, 2);
+  assert.deepEqual(batch.tables[0].rows, [[1, "c"], [2, "u"]]);
+  assert.deepEqual([...batch.positions.get("t")!], [[0, 5]]);
+  assert.equal(buffer.pending, false);
+  assert.equal(buffer.size, 0);
+});
+
+Deno.test("BatchBuffer is pending with only a position (tombstones, skips still advance)", () => {
+  const buffer = new BatchBuffer();
+  buffer.advance("t", 1, 10);
+  assert.equal(buffer.pending, true);
+  assert.equal(buffer.size, 0);
+});

@@ -1,0 +1,155 @@
+/**
+ * Decode: Kafka record bytes in the Confluent wire format → Avro values.
+ *
+ * Frame: byte 0 is the magic byte 0, bytes 1-4 the big-endian schema id, the
+ * rest Avro binary written with that schema. Avro types are compiled once per
+ * schema id and kept for the life of the process.
+ *
+ * @module
+ */
+import avro from "avsc";
+import { Buffer } from "node:buffer";
+import type { RegistryClient } from "./registry.ts";
+import { UnknownSchemaIdError } from "./registry.ts";
+import type { AvroSchema } from "./avro_schema.ts";
+
+/** Why a record could not be decoded; the policy of `--on-error` applies to these. */
+export type BadInputReason =
+  | "not-confluent-framing"
+  | "unknown-schema-id"
+  | "undecodable-avro"
+  | "unmappable-type"
+  | "not-debezium-envelope";
+
+/** A record that is not what Debezium + the Avro converter write. */
+export class BadInputError extends Error {
+  constructor(readonly reason: BadInputReason, message: string) {
+    super(message);
+    this.name = "BadInputError";
+  }
+}
+
+/** A Confluent-framed message split into its schema id and Avro payload. */
+export interface ConfluentFrame {
+  schemaId: number;
+  payload: Uint8Array;
+}
+
+/** Splits Confluent framing off `bytes`; throws {@linkcode BadInputError} when absent. */
+export function decodeConfluentFrame(bytes: Uint8Array): ConfluentFrame {
+  if (bytes.length < 5) {
+    throw new BadInputError(
+      "not-confluent-framing",
+      `${bytes.length} bytes is too short for the Confluent wire format (magic byte + 4-byte schema id)`,
+    );
+  }
+  if (bytes[0] !== 0) {
+    throw new BadInputError(
+      "not-confluent-framing",
+      `magic byte is ${bytes[0]}, expected 0 (Confluent wire format); ` +
+        `is the connector's converter writing Avro with the Confluent framing?`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { schemaId: view.getUint32(1, false), payload: bytes.subarray(5) };
+}
+
+/**
+ * Avro `long` read as a JS number when it fits exactly, otherwise as a bigint:
+ * avsc's default would silently round values beyond 2^53 (BIGINT UNSIGNED,
+ * nanosecond timestamps).
+ */
+const exactLong = avro.types.LongType.__with({
+  fromBuffer: (buf: Buffer) => {
+    const n = buf.readBigInt64LE(0);
+    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(n)
+      : n;
+  },
+  toBuffer: (n: number | bigint) => {
+    const buf = Buffer.alloc(8);
+    buf.writeBigInt64LE(BigInt(n));
+    return buf;
+  },
+  fromJSON: (n: number | string) => BigInt(n),
+  toJSON: (n: number | bigint) => Number(n),
+  isValid: (n: unknown) => typeof n === "number" || typeof n === "bigint",
+  compare: (a: number | bigint, b: number | bigint) => (a === b ? 0 : a < b ? -1 : 1),
+});
+
+/** Compiles an Avro schema with exact longs. */
+export function compileAvro(schema: AvroSchema): avro.Type {
+  // avsc adds every named type to the registry it is given: a fresh one each time.
+  return avro.Type.forSchema(schema as avro.Schema, { registry: { long: exactLong } });
+}
+
+/** A compiled schema: its id, parsed JSON (with Debezium's attributes) and avsc type. */
+export interface CompiledSchema {
+  id: number;
+  schema: AvroSchema;
+  type: avro.Type;
+}
+
+/** A decoded record value with the schema that wrote it. */
+export interface DecodedValue {
+  schema: CompiledSchema;
+  value: unknown;
+}
+
+/** Decodes Confluent-framed Avro, fetching and compiling each schema id once. */
+export class AvroDecoder {
+  readonly #registry: RegistryClient;
+  readonly #compiled = new Map<number, Promise<CompiledSchema>>();
+
+  constructor(registry: RegistryClient) {
+    this.#registry = registry;
+  }
+
+  /** The compiled schema for `id`, fetched from the registry on first sight. */
+  schema(id: number): Promise<CompiledSchema> {
+    let pending = this.#compiled.get(id);
+    if (!pending) {
+      pending = this.#registry.schemaById(id).then((registered) => {
+        const schema = JSON.parse(registered.schema) as AvroSchema;
+        return { id, schema, type: compileAvro(schema) };
+      });
+      pending.catch(() => this.#compiled.delete(id));
+      this.#compiled.set(id, pending);
+    }
+    return pending;
+  }
+
+  /** Decodes one record's bytes; bad input throws {@linkcode BadInputError}. */
+  async decode(bytes: Uint8Array): Promise<DecodedValue> {
+    const frame = decodeConfluentFrame(bytes);
+    let schema: CompiledSchema;
+    try {
+      schema = await this.schema(frame.schemaId);
+    } catch (error) {
+      if (error instanceof UnknownSchemaIdError) {
+        throw new BadInputError("unknown-schema-id", error.message);
+      }
+      throw error; // the registry is down: transient, not bad input
+    }
+    return { schema, value: decodeAvroPayload(schema, frame.payload) };
+  }
+}
+
+/** Reads Avro binary with a compiled schema; truncated or trailing bytes are bad input. */
+export function decodeAvroPayload(schema: CompiledSchema, payload: Uint8Array): unknown {
+  try {
+    // avsc wants a Node Buffer; this view shares the bytes, no copy.
+    return schema.type.fromBuffer(toBuffer(payload));
+  } catch (error) {
+    throw new BadInputError(
+      "undecodable-avro",
+      `cannot decode ${payload.length} bytes of Avro with schema id ${schema.id}: ${
+        (error as Error).message
+      }`,
+    );
+  }
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { BadInputError, compileAvro, decodeAvroPayload, decodeConfluentFrame } from "./decode.ts";
+
+function frame(id: number, payload: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(5 + payload.length);
+  bytes[0] = 0;
+  new DataView(bytes.buffer).setUint32(1, id, false);
+  bytes.set(payload, 5);
+  return bytes;
+}
+
+Deno.test("decodeConfluentFrame reads the big-endian schema id and the payload", () => {
+  const { schemaId, payload } = decodeConfluentFrame(frame(0x01020304, new Uint8Array([7, 8])));
+  assert.deepEqual(schemaId, 0x01020304);
+  assert.deepEqual([...payload], [7, 8]);
+});
+
+Deno.test("decodeConfluentFrame rejects a wrong magic byte and short input", () => {
+  const wrong = frame(1, new Uint8Array([1]));
+  wrong[0] = 1;
+  assert.throws(
+    () => decodeConfluentFrame(wrong),
+    (e: unknown) =>
+      e instanceof BadInputError && e.reason === "not-confluent-framing" &&
+      /magic byte is 1/.test(e.message),
+  );
+  assert.throws(
+    () => decodeConfluentFrame(new Uint8Array([0, 0, 1])),
+    (e: unknown) => e instanceof BadInputError && /too short/.test(e.message),
+  );
+});
+
+Deno.test("Avro longs beyond 2^53 decode exactly as bigint, small ones as numbers", () => {
+  const type = compileAvro({
+    type: "record",
+    name: "R",
+    fields: [{ name: "a", type: "long" }, { name: "b", type: "long" }],
+  });
+  const bytes = type.toBuffer({ a: 2n ** 63n - 1n, b: 42 });
+  const value = decodeAvroPayload({ id: 1, schema: "long", type }, bytes) as {
+    a: bigint;
+    b: number;
+  };
+  assert.deepEqual(value.a, 9223372036854775807n);
+  assert.deepEqual(value.b, 42);
+});
+
+Deno.test("truncated or trailing Avro is bad input, not a crash", () => {
+  const type = compileAvro({ type: "record", name: "R", fields: [{ name: "s", type: "string" }] });
+  const bytes = type.toBuffer({ s: "hello" });
+  for (const broken of [bytes.subarray(0, 3), Buffer.concat([bytes, Buffer.from([1, 2, 3])])]) {
+    assert.throws(
+      () => decodeAvroPayload({ id: 9, schema: "x", type }, broken),
+      (e: unknown) =>
+        e instanceof BadInputError && e.reason === "undecodable-avro" &&
+        /schema id 9/.test(e.message),
+    );
+  }
+});

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { envelopeSchema, optional, sourceValue } from "../tests/fixtures/debezium_schema.ts";
+import { BadInputError } from "./decode.ts";
+import { compileRowPlan, sourcePosition } from "./envelope.ts";
+
+const schema = envelopeSchema("dbserver1", "inventory", "customers", [
+  { name: "id", type: "int" },
+  optional("first_name", "string"),
+  optional("email", "string"),
+]);
+
+Deno.test("compileRowPlan: columns in source order, then metadata", () => {
+  const plan = compileRowPlan(schema);
+  assert.deepEqual(plan.columns.map((c) => c.name), ["id", "first_name", "email"]);
+  assert.deepEqual(plan.columnNames, [
+    "id",
+    "first_name",
+    "email",
+    "__op",
+    "__ts",
+    "__source_ts",
+    "__source_pos",
+    "__partition",
+    "__offset",
+  ]); // deno-fmt-ignore
+});
+
+Deno.test("toRow: after for create/update/read, before for delete, nothing for truncate", () => {
+  const plan = compileRowPlan(schema);
+  const before = { id: 1, first_name: "Anne", email: "a@x" };
+  const after = { id: 1, first_name: "Anne Marie", email: "a@x" };
+  const event = (op: string) => ({
+    before,
+    after: op === "d" ? null : after,
+    source: sourceValue("customers", 154, 1_700_000_000_000, "0-1-42"),
+    op,
+    ts_ms: 1_700_000_000_500,
+  });
+  const position = { partition: 0, offset: 7 };
+  assert.deepEqual(plan.toRow(event("u"), position), [
+    1,
+    "Anne Marie",
+    "a@x",
+    "u",
+    "2023-11-14 22:13:20.500",
+    "2023-11-14 22:13:20.000",
+    "mysql-bin.000003:154:0 gtid=0-1-42",
+    0,
+    7,
+  ]); // deno-fmt-ignore
+  assert.deepEqual(plan.toRow(event("d"), position).slice(0, 4), [1, "Anne", "a@x", "d"]);
+  assert.deepEqual(plan.toRow({ ...event("t"), before: null, after: null }, position).slice(0, 4), [
+    null,
+    null,
+    null,
+    "t",
+  ]);
+  assert.throws(
+    () => plan.toRow(event("x"), position),
+    (e: unknown) => e instanceof BadInputError && /unknown Debezium op "x"/.test(e.message),
+  );
+});
+
+Deno.test("a schema that is not an envelope, or whose column clashes with metadata, is bad input", () => {
+  assert.throws(
+    () => compileRowPlan({ type: "record", name: "Plain", fields: [{ name: "id", type: "int" }] }),
+    (e: unknown) => e instanceof BadInputError && e.reason === "not-debezium-envelope",
+  );
+  assert.throws(
+    () => compileRowPlan(envelopeSchema("p", "d", "t", [{ name: "__op", type: "string" }])),
+    (e: unknown) => e instanceof BadInputError && /metadata column/.test(e.message),
+  );
+});
+
+Deno.test("sourcePosition without a GTID, and without a source", () => {
+  assert.equal(sourcePosition(sourceValue("t", 9, 0)), "mysql-bin.000003:9:0");
+  assert.equal(sourcePosition(null), null);
+});

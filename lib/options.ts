@@ -1,0 +1,236 @@
+/**
+ * The option vocabulary shared by the subcommands.
+ *
+ * Every option has an environment variable (12-factor): `CDC_<NAME>`, and the
+ * seed's names (`BOOTSTRAP_SERVERS`, `MYSQL_HOST`, ...) where they map.
+ * Precedence: flag, then `CDC_*`, then the seed's name, then the default.
+ *
+ * @module
+ */
+import { InvalidArgumentError, Option } from "commander";
+
+/** How one option is spelled, documented and defaulted. */
+export interface OptionSpec {
+  /** Commander flags, e.g. `"--batch-size <n>"`. */
+  flags: string;
+  description: string;
+  /** The primary environment variable. */
+  env: string;
+  /** Older names accepted too (the seed's), weaker than `env`. */
+  aliases?: readonly string[];
+  default?: string | number | boolean;
+  /** A secret: its value never appears in help output or logs. */
+  secret?: boolean;
+  parse?: (value: string) => unknown;
+  choices?: readonly string[];
+  /** How the default reads in help, when its value does not (`10s` for 10000). */
+  defaultLabel?: string;
+}
+
+/** Builds a commander option from a spec, defaults taken from alias variables. */
+export function envOption(spec: OptionSpec): Option {
+  const aliasSet = spec.aliases?.find((name) => Deno.env.get(name) !== undefined);
+  const description = spec.aliases?.length
+    ? `${spec.description} (also env ${spec.aliases.join(", ")})`
+    : spec.description;
+  const option = new Option(spec.flags, description).env(spec.env);
+  if (spec.choices) option.choices(spec.choices);
+  if (spec.parse) option.argParser((value: string) => spec.parse!(value));
+  const fallback = aliasSet === undefined
+    ? spec.default
+    : (spec.parse ?? ((v: string) => v))(Deno.env.get(aliasSet)!);
+  if (fallback !== undefined) {
+    option.default(
+      fallback,
+      spec.secret ? "(set)" : aliasSet ? `${String(fallback)} from ${aliasSet}` : spec.defaultLabel,
+    );
+  }
+  return option;
+}
+
+/** Parses a whole number of at least `min`, or explains what was wrong. */
+export function integer(min = 0): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`expected a whole number >= ${min}, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+/** Parses a duration: `500ms`, `30s`, `2m`, or plain milliseconds. */
+export function duration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) {
+    throw new InvalidArgumentError(`expected a duration like 500ms, 30s or 2m, got "${value}"`);
+  }
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "ms"]!;
+  return Math.round(Number(match[1]) * unit);
+}
+
+/** Kafka connection options. */
+export interface KafkaOptions {
+  bootstrapServers: string;
+}
+
+/** Schema registry options. */
+export interface RegistryOptions {
+  registryUrl: string;
+}
+
+/** MySQL/MariaDB connection options (the sink, or the source for `wait`). */
+export interface MysqlOptions {
+  mysqlHost: string;
+  mysqlPort: number;
+  mysqlUser: string;
+  mysqlPassword?: string;
+  mysqlPasswordFile?: string;
+}
+
+/** Where Debezium's topics are: `<prefix>.<database>.<table>`. */
+export interface TopicOptions {
+  topicPrefix: string;
+  database: string;
+}
+
+/** Logging options. */
+export interface LogOptions {
+  logLevel: "debug" | "info" | "warning" | "error";
+  logFormat: "text" | "json";
+}
+
+/** Start-up wait option. */
+export interface WaitOptions {
+  waitTimeout: number;
+}
+
+export const kafkaOptions = (): Option[] => [
+  envOption({
+    flags: "--bootstrap-servers <hosts>",
+    description: "Kafka bootstrap servers, comma-separated",
+    env: "CDC_BOOTSTRAP_SERVERS",
+    aliases: ["BOOTSTRAP_SERVERS"],
+    default: "localhost:9092",
+  }),
+];
+
+export const registryOptions = (): Option[] => [
+  envOption({
+    flags: "--registry-url <url>",
+    description:
+      "schema registry base URL speaking the Confluent API (Apicurio: .../apis/ccompat/v7)",
+    env: "CDC_REGISTRY_URL",
+    aliases: ["SCHEMA_REGISTRY_URL"],
+    default: "http://localhost:8081",
+  }),
+];
+
+export const mysqlOptions = (): Option[] => [
+  envOption({
+    flags: "--mysql-host <host>",
+    description: "MySQL/MariaDB host",
+    env: "CDC_MYSQL_HOST",
+    aliases: ["MYSQL_HOST"],
+    default: "localhost",
+  }),
+  envOption({
+    flags: "--mysql-port <port>",
+    description: "MySQL/MariaDB port",
+    env: "CDC_MYSQL_PORT",
+    aliases: ["MYSQL_PORT"],
+    default: 3306,
+    parse: integer(1),
+  }),
+  envOption({
+    flags: "--mysql-user <user>",
+    description: "MySQL/MariaDB user",
+    env: "CDC_MYSQL_USER",
+    aliases: ["MYSQL_USER"],
+    default: "root",
+  }),
+  envOption({
+    flags: "--mysql-password <password>",
+    description: "MySQL/MariaDB password (prefer the env variable or a file: flags show in ps)",
+    env: "CDC_MYSQL_PASSWORD",
+    aliases: ["MYSQL_PASSWORD"],
+    secret: true,
+  }),
+  envOption({
+    flags: "--mysql-password-file <path>",
+    description: "read the MySQL/MariaDB password from this file (e.g. a Docker secret)",
+    env: "CDC_MYSQL_PASSWORD_FILE",
+  }),
+];
+
+export const topicOptions = (): Option[] => [
+  envOption({
+    flags: "--topic-prefix <prefix>",
+    description: "Debezium topic prefix (topic.prefix / database.server.name)",
+    env: "CDC_TOPIC_PREFIX",
+    default: "dbserver1",
+  }),
+  envOption({
+    flags: "--database <name>",
+    description: "source database whose tables are captured",
+    env: "CDC_DATABASE",
+    aliases: ["MYSQL_DATABASE"],
+    default: "inventory",
+  }),
+];
+
+export const waitOptions = (): Option[] => [
+  envOption({
+    flags: "--wait-timeout <duration>",
+    description: "how long start-up waits for each service",
+    env: "CDC_WAIT_TIMEOUT",
+    default: 120_000,
+    defaultLabel: "2m",
+    parse: duration,
+  }),
+];
+
+export const logOptions = (): Option[] => [
+  envOption({
+    flags: "--log-level <level>",
+    description: "lowest level logged",
+    env: "CDC_LOG_LEVEL",
+    default: "info",
+    choices: ["debug", "info", "warning", "error"],
+  }),
+  envOption({
+    flags: "--log-format <format>",
+    description: "log line format on stderr",
+    env: "CDC_LOG_FORMAT",
+    default: "text",
+    choices: ["text", "json"],
+  }),
+];
+
+/**
+ * The topic Debezium writes a table's changes to. Like Debezium's default
+ * topic naming, characters Kafka does not allow in topic names become `_`.
+ */
+export function tableTopic(options: TopicOptions, table: string): string {
+  const legal = (part: string) => part.replace(/[^A-Za-z0-9._-]/g, "_");
+  return `${legal(options.topicPrefix)}.${legal(options.database)}.${legal(table)}`;
+}
+
+/**
+ * The MySQL password: from `--mysql-password`/env, or read from
+ * `--mysql-password-file` (trailing newline removed). Never logged.
+ */
+export async function mysqlPassword(options: MysqlOptions): Promise<string | undefined> {
+  if (options.mysqlPasswordFile) {
+    try {
+      return (await Deno.readTextFile(options.mysqlPasswordFile)).replace(/\r?\n$/, "");
+    } catch (error) {
+      throw new Error(
+        `cannot read the MySQL password file ${options.mysqlPasswordFile}: ${
+          (error as Error).message
+        }`,
+      );
+    }
+  }
+  return options.mysqlPassword;
+}

@@ -1,0 +1,171 @@
+/**
+ * A client for any schema registry that speaks the Confluent REST API:
+ * Confluent Schema Registry, Apicurio (`/apis/ccompat/v7`), Karapace, Redpanda.
+ *
+ * Schema ids are immutable, so a schema fetched once is kept for the life of
+ * the process; an id never seen before is fetched the moment it appears.
+ *
+ * @module
+ */
+import { type Backoff, DEFAULT_BACKOFF, retry } from "./retry.ts";
+
+/** A schema as the registry returns it for `GET /schemas/ids/{id}`. */
+export interface RegisteredSchema {
+  id: number;
+  /** The schema text (Avro JSON for our topics). */
+  schema: string;
+  schemaType?: string;
+}
+
+/** A registry answer that is an error: status and the registry's message. */
+export class RegistryError extends Error {
+  constructor(message: string, readonly status: number, readonly errorCode?: number) {
+    super(message);
+    this.name = "RegistryError";
+  }
+}
+
+/** The registry has no schema with this id (HTTP 404). */
+export class UnknownSchemaIdError extends RegistryError {
+  constructor(readonly schemaId: number, url: string) {
+    super(
+      `the schema registry at ${url} has no schema with id ${schemaId}: ` +
+        `was the message written against another registry?`,
+      404,
+      40403,
+    );
+    this.name = "UnknownSchemaIdError";
+  }
+}
+
+/** True for failures worth retrying: network errors, timeouts and 5xx/429 answers. */
+export function isTransientRegistryError(error: unknown): boolean {
+  if (error instanceof RegistryError) return error.status >= 500 || error.status === 429;
+  return error instanceof TypeError || (error instanceof DOMException); // fetch: network, timeout
+}
+
+/** Shows a URL without any credentials in it, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username || parsed.password) {
+      parsed.username = "***";
+      parsed.password = "";
+    }
+    return parsed.toString().replace(/\/$/, "");
+  } catch {
+    return url;
+  }
+}
+
+/** Options of {@linkcode RegistryClient}. */
+export interface RegistryClientOptions {
+  /** How long one look-up may keep retrying transient failures. */
+  retryTimeoutMs?: number;
+  backoff?: Backoff;
+  /** Per-request timeout. */
+  requestTimeoutMs?: number;
+  onRetry?: (what: string, error: unknown, delayMs: number) => void;
+}
+
+/** Reads schemas from a Confluent-compatible registry, caching by id. */
+export class RegistryClient {
+  readonly baseUrl: string;
+  readonly #headers: Headers;
+  readonly #byId = new Map<number, Promise<RegisteredSchema>>();
+  readonly #options: Required<Omit<RegistryClientOptions, "onRetry">> & RegistryClientOptions;
+
+  constructor(baseUrl: string, options: RegistryClientOptions = {}) {
+    const url = new URL(baseUrl);
+    this.#headers = new Headers({
+      accept: "application/vnd.schemaregistry.v1+json, application/json",
+    });
+    if (url.username || url.password) {
+      // Credentials in the URL become Basic auth; fetch refuses them inline.
+      const user = decodeURIComponent(url.username);
+      const password = decodeURIComponent(url.password);
+      this.#headers.set("authorization", `Basic ${btoa(`${user}:${password}`)}`);
+      url.username = "";
+      url.password = "";
+    }
+    this.baseUrl = url.toString().replace(/\/$/, "");
+    this.#options = {
+      retryTimeoutMs: 60_000,
+      backoff: DEFAULT_BACKOFF,
+      requestTimeoutMs: 10_000,
+      ...options,
+    };
+  }
+
+  /** The schema with this id, fetched once and then served from memory. */
+  schemaById(id: number): Promise<RegisteredSchema> {
+    let pending = this.#byId.get(id);
+    if (!pending) {
+      pending = this.#get<RegisteredSchema>(`/schemas/ids/${id}`).then((body) => ({
+        ...body,
+        id,
+      }));
+      // A failed look-up is not cached: the next message asks again.
+      pending.catch(() => this.#byId.delete(id));
+      this.#byId.set(id, pending);
+    }
+    return pending;
+  }
+
+  /** All subjects (`GET /subjects`). */
+  subjects(): Promise<string[]> {
+    return this.#get<string[]>("/subjects");
+  }
+
+  /** The version numbers of a subject (`GET /subjects/{s}/versions`). */
+  versions(subject: string): Promise<number[]> {
+    return this.#get<number[]>(`/subjects/${encodeURIComponent(subject)}/versions`);
+  }
+
+  /** One version of a subject; `latest` for the newest. */
+  subjectVersion(
+    subject: string,
+    version: number | "latest",
+  ): Promise<RegisteredSchema & { subject: string; version: number }> {
+    return this.#get(`/subjects/${encodeURIComponent(subject)}/versions/${version}`);
+  }
+
+  /** Answers when the registry is up: lists subjects once, without retrying. */
+  async ping(): Promise<void> {
+    await this.#request("/subjects");
+  }
+
+  #get<T>(path: string): Promise<T> {
+    return retry(() => this.#request<T>(path), {
+      what: `the schema registry at ${redactUrl(this.baseUrl)}${path}`,
+      timeoutMs: this.#options.retryTimeoutMs,
+      backoff: this.#options.backoff,
+      isTransient: isTransientRegistryError,
+      onRetry: ({ error, delayMs }) => this.#options.onRetry?.(path, error, delayMs),
+    });
+  }
+
+  async #request<T>(path: string): Promise<T> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      headers: this.#headers,
+      signal: AbortSignal.timeout(this.#options.requestTimeoutMs),
+    });
+    const text = await response.text();
+    if (response.ok) return JSON.parse(text) as T;
+    let body: { error_code?: number; message?: string } = {};
+    try {
+      body = JSON.parse(text);
+    } catch { /* not JSON: keep the status line */ }
+    const idMatch = /^\/schemas\/ids\/(\d+)$/.exec(path);
+    if (response.status === 404 && idMatch) {
+      throw new UnknownSchemaIdError(Number(idMatch[1]), redactUrl(this.baseUrl));
+    }
+    throw new RegistryError(
+      `schema registry ${redactUrl(this.baseUrl)}${path} answered ${response.status}: ${
+        body.message ?? (text.slice(0, 200) || response.statusText)
+      }`,
+      response.status,
+      body.error_code,
+    );
+  }
+}

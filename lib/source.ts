@@ -1,0 +1,176 @@
+/**
+ * Source: Debezium topics read with a Kafka consumer group.
+ *
+ * The sink's stored positions are the truth: the consumer is sought to them
+ * on start, and the group's offsets are committed only after the sink's
+ * commit (for lag monitoring and as the second choice on start).
+ *
+ * @module
+ */
+import type { Admin, Consumer } from "kafkajs";
+import type { Buffer } from "node:buffer";
+import { kafkaClient } from "./kafka.ts";
+import { logger } from "./log.ts";
+import { delay, errorMessage, retry } from "./retry.ts";
+import type { Positions } from "./sink.ts";
+
+const log = logger("source");
+
+/** One fetched batch of one partition. */
+export interface SourceBatch {
+  topic: string;
+  partition: number;
+  /** Offset of the next record the broker will write (for lag). */
+  highWatermark: number;
+  records: SourceRecord[];
+  /** Keeps the group membership alive during long work. */
+  heartbeat(): Promise<void>;
+}
+
+/** One Kafka record, as raw bytes. */
+export interface SourceRecord {
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** Settings of {@linkcode KafkaSource}. */
+export interface SourceOptions {
+  bootstrapServers: string;
+  groupId: string;
+  topics: readonly string[];
+}
+
+/** A consumer group over the stream's topics. */
+export class KafkaSource {
+  readonly options: SourceOptions;
+  readonly #admin: Admin;
+  readonly #consumer: Consumer;
+  #fatal?: (error: Error) => void;
+
+  constructor(options: SourceOptions) {
+    this.options = options;
+    const kafka = kafkaClient(options.bootstrapServers, `cdc-${options.groupId}`);
+    this.#admin = kafka.admin();
+    this.#consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: 60_000,
+      heartbeatInterval: 3_000,
+      maxBytes: 16 * 1024 * 1024,
+      allowAutoTopicCreation: false,
+      retry: {
+        initialRetryTime: 300,
+        maxRetryTime: 10_000,
+        retries: 10,
+        // A broker restart exhausts a round of retries; start over rather than die.
+        restartOnFailure: (error) => {
+          log.warn(`consumer failed (${errorMessage(error)}); restarting it`);
+          return Promise.resolve(true);
+        },
+      },
+    });
+    this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.#fatal?.(payload.error);
+    });
+  }
+
+  /** Waits with backoff until a broker answers. */
+  async waitForBroker(timeoutMs: number): Promise<void> {
+    await retry(async () => {
+      await this.#admin.connect();
+      await this.#admin.describeCluster();
+    }, {
+      what: `Kafka at ${this.options.bootstrapServers}`,
+      timeoutMs,
+      onRetry: ({ error, delayMs }) =>
+        log.info(
+          `waiting for Kafka at ${this.options.bootstrapServers}: ${
+            errorMessage(error)
+          } (next try in ${delayMs} ms)`,
+        ),
+    });
+  }
+
+  /**
+   * Waits until every topic exists. A table's topic appears when Debezium
+   * first writes to it, so this waits without a deadline, saying so.
+   */
+  async waitForTopics(signal: AbortSignal): Promise<void> {
+    let lastReport = 0;
+    for (let attempt = 1;; attempt++) {
+      const existing = new Set(await this.#admin.listTopics());
+      const missing = this.options.topics.filter((t) => !existing.has(t));
+      if (missing.length === 0) return;
+      if (Date.now() - lastReport > 15_000) {
+        log.info(
+          `waiting for topic(s) ${missing.join(", ")}: is the connector registered, ` +
+            `and does the table have rows? (cdc connector status)`,
+        );
+        lastReport = Date.now();
+      }
+      await delay(Math.min(5_000, 250 * attempt), signal);
+    }
+  }
+
+  /**
+   * Joins the group and feeds `handler` batch by batch. Stored positions win
+   * over the group's committed offsets; with neither, reading starts at the
+   * earliest offset. `onFatal` hears of a consumer that cannot go on.
+   */
+  async start(
+    positions: Positions,
+    handler: (batch: SourceBatch) => Promise<void>,
+    onFatal: (error: Error) => void,
+  ): Promise<void> {
+    this.#fatal = onFatal;
+    await this.#consumer.connect();
+    await this.#consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, heartbeat }) => {
+        await handler({
+          topic: batch.topic,
+          partition: batch.partition,
+          highWatermark: Number(batch.highWatermark),
+          records: batch.messages.map((m) => ({
+            offset: Number(m.offset),
+            key: m.key,
+            value: m.value,
+          })),
+          heartbeat,
+        });
+      },
+    });
+    // Applied by the consumer once the partitions are assigned.
+    for (const [topic, partitions] of positions) {
+      for (const [partition, offset] of partitions) {
+        this.#consumer.seek({ topic, partition, offset: String(offset) });
+      }
+    }
+  }
+
+  /** Commits the group's offsets (after the sink committed); failures only logged. */
+  async commit(positions: Positions): Promise<void> {
+    const offsets = [];
+    for (const [topic, partitions] of positions) {
+      for (const [partition, offset] of partitions) {
+        offsets.push({ topic, partition, offset: String(offset) });
+      }
+    }
+    if (offsets.length === 0) return;
+    try {
+      await this.#consumer.commitOffsets(offsets);
+    } catch (error) {
+      // Stored positions in the sink are what counts; the group offsets only trail them.
+      log.debug(`committing group offsets failed: ${errorMessage(error)}`);
+    }
+  }
+
+  /** Leaves the group and closes connections; waits for a running batch to return. */
+  async stop(): Promise<void> {
+    await this.#consumer.disconnect().catch((e) => log.debug(errorMessage(e)));
+    await this.#admin.disconnect().catch((e) => log.debug(errorMessage(e)));
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * The pipeline of `cdc stream`: source → decode → map → buffer → sink.
+ *
+ * Exactly once: a record is skipped when its offset is below the position
+ * already stored (or already buffered) for its partition; every batch is
+ * written with its positions in one transaction; Kafka offsets are committed
+ * after that.
+ *
+ * @module
+ */
+import type { AvroDecoder, CompiledSchema } from "./decode.ts";
+import { BadInputError } from "./decode.ts";
+import type { Envelope, RowPlan } from "./envelope.ts";
+import { compileRowPlan } from "./envelope.ts";
+import { BatchBuffer } from "./batch.ts";
+import { logger } from "./log.ts";
+import type { Positions, RowWriter } from "./sink.ts";
+import type { KafkaSource, SourceBatch, SourceRecord } from "./source.ts";
+import type { MappingOptions } from "./type_mapping.ts";
+
+const log = logger("stream");
+
+/** What to do with a record that cannot be decoded or mapped. */
+export type OnError = "fail" | "skip" | "dead-letter";
+
+/** The stream's behaviour, independent of where it reads and writes. */
+export interface PipelineOptions {
+  /** Source topic → `_cdc` table name. */
+  tables: ReadonlyMap<string, string>;
+  batchSize: number;
+  flushMs: number;
+  onError: OnError;
+  mapping: MappingOptions;
+}
+
+/** Counters for the status line and the exit summary. */
+export interface StreamStats {
+  consumed: number;
+  rowsWritten: number;
+  tombstones: number;
+  skipped: number;
+  deadLettered: number;
+  alreadyWritten: number;
+  batches: number;
+}
+
+/** A bad record under `--on-error fail`: where it is and why. */
+export class BadRecordError extends Error {
+  constructor(topic: string, partition: number, offset: number, cause: BadInputError) {
+    super(
+      `bad record at topic ${topic}, partition ${partition}, offset ${offset} (${cause.reason}): ${cause.message}. ` +
+        `Rows before it are written; restart with --on-error skip or dead-letter to pass it.`,
+    );
+    this.name = "BadRecordError";
+  }
+}
+
+const key = (topic: string, partition: number) => `${topic}\0${partition}`;
+
+/** The stream from topics to `_cdc` tables; I/O through `source` and `writer`. */
+export class Pipeline {
+  readonly stats: StreamStats = {
+    consumed: 0,
+    rowsWritten: 0,
+    tombstones: 0,
+    skipped: 0,
+    deadLettered: 0,
+    alreadyWritten: 0,
+    batches: 0,
+  };
+  readonly #options: PipelineOptions;
+  readonly #decoder: AvroDecoder;
+  readonly #writer: RowWriter;
+  readonly #source: KafkaSource;
+  readonly #buffer = new BatchBuffer();
+  /** Next offset not yet in the sink or the buffer, per topic and partition. */
+  readonly #next = new Map<string, number>();
+  readonly #highWatermarks = new Map<string, number>();
+  readonly #plans = new Map<string, Promise<RowPlan>>();
+  #serial: Promise<unknown> = Promise.resolve();
+  #stopping = false;
+
+  constructor(
+    options: PipelineOptions,
+    decoder: AvroDecoder,
+    writer: RowWriter,
+    source: KafkaSource,
+  ) {
+    this.#options = options;
+    this.#decoder = decoder;
+    this.#writer = writer;
+    this.#source = source;
+  }
+
+  /** Starts from the positions stored in the sink. */
+  seed(stored: Positions): void {
+    for (const [topic, partitions] of stored) {
+      for (const [partition, next] of partitions) this.#next.set(key(topic, partition), next);
+    }
+  }
+
+  /** Records behind the broker's newest, summed over partitions seen. */
+  get lag(): number {
+    let lag = 0;
+    for (const [k, high] of this.#highWatermarks) {
+      lag += Math.max(0, high - (this.#next.get(k) ?? 0));
+    }
+    return lag;
+  }
+
+  /** From now on, batches return at once; what is buffered stays for the final flush. */
+  stop(): void {
+    this.#stopping = true;
+  }
+
+  /** Handles one fetched batch (called by the source, one at a time). */
+  handleBatch(batch: SourceBatch): Promise<void> {
+    return this.#exclusive(async () => {
+      const k = key(batch.topic, batch.partition);
+      this.#highWatermarks.set(k, batch.highWatermark);
+      for (const record of batch.records) {
+        if (this.#stopping) return;
+        const next = this.#next.get(k);
+        if (next !== undefined && record.offset < next) {
+          this.stats.alreadyWritten++;
+          continue;
+        }
+        await this.#handleRecord(batch.topic, batch.partition, record);
+        this.#next.set(k, record.offset + 1);
+        this.#buffer.advance(batch.topic, batch.partition, record.offset + 1);
+        if (this.#buffer.size >= this.#options.batchSize) {
+          await this.#flush(batch.heartbeat);
+        }
+      }
+      if (this.#buffer.ageMs() >= this.#options.flushMs) await this.#flush(batch.heartbeat);
+    });
+  }
+
+  /** Writes the buffer when it is older than `--flush-ms` (called by a timer). */
+  flushIfDue(): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#buffer.pending && this.#buffer.ageMs() >= this.#options.flushMs) {
+        await this.#flush();
+      }
+    });
+  }
+
+  /** Writes whatever is buffered (on shutdown). */
+  flush(): Promise<void> {
+    return this.#exclusive(() => this.#flush());
+  }
+
+  async #handleRecord(topic: string, partition: number, record: SourceRecord): Promise<void> {
+    this.stats.consumed++;
+    if (record.value === null) {
+      this.stats.tombstones++; // Debezium's delete tombstone: the delete event came before it
+      return;
+    }
+    const table = this.#options.tables.get(topic)!;
+    try {
+      const decoded = await this.#decoder.decode(record.value);
+      const plan = await this.#plan(table, decoded.schema);
+      const row = plan.toRow(decoded.value as Envelope, { partition, offset: record.offset });
+      this.#buffer.addRow(table, plan.columnNames, row);
+    } catch (error) {
+      if (!(error instanceof BadInputError)) throw error;
+      this.#badRecord(topic, partition, record, error);
+    }
+  }
+
+  #badRecord(topic: string, partition: number, record: SourceRecord, error: BadInputError): void {
+    switch (this.#options.onError) {
+      case "fail":
+        throw new BadRecordError(topic, partition, record.offset, error);
+      case "skip":
+        this.stats.skipped++;
+        log.warn(`skipped bad record at ${topic}/${partition}@${record.offset}: ${error.message}`);
+        return;
+      case "dead-letter":
+        this.stats.deadLettered++;
+        log.warn(
+          `dead-lettered record at ${topic}/${partition}@${record.offset}: ${error.message}`,
+        );
+        this.#buffer.addDeadLetter({
+          topic,
+          partition,
+          offset: record.offset,
+          key: record.key,
+          value: record.value,
+          reason: error.reason,
+          error: error.message,
+        });
+    }
+  }
+
+  /** The row plan of a schema id for a table; the table is made ready on first sight. */
+  #plan(table: string, schema: CompiledSchema): Promise<RowPlan> {
+    const k = `${table}\0${schema.id}`;
+    let plan = this.#plans.get(k);
+    if (!plan) {
+      plan = (async () => {
+        const compiled = compileRowPlan(schema.schema, this.#options.mapping);
+        await this.#writer.ensureTable(table, compiled.columns);
+        return compiled;
+      })();
+      plan.catch(() => this.#plans.delete(k));
+      this.#plans.set(k, plan);
+    }
+    return plan;
+  }
+
+  async #flush(heartbeat?: () => Promise<void>): Promise<void> {
+    if (!this.#buffer.pending) return;
+    const batch = this.#buffer.drain();
+    // Long retries must not cost the group membership.
+    const beat = heartbeat && setInterval(() => heartbeat().catch(() => undefined), 3_000);
+    try {
+      await this.#writer.write(batch);
+    } finally {
+      if (beat) clearInterval(beat);
+    }
+    this.stats.batches++;
+    for (const t of batch.tables) this.stats.rowsWritten += t.rows.length;
+    await this.#source.commit(batch.positions);
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#serial.then(work, work);
+    this.#serial = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** A one-line summary of the counters, for the status line and the exit. */
+export function statusLine(stats: StreamStats, rate: number, lag: number): string {
+  return `${stats.consumed} events (${rate.toFixed(1)}/s), ${stats.rowsWritten} rows written ` +
+    `in ${stats.batches} batches, lag ${lag}, ${stats.tombstones} tombstones, ` +
+    `${stats.skipped} skipped, ${stats.deadLettered} dead-lettered, ` +
+    `${stats.alreadyWritten} already written`;
+}

@@ -1,0 +1,396 @@
+/**
+ * The type-mapping table: a Debezium column schema (Avro type, Kafka Connect
+ * logical name, parameters) → the `_cdc` column type and the conversion of its
+ * values. One entry per logical type, a fallback per Avro primitive, and the
+ * source column type (`column.propagate.source.type`) to refine both.
+ *
+ * Conversions are compiled once per schema; they run per value.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { AvroField, AvroSchema, NamedTypes } from "./avro_schema.ts";
+import { attribute, avroTypeName, unwrapOptional } from "./avro_schema.ts";
+import type { SqlType, SqlTypeName } from "./dialect.ts";
+import { parseSqlType } from "./dialect.ts";
+
+/** A raw SQL fragment built by `cdc` itself (never from input text). */
+export interface SqlFragment {
+  toSqlString(): string;
+}
+
+/** A value as handed to the MySQL driver. */
+export type SqlValue = null | number | bigint | string | Buffer | SqlFragment;
+
+/** How one source column lands in `_cdc`: its type and the conversion of its values. */
+export interface ColumnMapping {
+  name: string;
+  type: SqlType;
+  convert: (value: unknown) => SqlValue;
+}
+
+/** A column schema this module cannot map; bad input under `--on-error`. */
+export class UnmappableTypeError extends Error {
+  constructor(column: string, schema: AvroSchema, why: string) {
+    super(`column "${column}": cannot map ${JSON.stringify(schema)}: ${why}`);
+    this.name = "UnmappableTypeError";
+  }
+}
+
+// ---- value conversions (pure, exported for tests) ----
+
+const pad = (n: number | bigint, width: number) => String(n).padStart(width, "0");
+
+/** Floor division for bigints (rounds towards minus infinity). */
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
+}
+
+/** Days since 1970-01-01 → `YYYY-MM-DD`. */
+export function formatDate(days: number): string {
+  return new Date(days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Microseconds since the epoch (UTC) → `YYYY-MM-DD HH:MM:SS.ffffff`. */
+export function formatDateTimeMicros(micros: number | bigint): string {
+  const total = BigInt(micros);
+  const seconds = floorDiv(total, 1_000_000n);
+  const fraction = total - seconds * 1_000_000n;
+  const iso = new Date(Number(seconds) * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${pad(fraction, 6)}`;
+}
+
+/** Microseconds (possibly negative, beyond 24 h) → MySQL TIME `[-]HHH:MM:SS.ffffff`. */
+export function formatTimeMicros(micros: number | bigint): string {
+  let total = BigInt(micros);
+  const sign = total < 0n ? "-" : "";
+  if (total < 0n) total = -total;
+  const fraction = total % 1_000_000n;
+  const seconds = total / 1_000_000n;
+  return `${sign}${pad(seconds / 3600n, 2)}:${pad((seconds / 60n) % 60n, 2)}:${
+    pad(seconds % 60n, 2)
+  }.${pad(fraction, 6)}`;
+}
+
+const ZONED = /^(\d{4,})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)$/;
+
+/** An ISO-8601 timestamp with zone (Debezium ZonedTimestamp) → UTC `YYYY-MM-DD HH:MM:SS.ffffff`. */
+export function zonedTimestampToUtc(text: string): string {
+  const m = ZONED.exec(text);
+  if (!m) throw new Error(`not an ISO-8601 timestamp with zone: "${text}"`);
+  const fraction = (m[7] ?? "").padEnd(6, "0").slice(0, 6);
+  const date = new Date(0);
+  date.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  date.setUTCHours(Number(m[4]), Number(m[5]), Number(m[6]), 0);
+  if (m[8] !== "Z") {
+    const sign = m[8][0] === "-" ? -1 : 1;
+    const digits = m[8].slice(1).replace(":", "");
+    const offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2)));
+    date.setTime(date.getTime() - offsetMinutes * 60_000);
+  }
+  const iso = date.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${fraction}`;
+}
+
+/** A time with zone (Debezium ZonedTime, `HH:MM:SS[.f]Z`) → UTC TIME text. */
+export function zonedTimeToUtc(text: string): string {
+  return zonedTimestampToUtc(`1970-01-01T${text}`).slice(11);
+}
+
+/** A big-endian two's-complement integer (Kafka Connect Decimal's bytes) → bigint. */
+export function bytesToBigInt(bytes: Uint8Array): bigint {
+  if (bytes.length === 0) return 0n;
+  let n = 0n;
+  for (const byte of bytes) n = (n << 8n) | BigInt(byte);
+  return bytes[0] & 0x80 ? n - (1n << BigInt(bytes.length * 8)) : n;
+}
+
+/** An unscaled integer and a scale → exact decimal text (`-12.340`). */
+export function formatDecimal(unscaled: bigint, scale: number): string {
+  const negative = unscaled < 0n;
+  const digits = (negative ? -unscaled : unscaled).toString().padStart(scale + 1, "0");
+  const text = scale > 0
+    ? `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`
+    : digits;
+  return negative ? `-${text}` : text;
+}
+
+function asBuffer(value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length);
+  throw new Error(`expected bytes, got ${typeof value}`);
+}
+
+/** A geometry for MySQL: `ST_GeomFromWKB(X'..', srid)`, built from bytes and an integer only. */
+export function geometryFragment(wkb: Uint8Array, srid: number | null | undefined): SqlFragment {
+  const hex = asBuffer(wkb).toString("hex");
+  const sql = srid == null
+    ? `ST_GeomFromWKB(X'${hex}')`
+    : `ST_GeomFromWKB(X'${hex}', ${Math.trunc(Number(srid))})`;
+  return { toSqlString: () => sql };
+}
+
+// ---- the table ----
+
+/** What a mapping rule sees of one column. */
+interface FieldContext {
+  column: string;
+  schema: AvroSchema;
+  avroType: string;
+  params: Record<string, string>;
+  binaryHandlingMode: MappingOptions["binaryHandlingMode"];
+  /** `__debezium.source.column.type` etc., when the connector propagates them. */
+  source?: { type: string; length?: number; scale?: number };
+}
+
+type Rule = (ctx: FieldContext) => { type: SqlType; convert: (value: unknown) => SqlValue };
+
+const same = (value: unknown) => value as SqlValue;
+
+const unscaledDecimal = (scale: number) => (value: unknown) =>
+  formatDecimal(bytesToBigInt(asBuffer(value)), scale);
+
+const fsp = (ctx: FieldContext, fallback: number) => {
+  const length = ctx.source?.length;
+  return length !== undefined && length >= 0 && length <= 6 &&
+      /^(TIME|DATETIME|TIMESTAMP)/.test(ctx.source!.type)
+    ? length
+    : fallback;
+};
+
+const withFsp = (name: SqlTypeName, n: number): SqlType => (n > 0 ? { name, fsp: n } : { name });
+
+/** Kafka Connect / Debezium logical types, by `connect.name`. */
+const LOGICAL: Record<string, Rule> = {
+  "org.apache.kafka.connect.data.Decimal": (ctx) => {
+    const scale = Number(ctx.params.scale ?? 0);
+    const precision = Number(ctx.params["connect.decimal.precision"] ?? 65);
+    return {
+      type: { name: "DECIMAL", precision: Math.min(65, Math.max(precision, scale, 1)), scale },
+      convert: unscaledDecimal(scale),
+    };
+  },
+  "io.debezium.data.VariableScaleDecimal": () => ({
+    type: { name: "DECIMAL", precision: 65, scale: 30 },
+    convert: (v) => {
+      const { scale, value } = v as { scale: number; value: Uint8Array };
+      return formatDecimal(bytesToBigInt(value), scale);
+    },
+  }),
+  "org.apache.kafka.connect.data.Date": () => ({
+    type: { name: "DATE" },
+    convert: (v) => formatDate(Number(v)),
+  }),
+  "io.debezium.time.Date": () => ({
+    type: { name: "DATE" },
+    convert: (v) => formatDate(Number(v)),
+  }),
+  "org.apache.kafka.connect.data.Time": (ctx) => ({
+    type: withFsp("TIME", fsp(ctx, 3)),
+    convert: (v) => formatTimeMicros(BigInt(v as number) * 1000n),
+  }),
+  "io.debezium.time.Time": (ctx) => ({
+    type: withFsp("TIME", fsp(ctx, 3)),
+    convert: (v) => formatTimeMicros(BigInt(v as number) * 1000n),
+  }),
+  "io.debezium.time.MicroTime": (ctx) => ({
+    type: withFsp("TIME", fsp(ctx, 6)),
+    convert: (v) => formatTimeMicros(v as number | bigint),
+  }),
+  "io.debezium.time.NanoTime": (ctx) => ({
+    type: withFsp("TIME", fsp(ctx, 6)),
+    convert: (v) => formatTimeMicros(BigInt(v as number | bigint) / 1000n),
+  }),
+  "io.debezium.time.ZonedTime": (ctx) => ({
+    type: withFsp("TIME", fsp(ctx, 6)),
+    convert: (v) => zonedTimeToUtc(String(v)),
+  }),
+  "org.apache.kafka.connect.data.Timestamp": (ctx) => ({
+    type: withFsp("DATETIME", fsp(ctx, 3)),
+    convert: (v) => formatDateTimeMicros(BigInt(v as number | bigint) * 1000n),
+  }),
+  "io.debezium.time.Timestamp": (ctx) => ({
+    type: withFsp("DATETIME", fsp(ctx, 3)),
+    convert: (v) => formatDateTimeMicros(BigInt(v as number | bigint) * 1000n),
+  }),
+  "io.debezium.time.MicroTimestamp": (ctx) => ({
+    type: withFsp("DATETIME", fsp(ctx, 6)),
+    convert: (v) => formatDateTimeMicros(v as number | bigint),
+  }),
+  "io.debezium.time.NanoTimestamp": (ctx) => ({
+    type: withFsp("DATETIME", fsp(ctx, 6)),
+    convert: (v) => formatDateTimeMicros(BigInt(v as number | bigint) / 1000n),
+  }),
+  // TIMESTAMP columns: stored as DATETIME holding UTC, whatever the session zone.
+  "io.debezium.time.ZonedTimestamp": (ctx) => ({
+    type: withFsp("DATETIME", fsp(ctx, 6)),
+    convert: (v) => zonedTimestampToUtc(String(v)),
+  }),
+  "io.debezium.time.Year": () => ({ type: { name: "YEAR" }, convert: same }),
+  "io.debezium.data.Json": () => ({ type: { name: "JSON" }, convert: same }),
+  "io.debezium.data.Enum": (ctx) => ({
+    type: { name: "ENUM", values: splitAllowed(ctx.params.allowed) },
+    convert: same,
+  }),
+  "io.debezium.data.EnumSet": (ctx) => ({
+    type: { name: "SET", values: splitAllowed(ctx.params.allowed) },
+    convert: same,
+  }),
+  // BIT(n>1): Debezium sends the bits little-endian; MySQL reads a binary string big-endian.
+  "io.debezium.data.Bits": (ctx) => ({
+    type: { name: "BIT", length: Number(ctx.params.length ?? ctx.source?.length ?? 64) },
+    convert: (v) => Buffer.from(asBuffer(v)).reverse(),
+  }),
+  "io.debezium.data.geometry.Geometry": () => ({
+    type: { name: "GEOMETRY" },
+    convert: (v) => {
+      const g = v as { wkb: Uint8Array; srid?: number | null };
+      return geometryFragment(g.wkb, g.srid);
+    },
+  }),
+  "io.debezium.data.geometry.Point": () => ({
+    type: { name: "POINT" },
+    convert: (v) => {
+      const g = v as { wkb: Uint8Array; srid?: number | null };
+      return geometryFragment(g.wkb, g.srid);
+    },
+  }),
+};
+
+function splitAllowed(allowed: string | undefined): string[] {
+  return allowed ? allowed.split(",") : [];
+}
+
+/** Fallbacks by Avro primitive, when no logical type says more. */
+const PRIMITIVE: Record<string, Rule> = {
+  boolean: () => ({ type: { name: "TINYINT", length: 1 }, convert: (v) => (v ? 1 : 0) }),
+  int: (ctx) => ({
+    type: {
+      name: ({ int8: "TINYINT", int16: "SMALLINT" } as Record<string, SqlTypeName>)[
+        String(attribute(ctx.schema, "connect.type"))
+      ] ?? "INT",
+    },
+    convert: same,
+  }),
+  long: () => ({ type: { name: "BIGINT" }, convert: same }),
+  float: () => ({ type: { name: "FLOAT" }, convert: same }),
+  double: () => ({ type: { name: "DOUBLE" }, convert: same }),
+  string: () => ({ type: { name: "LONGTEXT" }, convert: same }),
+  bytes: () => ({ type: { name: "LONGBLOB" }, convert: (v) => asBuffer(v) }),
+};
+
+/**
+ * Refines a mapping with the source column's declared type, when Debezium
+ * propagates it: exact widths, UNSIGNED, and the bytes behind
+ * `binary.handling.mode` base64/hex or `decimal.handling.mode` string.
+ */
+function refineWithSourceType(
+  ctx: FieldContext,
+  base: { type: SqlType; convert: (value: unknown) => SqlValue },
+): { type: SqlType; convert: (value: unknown) => SqlValue } {
+  const source = ctx.source!;
+  const declared = parseSqlType(source.type);
+  if (!declared) return base;
+  const name = declared.name;
+  const length = source.length;
+  // Integers: UNSIGNED and the exact width.
+  if (/^(TINY|SMALL|MEDIUM|BIG)?INT$/.test(name) && ctx.avroType !== "boolean") {
+    const type: SqlType = { name, ...(declared.unsigned ? { unsigned: true } : {}) };
+    if (name === "BIGINT" && declared.unsigned && ctx.avroType === "long") {
+      // bigint.unsigned.handling.mode=long wraps values above 2^63-1; undo it.
+      return {
+        type,
+        convert: (v) =>
+          (typeof v === "bigint" || typeof v === "number") && v < 0
+            ? BigInt(v) + 2n ** 64n
+            : v as SqlValue,
+      };
+    }
+    return { type, convert: base.convert };
+  }
+  if (name === "DECIMAL" && ctx.avroType === "string" && length !== undefined) {
+    return { type: { name, precision: length, scale: source.scale ?? 0 }, convert: same };
+  }
+  if (["CHAR", "VARCHAR", "BINARY", "VARBINARY"].includes(name) && length !== undefined) {
+    return { type: { name, length }, convert: binaryConvert(ctx, name, base.convert) };
+  }
+  if (/^(TINY|MEDIUM|LONG)?(TEXT|BLOB)$/.test(name)) {
+    return { type: { name }, convert: binaryConvert(ctx, name, base.convert) };
+  }
+  return base;
+}
+
+/** Binary columns sent as text (`binary.handling.mode` base64/hex) are turned back into bytes. */
+function binaryConvert(
+  ctx: FieldContext,
+  name: SqlTypeName,
+  convert: (value: unknown) => SqlValue,
+): (value: unknown) => SqlValue {
+  const binary = name === "BINARY" || name === "VARBINARY" || name.endsWith("BLOB");
+  if (!binary || ctx.avroType !== "string") return convert;
+  const encoding = ({ hex: "hex", "base64-url-safe": "base64url" } as const)[
+    ctx.binaryHandlingMode as "hex" | "base64-url-safe"
+  ] ?? "base64";
+  return (v) => Buffer.from(String(v), encoding);
+}
+
+/** What the connector was told, where the schema alone cannot say. */
+export interface MappingOptions {
+  /** The connector's `binary.handling.mode`: how binary columns arrive as text. */
+  binaryHandlingMode: "bytes" | "base64" | "base64-url-safe" | "hex";
+}
+
+export const DEFAULT_MAPPING_OPTIONS: MappingOptions = { binaryHandlingMode: "bytes" };
+
+/**
+ * Maps one field of Debezium's row record to a `_cdc` column.
+ * Throws {@linkcode UnmappableTypeError} for a type it has no rule for.
+ */
+export function mapField(
+  field: AvroField,
+  names: NamedTypes,
+  options: MappingOptions = DEFAULT_MAPPING_OPTIONS,
+): ColumnMapping {
+  const { schema } = unwrapOptional(field.type, names);
+  const avroType = avroTypeName(schema);
+  const params = attribute(schema, "connect.parameters") ?? {};
+  const sourceType = params["__debezium.source.column.type"];
+  const ctx: FieldContext = {
+    column: field.name,
+    schema,
+    avroType,
+    params,
+    binaryHandlingMode: options.binaryHandlingMode,
+    source: sourceType
+      ? {
+        type: sourceType,
+        length: optionalNumber(params["__debezium.source.column.length"]),
+        scale: optionalNumber(params["__debezium.source.column.scale"]),
+      }
+      : undefined,
+  };
+  const connectName = attribute(schema, "connect.name");
+  const logical = connectName ? LOGICAL[connectName] : undefined;
+  const rule = logical ?? PRIMITIVE[avroType];
+  if (!rule) {
+    throw new UnmappableTypeError(
+      field.name,
+      schema,
+      `no mapping for Avro type "${avroType}"${connectName ? ` (${connectName})` : ""}`,
+    );
+  }
+  let mapping = rule(ctx);
+  // Logical types already carry their exact shape; plain primitives gain it from the source type.
+  if (ctx.source && !logical) mapping = refineWithSourceType(ctx, mapping);
+  const convert = mapping.convert;
+  return {
+    name: field.name,
+    type: mapping.type,
+    convert: (value) => (value === null || value === undefined ? null : convert(value)),
+  };
+}
+
+function optionalNumber(text: string | undefined): number | undefined {
+  return text === undefined || text === "" ? undefined : Number(text);
+}

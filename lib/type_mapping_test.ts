@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import type { AvroField } from "./avro_schema.ts";
+import { renderSqlType } from "./dialect.ts";
+import {
+  bytesToBigInt,
+  formatDate,
+  formatDateTimeMicros,
+  formatDecimal,
+  formatTimeMicros,
+  mapField,
+  UnmappableTypeError,
+  zonedTimestampToUtc,
+} from "./type_mapping.ts";
+
+const field = (type: AvroField["type"]): AvroField => ({ name: "c", type: ["null", type] });
+const map = (type: AvroField["type"], options?: Parameters<typeof mapField>[2]) =>
+  mapField(field(type), new Map(), options);
+
+Deno.test("dates cover the whole MySQL range", () => {
+  assert.equal(formatDate(0), "1970-01-01");
+  assert.equal(formatDate(-719162), "0001-01-01");
+  assert.equal(formatDate(2932896), "9999-12-31");
+});
+
+Deno.test("datetimes keep microseconds, before and after the epoch", () => {
+  assert.equal(formatDateTimeMicros(1_700_000_000_123_456), "2023-11-14 22:13:20.123456");
+  assert.equal(formatDateTimeMicros(-1), "1969-12-31 23:59:59.999999");
+  assert.equal(formatDateTimeMicros(253402300799999999n), "9999-12-31 23:59:59.999999");
+});
+
+Deno.test("times may be negative and beyond 24 hours", () => {
+  assert.equal(formatTimeMicros(0), "00:00:00.000000");
+  assert.equal(formatTimeMicros(-(838 * 3600 + 59 * 60 + 59) * 1_000_000), "-838:59:59.000000");
+  assert.equal(formatTimeMicros(3_723_000_001), "01:02:03.000001");
+});
+
+Deno.test("zoned timestamps are converted to UTC, fraction kept", () => {
+  assert.equal(zonedTimestampToUtc("2024-02-29T23:30:00.5Z"), "2024-02-29 23:30:00.500000");
+  assert.equal(
+    zonedTimestampToUtc("2024-03-01T01:30:00.123456+02:00"),
+    "2024-02-29 23:30:00.123456",
+  );
+  assert.throws(() => zonedTimestampToUtc("yesterday"), /not an ISO-8601/);
+});
+
+Deno.test("decimals from Connect's two's-complement bytes are exact", () => {
+  assert.equal(bytesToBigInt(new Uint8Array([0xff])), -1n);
+  assert.equal(bytesToBigInt(new Uint8Array([0x00, 0x80])), 128n);
+  assert.equal(formatDecimal(-1234n, 3), "-1.234");
+  assert.equal(formatDecimal(5n, 3), "0.005");
+  assert.equal(
+    formatDecimal(10n ** 65n - 1n, 30),
+    "99999999999999999999999999999999999.999999999999999999999999999999",
+  );
+});
+
+Deno.test("mapField: the type-mapping table for Debezium's default schemas", () => {
+  const cases: [AvroField["type"], string][] = [
+    ["boolean", "TINYINT(1)"],
+    [{ type: "int", "connect.type": "int16" }, "SMALLINT"],
+    ["int", "INT"],
+    ["long", "BIGINT"],
+    ["float", "FLOAT"],
+    ["double", "DOUBLE"],
+    ["string", "LONGTEXT"],
+    ["bytes", "LONGBLOB"],
+    [{
+      type: "bytes",
+      "connect.name": "org.apache.kafka.connect.data.Decimal",
+      "connect.parameters": { scale: "2", "connect.decimal.precision": "10" },
+    }, "DECIMAL(10,2)"],
+    [{ type: "int", "connect.name": "io.debezium.time.Date" }, "DATE"],
+    [{ type: "long", "connect.name": "io.debezium.time.MicroTime" }, "TIME(6)"],
+    [{ type: "long", "connect.name": "io.debezium.time.Timestamp" }, "DATETIME(3)"],
+    [{ type: "long", "connect.name": "io.debezium.time.MicroTimestamp" }, "DATETIME(6)"],
+    [{ type: "string", "connect.name": "io.debezium.time.ZonedTimestamp" }, "DATETIME(6)"],
+    [{ type: "int", "connect.name": "io.debezium.time.Year" }, "YEAR"],
+    [{ type: "string", "connect.name": "io.debezium.data.Json" }, "JSON"],
+    [{
+      type: "string",
+      "connect.name": "io.debezium.data.Enum",
+      "connect.parameters": { allowed: "S,M,L" },
+    }, "ENUM('S','M','L')"],
+    [{
+      type: "string",
+      "connect.name": "io.debezium.data.EnumSet",
+      "connect.parameters": { allowed: "a,b" },
+    }, "SET('a','b')"],
+    [{
+      type: "bytes",
+      "connect.name": "io.debezium.data.Bits",
+      "connect.parameters": { length: "64" },
+    }, "BIT(64)"],
+  ];
+  for (const [type, sql] of cases) {
+    assert.equal(renderSqlType(map(type).type), sql, JSON.stringify(type));
+  }
+});
+
+Deno.test("mapField: values convert to what MySQL stores", () => {
+  const decimal = map({
+    type: "bytes",
+    "connect.name": "org.apache.kafka.connect.data.Decimal",
+    "connect.parameters": { scale: "2" },
+  });
+  assert.equal(decimal.convert(Buffer.from([0x30, 0x39])), "123.45");
+  assert.equal(decimal.convert(null), null);
+  assert.equal(map("boolean").convert(true), 1);
+  assert.equal(
+    map({ type: "int", "connect.name": "io.debezium.time.Date" }).convert(19000),
+    "2022-01-08",
+  );
+  const bits = map({
+    type: "bytes",
+    "connect.name": "io.debezium.data.Bits",
+    "connect.parameters": { length: "16" },
+  });
+  assert.deepEqual([...(bits.convert(Buffer.from([0x01, 0x80])) as Buffer)], [0x80, 0x01]);
+  const geometry = map({
+    type: "record",
+    name: "Geometry",
+    namespace: "io.debezium.data.geometry",
+    fields: [{ name: "wkb", type: "bytes" }, { name: "srid", type: ["null", "int"] }],
+    "connect.name": "io.debezium.data.geometry.Geometry",
+  });
+  const fragment = geometry.convert({ wkb: Buffer.from([1, 2]), srid: 4326 }) as {
+    toSqlString(): string;
+  };
+  assert.equal(fragment.toSqlString(), "ST_GeomFromWKB(X'0102', 4326)");
+});
+
+Deno.test("mapField: propagated source types give exact columns and undo lossy encodings", () => {
+  const source = (type: string, length?: string, scale?: string) => ({
+    "__debezium.source.column.type": type,
+    ...(length ? { "__debezium.source.column.length": length } : {}),
+    ...(scale ? { "__debezium.source.column.scale": scale } : {}),
+  });
+  const unsignedBig = map({ type: "long", "connect.parameters": source("BIGINT UNSIGNED", "20") });
+  assert.equal(renderSqlType(unsignedBig.type), "BIGINT UNSIGNED");
+  assert.equal(unsignedBig.convert(-1), 18446744073709551615n);
+  assert.equal(
+    renderSqlType(map({ type: "string", "connect.parameters": source("VARCHAR", "255") }).type),
+    "VARCHAR(255)",
+  );
+  assert.equal(
+    renderSqlType(map({ type: "int", "connect.parameters": source("INT UNSIGNED", "10") }).type),
+    "INT UNSIGNED",
+  );
+  const stringDecimal = map({
+    type: "string",
+    "connect.parameters": source("DECIMAL", "65", "30"),
+  });
+  assert.equal(renderSqlType(stringDecimal.type), "DECIMAL(65,30)");
+  const base64 = map({ type: "string", "connect.parameters": source("VARBINARY", "16") }, {
+    binaryHandlingMode: "base64",
+  });
+  assert.deepEqual([...(base64.convert("AQI=") as Buffer)], [1, 2]);
+  const hex = map({ type: "string", "connect.parameters": source("BLOB") }, {
+    binaryHandlingMode: "hex",
+  });
+  assert.deepEqual([...(hex.convert("0a0b") as Buffer)], [10, 11]);
+  const datetime = map({
+    type: "long",
+    "connect.name": "io.debezium.time.Timestamp",
+    "connect.parameters": source("DATETIME", "2"),
+  });
+  assert.equal(renderSqlType(datetime.type), "DATETIME(2)");
+});
+
+Deno.test("mapField: a type without a rule is an UnmappableTypeError naming the column", () => {
+  assert.throws(
+    () => mapField({ name: "tags", type: { type: "array", items: "string" } }, new Map()),
+    (e: unknown) => e instanceof UnmappableTypeError && /column "tags"/.test(e.message),
+  );
+});

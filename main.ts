@@ -1,0 +1,36 @@
+/**
+ * `cdc`: Debezium change streams → change-history tables in MySQL/MariaDB.
+ * This file only wires the subcommands; each lives in `lib/commands/`.
+ *
+ * @module
+ */
+import { Command, CommanderError } from "commander";
+import denoJson from "./deno.json" with { type: "json" };
+import { EXIT } from "./lib/cli.ts";
+import { streamCommand } from "./lib/commands/stream.ts";
+
+/** The `cdc` program with every subcommand. */
+export function program(): Command {
+  const cdc = new Command("cdc")
+    .description("Debezium change streams → <table>_cdc change-history tables in MySQL/MariaDB")
+    .version(denoJson.version, "-V, --version")
+    .addCommand(streamCommand());
+  inheritUsageHandling(cdc);
+  return cdc;
+}
+
+/** Usage errors anywhere in the tree throw (exit 2 below) instead of exiting 1. */
+function inheritUsageHandling(command: Command): void {
+  command.exitOverride().showHelpAfterError("(run with --help for usage)");
+  for (const sub of command.commands) inheritUsageHandling(sub);
+}
+
+if (import.meta.main) {
+  try {
+    await program().parseAsync(Deno.args, { from: "user" });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    // --help and --version exit 0; any other commander error is a usage error.
+    Deno.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
+}
