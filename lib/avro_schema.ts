@@ -131,3 +131,43 @@ export function isRecord(schema: AvroSchema): schema is AvroRecordSchema {
   return typeof schema === "object" && !Array.isArray(schema) && schema.type === "record" &&
     Array.isArray(schema.fields);
 }
+
+/**
+ * Makes a schema self-contained by writing each referenced named type
+ * (Confluent schema references: full name → its schema) in place of its
+ * first use; later uses stay names, as Avro requires.
+ */
+export function inlineReferences(
+  schema: AvroSchema,
+  references: ReadonlyMap<string, AvroSchema>,
+): AvroSchema {
+  const defined = new Set<string>();
+  const walk = (node: AvroSchema, namespace: string): AvroSchema => {
+    if (typeof node === "string") {
+      if (PRIMITIVES.has(node)) return node;
+      const full = node.includes(".") || !namespace ? node : `${namespace}.${node}`;
+      const name = references.has(full) ? full : references.has(node) ? node : undefined;
+      if (name === undefined || defined.has(name)) return node;
+      defined.add(name);
+      return walk(references.get(name)!, namespace);
+    }
+    if (Array.isArray(node)) return node.map((branch) => walk(branch, namespace));
+    let ns = namespace;
+    if (node.name) {
+      const full = node.name.includes(".")
+        ? node.name
+        : node.namespace ?? namespace
+        ? `${node.namespace ?? namespace}.${node.name}`
+        : node.name;
+      defined.add(full);
+      ns = full.includes(".") ? full.slice(0, full.lastIndexOf(".")) : "";
+    }
+    const copy: AvroComplexSchema = { ...node };
+    if (typeof node.type === "object") copy.type = walk(node.type, ns);
+    if (node.fields) copy.fields = node.fields.map((f) => ({ ...f, type: walk(f.type, ns) }));
+    if (node.items) copy.items = walk(node.items, ns);
+    if (node.values) copy.values = walk(node.values, ns);
+    return copy;
+  };
+  return walk(schema, "");
+}

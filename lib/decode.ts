@@ -9,9 +9,9 @@
  */
 import avro from "avsc";
 import { Buffer } from "node:buffer";
-import type { RegistryClient } from "./registry.ts";
+import type { RegisteredSchema, RegistryClient } from "./registry.ts";
 import { UnknownSchemaIdError } from "./registry.ts";
-import type { AvroSchema } from "./avro_schema.ts";
+import { type AvroSchema, inlineReferences } from "./avro_schema.ts";
 
 /** Why a record could not be decoded; the policy of `--on-error` applies to these. */
 export type BadInputReason =
@@ -109,14 +109,26 @@ export class AvroDecoder {
   schema(id: number): Promise<CompiledSchema> {
     let pending = this.#compiled.get(id);
     if (!pending) {
-      pending = this.#registry.schemaById(id).then((registered) => {
-        const schema = JSON.parse(registered.schema) as AvroSchema;
+      pending = this.#registry.schemaById(id).then(async (registered) => {
+        const schema = await this.#selfContained(registered);
         return { id, schema, type: compileAvro(schema) };
       });
       pending.catch(() => this.#compiled.delete(id));
       this.#compiled.set(id, pending);
     }
     return pending;
+  }
+
+  /** The schema with its references (recursively) written in place. */
+  async #selfContained(registered: RegisteredSchema): Promise<AvroSchema> {
+    const schema = JSON.parse(registered.schema) as AvroSchema;
+    if (!registered.references?.length) return schema;
+    const references = new Map<string, AvroSchema>();
+    for (const ref of registered.references) {
+      const version = await this.#registry.subjectVersion(ref.subject, ref.version);
+      references.set(ref.name, await this.#selfContained(version));
+    }
+    return inlineReferences(schema, references);
   }
 
   /** Decodes one record's bytes; bad input throws {@linkcode BadInputError}. */

@@ -9,13 +9,26 @@
  */
 import { type Backoff, DEFAULT_BACKOFF, retry } from "./retry.ts";
 
+/** A Confluent schema reference: a named type defined by another subject's version. */
+export interface SchemaReference {
+  /** For Avro, the full name of the referenced type. */
+  name: string;
+  subject: string;
+  version: number;
+}
+
 /** A schema as the registry returns it for `GET /schemas/ids/{id}`. */
 export interface RegisteredSchema {
   id: number;
   /** The schema text (Avro JSON for our topics). */
   schema: string;
   schemaType?: string;
+  /** Named types the schema uses but does not define (Apicurio's converter writes these). */
+  references?: SchemaReference[];
 }
+
+/** A subject's version: its schema with the subject and version number. */
+export type SubjectVersion = RegisteredSchema & { subject: string; version: number };
 
 /** A registry answer that is an error: status and the registry's message. */
 export class RegistryError extends Error {
@@ -73,6 +86,7 @@ export class RegistryClient {
   readonly baseUrl: string;
   readonly #headers: Headers;
   readonly #byId = new Map<number, Promise<RegisteredSchema>>();
+  readonly #bySubjectVersion = new Map<string, Promise<SubjectVersion>>();
   readonly #options: Required<Omit<RegistryClientOptions, "onRetry">> & RegistryClientOptions;
 
   constructor(baseUrl: string, options: RegistryClientOptions = {}) {
@@ -122,12 +136,17 @@ export class RegistryClient {
     return this.#get<number[]>(`/subjects/${encodeURIComponent(subject)}/versions`);
   }
 
-  /** One version of a subject; `latest` for the newest. */
-  subjectVersion(
-    subject: string,
-    version: number | "latest",
-  ): Promise<RegisteredSchema & { subject: string; version: number }> {
-    return this.#get(`/subjects/${encodeURIComponent(subject)}/versions/${version}`);
+  /** One version of a subject; `latest` for the newest. Numbered versions are cached. */
+  subjectVersion(subject: string, version: number | "latest"): Promise<SubjectVersion> {
+    const path = `/subjects/${encodeURIComponent(subject)}/versions/${version}`;
+    if (version === "latest") return this.#get(path);
+    let pending = this.#bySubjectVersion.get(path);
+    if (!pending) {
+      pending = this.#get<SubjectVersion>(path);
+      pending.catch(() => this.#bySubjectVersion.delete(path));
+      this.#bySubjectVersion.set(path, pending);
+    }
+    return pending;
   }
 
   /** Answers when the registry is up: lists subjects once, without retrying. */

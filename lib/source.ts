@@ -54,7 +54,8 @@ export class KafkaSource {
     this.#admin = kafka.admin();
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
-      sessionTimeout: 60_000,
+      // Short, so that a restarted process (after kill -9) rejoins without a long wait.
+      sessionTimeout: 10_000,
       heartbeatInterval: 3_000,
       maxBytes: 16 * 1024 * 1024,
       allowAutoTopicCreation: false,

@@ -1,0 +1,167 @@
+/**
+ * Test helpers for running `cdc` as users do (a subprocess) against the local
+ * stack, and for waiting on conditions with deadlines (never fixed sleeps).
+ *
+ * @module
+ */
+import mysql from "mysql2/promise";
+import { BOOTSTRAP, CONNECT_URL, CONNECTOR_NAME, REGISTRY_URL, SINK_DB } from "./stack/config.ts";
+import { inventoryConnectorConfig } from "./stack/connector.ts";
+
+/** Endpoints of the local stack, as `cdc` options name them. */
+export const STACK = {
+  bootstrapServers: BOOTSTRAP,
+  registryUrl: REGISTRY_URL,
+  connectUrl: CONNECT_URL,
+  mysql: SINK_DB,
+} as const;
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** Connection options and flags that point `cdc` at the local stack. */
+export const STACK_FLAGS = [
+  "--bootstrap-servers",
+  STACK.bootstrapServers,
+  "--registry-url",
+  STACK.registryUrl,
+  "--mysql-host",
+  STACK.mysql.host,
+  "--mysql-port",
+  String(STACK.mysql.port),
+  "--mysql-user",
+  STACK.mysql.user,
+]; // deno-fmt-ignore
+
+/** A running `cdc` subprocess whose stdout and stderr are collected as they arrive. */
+export class CdcProcess {
+  readonly child: Deno.ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly done: Promise<Deno.CommandStatus>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, ...args],
+      env: { CDC_MYSQL_PASSWORD: STACK.mysql.password, NO_COLOR: "1", ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const collect = async (stream: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) this[into] += chunk;
+    };
+    const reading = Promise.all([collect(this.child.stdout, "stdout"), collect(this.child.stderr, "stderr")]);
+    this.done = reading.then(() => this.child.status);
+  }
+
+  /** Waits until stderr matches `pattern` (or the process ends, which fails). */
+  async waitForLog(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+    let ended = false;
+    this.done.then(() => ended = true);
+    await waitFor(`log line ${pattern}`, () => {
+      if (pattern.test(this.stderr)) return true;
+      if (ended) throw new Error(`cdc exited before logging ${pattern}:\n${this.stderr}`);
+      return false;
+    }, timeoutMs);
+  }
+
+  /** Sends `signal` and waits for the exit. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill(signal);
+    } catch { /* already exited */ }
+    return await this.done;
+  }
+}
+
+/** Runs `cdc` with `args` to completion. */
+export async function runCdc(args: string[], env: Record<string, string> = {}) {
+  const process = new CdcProcess(args, env);
+  const status = await process.done;
+  return { code: status.code, stdout: process.stdout, stderr: process.stderr };
+}
+
+/** Polls `condition` until it returns true, failing after `timeoutMs` with `what`. */
+export async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await condition()) return;
+    } catch (error) {
+      last = error;
+      if (error instanceof Error && /exited before/.test(error.message)) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+/** A MariaDB connection to the stack as the admin user. */
+export function connectMysql(database?: string): Promise<mysql.Connection> {
+  return mysql.createConnection({
+    host: STACK.mysql.host,
+    port: STACK.mysql.port,
+    user: STACK.mysql.user,
+    password: STACK.mysql.password,
+    database,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    dateStrings: true,
+  });
+}
+
+/** Runs one statement and returns its rows. */
+export async function query<T = Record<string, unknown>>(
+  connection: mysql.Connection,
+  sql: string,
+  values?: unknown[],
+): Promise<T[]> {
+  const [rows] = await connection.query(sql, values);
+  return rows as T[];
+}
+
+/** A short unique suffix for names a test creates. */
+export function uniqueSuffix(): string {
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+}
+
+/**
+ * Registers the inventory connector (idempotent PUT) and waits until it and
+ * its task run: the precondition of every test that captures real changes.
+ */
+export async function ensureInventoryConnector(): Promise<void> {
+  const url = `${STACK.connectUrl}/connectors/${CONNECTOR_NAME}`;
+  const put = await fetch(`${url}/config`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(inventoryConnectorConfig()),
+  });
+  if (!put.ok) throw new Error(`registering ${CONNECTOR_NAME}: ${put.status} ${await put.text()}`);
+  await put.body?.cancel();
+  await waitFor(
+    `${CONNECTOR_NAME} and its task RUNNING`,
+    async () => {
+      const response = await fetch(`${url}/status`);
+      if (!response.ok) {
+        await response.body?.cancel();
+        return false;
+      }
+      const status = await response.json() as {
+        connector: { state: string };
+        tasks: { state: string; trace?: string }[];
+      };
+      const failed = status.tasks.find((task) => task.state === "FAILED");
+      if (failed) throw new Error(`${CONNECTOR_NAME} task failed: ${failed.trace}`);
+      return status.connector.state === "RUNNING" && status.tasks.length > 0 &&
+        status.tasks.every((task) => task.state === "RUNNING");
+    },
+    120_000,
+    250,
+  );
+}
