@@ -231,11 +231,11 @@ const LOGICAL: Record<string, Rule> = {
   "io.debezium.data.Json": () => ({ type: { name: "JSON" }, convert: same }),
   "io.debezium.data.Enum": (ctx) => ({
     type: { name: "ENUM", values: splitAllowed(ctx.params.allowed) },
-    convert: same,
+    convert: (v) => unescapeDdlLiteral(String(v)),
   }),
   "io.debezium.data.EnumSet": (ctx) => ({
     type: { name: "SET", values: splitAllowed(ctx.params.allowed) },
-    convert: same,
+    convert: (v) => unescapeDdlLiteral(String(v)),
   }),
   // BIT(n>1): Debezium sends the bits little-endian; MySQL reads a binary string big-endian.
   "io.debezium.data.Bits": (ctx) => ({
@@ -259,7 +259,24 @@ const LOGICAL: Record<string, Rule> = {
 };
 
 function splitAllowed(allowed: string | undefined): string[] {
-  return allowed ? allowed.split(",") : [];
+  return allowed ? allowed.split(",").map(unescapeDdlLiteral) : [];
+}
+
+const DDL_ESCAPES: Record<string, string> = {
+  "0": "\0",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  Z: "\x1a",
+  b: "\b",
+};
+
+/**
+ * Debezium reads ENUM/SET members from the DDL text and keeps MySQL's
+ * backslash escapes (`x\\y` for the member `x\y`); this undoes them.
+ */
+export function unescapeDdlLiteral(text: string): string {
+  return text.includes("\\") ? text.replace(/\\(.)/g, (_, c: string) => DDL_ESCAPES[c] ?? c) : text;
 }
 
 /** Fallbacks by Avro primitive, when no logical type says more. */

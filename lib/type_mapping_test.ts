@@ -174,3 +174,13 @@ Deno.test("mapField: a type without a rule is an UnmappableTypeError naming the 
     (e: unknown) => e instanceof UnmappableTypeError && /column "tags"/.test(e.message),
   );
 });
+
+Deno.test("ENUM members and values lose the DDL escapes Debezium keeps", () => {
+  const mapped = map({
+    type: "string",
+    "connect.name": "io.debezium.data.Enum",
+    "connect.parameters": { allowed: "a,x\\\\y,it's" },
+  });
+  assert.deepEqual(mapped.type.values, ["a", "x\\y", "it's"]);
+  assert.equal(mapped.convert("x\\\\y"), "x\\y");
+});

@@ -1,0 +1,154 @@
+/**
+ * Bad input on a real topic: wrong magic byte, unknown schema id, truncated
+ * Avro, a value that is not Avro at all, under each `--on-error` policy.
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { kafkaClient } from "../lib/kafka.ts";
+import { envelopeSchema, optional, sourceValue } from "./fixtures/debezium_schema.ts";
+import { avroEncoder, confluentFrame, produceAll, registerSchema } from "./fixtures/produce.ts";
+import {
+  CdcProcess,
+  connectMysql,
+  query,
+  runCdc,
+  STACK,
+  STACK_FLAGS,
+  uniqueSuffix,
+  waitFor,
+} from "./helpers.ts";
+
+/** Produces the bad-input sequence once; returns the topic, database and raw values. */
+async function produceBadInput() {
+  const suffix = uniqueSuffix();
+  const database = `bad_${suffix}`;
+  const topic = `dbserver1.${database}.items`;
+  const schema = envelopeSchema("dbserver1", database, "items", [
+    { name: "id", type: "int" },
+    optional("name", "string"),
+  ]);
+  const id = await registerSchema(STACK.registryUrl, `${topic}-value`, schema);
+  const encode = avroEncoder(id, schema);
+  const event = (op: string, name: string) =>
+    encode({
+      before: null,
+      after: { id: 1, name },
+      source: sourceValue("items", 4, 1_700_000_000_000),
+      op,
+      ts_ms: 1_700_000_000_001,
+      transaction: null,
+    });
+  const good = event("c", "first");
+  const wrongMagic = Buffer.from(good);
+  wrongMagic[0] = 1;
+  const values = [
+    good, // 0
+    wrongMagic, // 1: not-confluent-framing
+    confluentFrame(2_000_000_000, good.subarray(5)), // 2: unknown-schema-id
+    good.subarray(0, good.length - 4), // 3: undecodable-avro (truncated)
+    Buffer.from('{"op":"c","after":{"id":1}}'), // 4: JSON, not Avro at all
+    event("u", "second"), // 5
+    null, // 6: tombstone
+  ];
+  const kafka = kafkaClient(STACK.bootstrapServers, "cdc-test-producer");
+  const producer = kafka.producer();
+  await producer.connect();
+  await produceAll(producer, topic, values);
+  await producer.disconnect();
+  return { database, topic, values };
+}
+
+const streamArgs = (database: string, sink: string, policy: string) => [
+  "stream",
+  "--table",
+  "items",
+  "--database",
+  database,
+  "--sink-database",
+  sink,
+  "--group-id",
+  sink,
+  "--on-error",
+  policy,
+  "--flush-ms",
+  "100",
+  ...STACK_FLAGS,
+]; // deno-fmt-ignore
+
+Deno.test({
+  name: "stream: bad records under fail, skip and dead-letter",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const { database, topic, values } = await produceBadInput();
+    const db = await connectMysql();
+    const sinks: string[] = [];
+    const storedNext = async (sink: string) => {
+      const rows = await query<{ next: string }>(
+        db,
+        `SELECT next_offset AS next FROM \`${sink}\`.__cdc_offsets WHERE topic = ?`,
+        [topic],
+      ).catch(() => []);
+      return rows.length ? Number(rows[0].next) : -1;
+    };
+    try {
+      await t.step("fail: stops at the first bad record with its position and reason, exit 1", async () => {
+        const sink = `${database}_fail`;
+        sinks.push(sink);
+        const result = await runCdc(streamArgs(database, sink, "fail"));
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(
+          result.stderr,
+          new RegExp(`bad record at topic ${topic.replaceAll(".", "\\.")}, partition 0, offset 1 \\(not-confluent-framing\\): magic byte is 1`),
+        );
+        const rows = await query<{ __offset: string }>(db, `SELECT __offset FROM \`${sink}\`.items_cdc`);
+        assert.deepEqual(rows.map((r) => Number(r.__offset)), [0], "the good record before it is written");
+        assert.equal(await storedNext(sink), 1, "the stored position stops at the bad record");
+      });
+
+      await t.step("skip: counts the four bad records and goes on", async () => {
+        const sink = `${database}_skip`;
+        sinks.push(sink);
+        const cdc = new CdcProcess(streamArgs(database, sink, "skip"));
+        await waitFor("the whole topic consumed", async () => await storedNext(sink) === values.length);
+        const status = await cdc.stop("SIGINT");
+        assert.equal(status.code, 0, cdc.stderr);
+        const rows = await query<{ __offset: string; name: string }>(
+          db,
+          `SELECT __offset, name FROM \`${sink}\`.items_cdc ORDER BY __offset`,
+        );
+        assert.deepEqual(rows.map((r) => [Number(r.__offset), r.name]), [[0, "first"], [5, "second"]]);
+        assert.equal(cdc.stderr.match(/skipped bad record/g)?.length, 4);
+        assert.match(cdc.stderr, /1 tombstones, 4 skipped, 0 dead-lettered/);
+      });
+
+      await t.step("dead-letter: keeps raw bytes and the reason, and goes on", async () => {
+        const sink = `${database}_dead`;
+        sinks.push(sink);
+        const cdc = new CdcProcess(streamArgs(database, sink, "dead-letter"));
+        await waitFor("the whole topic consumed", async () => await storedNext(sink) === values.length);
+        assert.equal((await cdc.stop("SIGTERM")).code, 0, cdc.stderr);
+        const letters = await query<{ offset: string; value: Buffer; reason: string; error: string }>(
+          db,
+          `SELECT \`offset\`, \`value\`, reason, error FROM \`${sink}\`.__cdc_dead_letter ORDER BY \`offset\``,
+        );
+        assert.deepEqual(letters.map((l) => [Number(l.offset), l.reason]), [
+          [1, "not-confluent-framing"],
+          [2, "unknown-schema-id"],
+          [3, "undecodable-avro"],
+          [4, "not-confluent-framing"],
+        ]);
+        for (const letter of letters) {
+          assert.deepEqual(Buffer.from(letter.value), values[Number(letter.offset)], "raw bytes kept as they were");
+          assert.ok(letter.error.length > 10);
+        }
+        assert.match(letters[1].error, /no schema with id 2000000000/);
+        const rows = await query(db, `SELECT __offset FROM \`${sink}\`.items_cdc`);
+        assert.equal(rows.length, 2);
+      });
+    } finally {
+      for (const sink of sinks) await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
+      await db.end();
+    }
+  },
+});
