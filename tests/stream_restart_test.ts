@@ -1,0 +1,150 @@
+/**
+ * Transient failures: the Kafka broker and, separately, the sink MariaDB
+ * restart while changes flow; the registry is down when the stream starts.
+ * The same `cdc stream` process carries on by itself, losing and duplicating
+ * nothing.
+ */
+import assert from "node:assert/strict";
+import { restartService, type ServiceName, startService, stopService } from "./stack/services.ts";
+import {
+  CdcProcess,
+  connectMysql,
+  ensureInventoryConnector,
+  query,
+  STACK_FLAGS,
+  uniqueSuffix,
+  waitFor,
+} from "./helpers.ts";
+
+const ROWS = 4_000;
+
+/** Inserts ROWS rows while `service` restarts once a quarter of them is in `_cdc`. */
+async function survivesRestartOf(service: ServiceName): Promise<void> {
+  await ensureInventoryConnector();
+  const suffix = uniqueSuffix();
+  const table = `restart_${service}_${suffix}`;
+  const sink = `cdc_restart_${suffix}`;
+  let db = await connectMysql();
+  await db.query(`CREATE TABLE inventory.${table} (id INT PRIMARY KEY, v VARCHAR(20))`);
+  const cdc = new CdcProcess([
+    "stream",
+    "--table",
+    table,
+    "--sink-database",
+    sink,
+    "--group-id",
+    sink,
+    "--batch-size",
+    "200",
+    "--flush-ms",
+    "100",
+    ...STACK_FLAGS,
+  ]); // deno-fmt-ignore
+  const count = async () => {
+    const rows = await query<{ n: string }>(db, `SELECT COUNT(*) AS n FROM \`${sink}\`.\`${table}_cdc\``)
+      .catch(() => [{ n: "0" }]);
+    return Number(rows[0].n);
+  };
+  try {
+    let inserted = 0;
+    const insertChunk = async () => {
+      const source = await connectMysql("inventory");
+      const rows = Array.from(
+        { length: 100 },
+        (_, i) => [inserted + i + 1, `v${inserted + i + 1}`],
+      );
+      await source.query(`INSERT INTO ${table} VALUES ?`, [rows]);
+      await source.end();
+      inserted += rows.length;
+    };
+    while (inserted < ROWS / 2) await insertChunk();
+    await waitFor(
+      `${ROWS / 4} rows before the restart`,
+      async () => await count() >= ROWS / 4,
+      120_000,
+    );
+    await restartService(service);
+    if (service === "mariadb") db = await connectMysql(); // the old connection died with the server
+    while (inserted < ROWS) await insertChunk();
+    await waitFor(
+      `all ${ROWS} rows after the ${service} restart`,
+      async () => await count() >= ROWS,
+      180_000,
+    );
+    const [{ n, ids }] = await query<{ n: string; ids: string }>(
+      db,
+      `SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM \`${sink}\`.\`${table}_cdc\``,
+    );
+    assert.equal(Number(n), ROWS, "nothing duplicated");
+    assert.equal(Number(ids), ROWS, "nothing lost");
+    assert.equal(
+      await Promise.race([cdc.done.then(() => "exited"), Promise.resolve("running")]),
+      "running",
+    );
+  } finally {
+    const status = await cdc.stop("SIGTERM");
+    await db.end().catch(() => undefined);
+    const cleanup = await connectMysql();
+    await cleanup.query(`DROP DATABASE IF EXISTS \`${sink}\``);
+    await cleanup.query(`DROP TABLE IF EXISTS inventory.${table}`);
+    await cleanup.end();
+    assert.equal(status.code, 0, cdc.stderr);
+  }
+}
+
+Deno.test({
+  name: "stream: the Kafka broker restarts mid-stream; the stream resumes by itself",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => survivesRestartOf("kafka"),
+});
+
+Deno.test({
+  name: "stream: the sink MariaDB restarts mid-stream; the stream resumes by itself",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => survivesRestartOf("mariadb"),
+});
+
+Deno.test({
+  name: "stream: the registry is down at start; the stream waits, saying so, then proceeds",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureInventoryConnector();
+    const sink = `cdc_registry_${uniqueSuffix()}`;
+    const db = await connectMysql();
+    await stopService("registry");
+    const cdc = new CdcProcess([
+      "stream",
+      "--table",
+      "customers",
+      "--sink-database",
+      sink,
+      "--group-id",
+      sink,
+      ...STACK_FLAGS,
+    ]);
+    try {
+      await cdc.waitForLog(
+        /waiting for the schema registry at http:\/\/127\.0\.0\.1:18081/,
+        30_000,
+      );
+      await startService("registry");
+      await waitFor("customers in customers_cdc", async () => {
+        const rows = await query<{ n: string }>(
+          db,
+          `SELECT COUNT(*) AS n FROM \`${sink}\`.customers_cdc`,
+        )
+          .catch(() => [{ n: "0" }]);
+        return Number(rows[0].n) >= 4;
+      }, 120_000);
+    } finally {
+      await startService("registry"); // idempotent: a no-op when it already runs
+      const status = await cdc.stop("SIGTERM");
+      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
+      await db.end();
+      assert.equal(status.code, 0, cdc.stderr);
+    }
+  },
+});
