@@ -61,10 +61,10 @@ export function decodeConfluentFrame(bytes: Uint8Array): ConfluentFrame {
  */
 const exactLong = avro.types.LongType.__with({
   fromBuffer: (buf: Buffer) => {
-    const n = buf.readBigInt64LE(0);
-    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
-      ? Number(n)
-      : n;
+    // Fast path without BigInt: exact whenever the high word keeps |n| below 2^53.
+    const high = buf.readInt32LE(4);
+    if (high >= -0x200000 && high < 0x200000) return high * 0x1_0000_0000 + buf.readUInt32LE(0);
+    return buf.readBigInt64LE(0);
   },
   toBuffer: (n: number | bigint) => {
     const buf = Buffer.alloc(8);

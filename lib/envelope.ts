@@ -15,7 +15,7 @@ import { METADATA_COLUMNS } from "./dialect.ts";
 import type { ColumnMapping, MappingOptions, SqlValue } from "./type_mapping.ts";
 import {
   DEFAULT_MAPPING_OPTIONS,
-  formatDateTimeMicros,
+  formatDateTimeMillis,
   mapField,
   UnmappableTypeError,
 } from "./type_mapping.ts";
@@ -87,8 +87,7 @@ export function sourcePosition(source: Record<string, unknown> | null | undefine
 }
 
 function millisToDateTime(ms: unknown): string | null {
-  if (ms === null || ms === undefined) return null;
-  return formatDateTimeMicros(BigInt(ms as number | bigint) * 1000n).slice(0, 23);
+  return ms === null || ms === undefined ? null : formatDateTimeMillis(ms as number | bigint);
 }
 
 /**

@@ -58,6 +58,8 @@ export class KafkaSource {
       sessionTimeout: 10_000,
       heartbeatInterval: 3_000,
       maxBytes: 16 * 1024 * 1024,
+      // The broker holds an empty fetch this long; it also bounds how long shutdown waits.
+      maxWaitTimeInMs: 1_000,
       allowAutoTopicCreation: false,
       retry: {
         initialRetryTime: 300,

@@ -78,6 +78,7 @@ export class Pipeline {
   readonly #highWatermarks = new Map<string, number>();
   readonly #plans = new Map<string, Promise<RowPlan>>();
   #serial: Promise<unknown> = Promise.resolve();
+  #inflight: Promise<void> = Promise.resolve();
   #stopping = false;
 
   constructor(
@@ -136,18 +137,24 @@ export class Pipeline {
     });
   }
 
-  /** Writes the buffer when it is older than `--flush-ms` (called by a timer). */
+  /**
+   * Writes the buffer when it is older than `--flush-ms`, and surfaces the
+   * outcome of a write in flight (called by a timer).
+   */
   flushIfDue(): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#buffer.pending && this.#buffer.ageMs() >= this.#options.flushMs) {
         await this.#flush();
-      }
+      } else await this.#inflight;
     });
   }
 
-  /** Writes whatever is buffered (on shutdown). */
+  /** Writes whatever is buffered and waits for every write (on shutdown). */
   flush(): Promise<void> {
-    return this.#exclusive(() => this.#flush());
+    return this.#exclusive(async () => {
+      await this.#flush();
+      await this.#inflight;
+    });
   }
 
   async #handleRecord(topic: string, partition: number, record: SourceRecord): Promise<void> {
@@ -209,19 +216,28 @@ export class Pipeline {
     return plan;
   }
 
+  /**
+   * Hands the buffer to the writer. One write is in flight at a time, and it
+   * runs while the next batch is decoded: waiting for it first keeps batches
+   * in order and bounds memory to two batches.
+   */
   async #flush(heartbeat?: () => Promise<void>): Promise<void> {
-    if (!this.#buffer.pending) return;
-    const batch = this.#buffer.drain();
-    // Long retries must not cost the group membership.
+    // Long waits (a retrying write) must not cost the group membership.
     const beat = heartbeat && setInterval(() => heartbeat().catch(() => undefined), 3_000);
     try {
-      await this.#writer.write(batch);
+      await this.#inflight;
     } finally {
       if (beat) clearInterval(beat);
     }
-    this.stats.batches++;
-    for (const t of batch.tables) this.stats.rowsWritten += t.rows.length;
-    await this.#source.commit(batch.positions);
+    if (!this.#buffer.pending) return;
+    const batch = this.#buffer.drain();
+    const write = this.#writer.write(batch).then(async () => {
+      this.stats.batches++;
+      for (const t of batch.tables) this.stats.rowsWritten += t.rows.length;
+      await this.#source.commit(batch.positions);
+    });
+    write.catch(() => undefined); // observed by the next flush; never unhandled meanwhile
+    this.#inflight = write;
   }
 
   #exclusive<T>(work: () => Promise<T>): Promise<T> {

@@ -54,11 +54,24 @@ export function formatDate(days: number): string {
 
 /** Microseconds since the epoch (UTC) → `YYYY-MM-DD HH:MM:SS.ffffff`. */
 export function formatDateTimeMicros(micros: number | bigint): string {
-  const total = BigInt(micros);
-  const seconds = floorDiv(total, 1_000_000n);
-  const fraction = total - seconds * 1_000_000n;
-  const iso = new Date(Number(seconds) * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
+  let seconds: number;
+  let fraction: number;
+  if (typeof micros === "number") {
+    seconds = Math.floor(micros / 1_000_000);
+    fraction = micros - seconds * 1_000_000;
+  } else {
+    const s = floorDiv(micros, 1_000_000n);
+    seconds = Number(s);
+    fraction = Number(micros - s * 1_000_000n);
+  }
+  const iso = new Date(seconds * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${pad(fraction, 6)}`;
+}
+
+/** Milliseconds since the epoch (UTC) → `YYYY-MM-DD HH:MM:SS.fff`. */
+export function formatDateTimeMillis(millis: number | bigint): string {
+  const iso = new Date(Number(millis)).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
 /** Microseconds (possibly negative, beyond 24 h) → MySQL TIME `[-]HHH:MM:SS.ffffff`. */
@@ -77,6 +90,16 @@ const ZONED = /^(\d{4,})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+
 
 /** An ISO-8601 timestamp with zone (Debezium ZonedTimestamp) → UTC `YYYY-MM-DD HH:MM:SS.ffffff`. */
 export function zonedTimestampToUtc(text: string): string {
+  // Debezium writes UTC ("...Z"): then only the separator and the fraction change.
+  if (
+    text.length >= 20 && text[10] === "T" && text[19] !== ":" && text.endsWith("Z") &&
+    text[4] === "-"
+  ) {
+    const fraction = text.length > 21 ? text.slice(20, -1) : "";
+    if (/^\d{0,9}$/.test(fraction) && (text[19] === "." || text[19] === "Z")) {
+      return `${text.slice(0, 10)} ${text.slice(11, 19)}.${fraction.padEnd(6, "0").slice(0, 6)}`;
+    }
+  }
   const m = ZONED.exec(text);
   if (!m) throw new Error(`not an ISO-8601 timestamp with zone: "${text}"`);
   const fraction = (m[7] ?? "").padEnd(6, "0").slice(0, 6);
@@ -208,11 +231,11 @@ const LOGICAL: Record<string, Rule> = {
   }),
   "org.apache.kafka.connect.data.Timestamp": (ctx) => ({
     type: withFsp("DATETIME", fsp(ctx, 3)),
-    convert: (v) => formatDateTimeMicros(BigInt(v as number | bigint) * 1000n),
+    convert: (v) => formatDateTimeMillis(v as number | bigint),
   }),
   "io.debezium.time.Timestamp": (ctx) => ({
     type: withFsp("DATETIME", fsp(ctx, 3)),
-    convert: (v) => formatDateTimeMicros(BigInt(v as number | bigint) * 1000n),
+    convert: (v) => formatDateTimeMillis(v as number | bigint),
   }),
   "io.debezium.time.MicroTimestamp": (ctx) => ({
     type: withFsp("DATETIME", fsp(ctx, 6)),
