@@ -9,26 +9,30 @@ import { logger } from "./log.ts";
 
 const log = logger("kafka");
 
-/** kafkajs log lines → logtape; its debug chatter stays at debug. */
+/**
+ * kafkajs log lines → logtape. Its errors are mostly failures it retries
+ * itself, so they are warnings here; `cdc` logs an error when it gives up.
+ */
 function logCreator() {
   return ({ level, log: entry }: LogEntry) => {
     const { message, ...extra } = entry;
     const text = `${message}`;
-    if (level === logLevel.ERROR) log.error(text, extra);
-    else if (level === logLevel.WARN) log.warn(text, extra);
-    else if (level === logLevel.INFO) log.debug(text, extra);
+    if (level === logLevel.ERROR || level === logLevel.WARN) log.warn(text, extra);
     else log.debug(text, extra);
   };
 }
 
-/** A kafkajs client for comma-separated bootstrap servers. */
-export function kafkaClient(bootstrapServers: string, clientId = "cdc"): Kafka {
+/**
+ * A kafkajs client for comma-separated bootstrap servers. `retries` bounds
+ * kafkajs's own retrying (0 where the caller has its own deadline).
+ */
+export function kafkaClient(bootstrapServers: string, clientId = "cdc", retries = 8): Kafka {
   return new Kafka({
     clientId,
     brokers: bootstrapServers.split(",").map((s) => s.trim()).filter(Boolean),
     logLevel: logLevel.INFO,
     logCreator,
     connectionTimeout: 5_000,
-    retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
+    retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries },
   });
 }

@@ -79,9 +79,16 @@ export class KafkaSource {
 
   /** Waits with backoff until a broker answers. */
   async waitForBroker(timeoutMs: number): Promise<void> {
+    // No retries inside kafkajs here: the deadline and the backoff are ours.
+    const probe = kafkaClient(this.options.bootstrapServers, `cdc-${this.options.groupId}-wait`, 0)
+      .admin();
     await retry(async () => {
-      await this.#admin.connect();
-      await this.#admin.describeCluster();
+      try {
+        await probe.connect();
+        await probe.describeCluster();
+      } finally {
+        await probe.disconnect();
+      }
     }, {
       what: `Kafka at ${this.options.bootstrapServers}`,
       timeoutMs,

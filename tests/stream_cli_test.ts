@@ -1,0 +1,137 @@
+/**
+ * `cdc stream` as a command: usage errors, start-up waits with deadlines,
+ * secrets kept out of logs, and `--dry-run`.
+ */
+import assert from "node:assert/strict";
+import {
+  CdcProcess,
+  connectMysql,
+  ensureInventoryConnector,
+  query,
+  runCdc,
+  STACK_FLAGS,
+  uniqueSuffix,
+  waitFor,
+} from "./helpers.ts";
+
+Deno.test("stream: a usage error exits 2 and says what is missing", async () => {
+  const result = await runCdc(["stream"]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /required option '--table <name>' not specified/);
+  const bad = await runCdc(["stream", "--table", "t", "--batch-size", "zero"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--batch-size.*expected a whole number >= 1, got "zero"/);
+});
+
+Deno.test("stream: --help documents options with defaults and environment variables", async () => {
+  const result = await runCdc(["stream", "--help"]);
+  assert.equal(result.code, 0);
+  for (
+    const text of [
+      "--on-error <policy>",
+      "CDC_BATCH_SIZE",
+      "BOOTSTRAP_SERVERS",
+      'default: "{table}_cdc"',
+    ]
+  ) {
+    assert.ok(result.stdout.includes(text), `help mentions ${text}`);
+  }
+});
+
+Deno.test("stream: MySQL unreachable at start: it waits, saying so, then exits 1 naming it", async () => {
+  const result = await runCdc([
+    "stream",
+    "--table",
+    "customers",
+    ...STACK_FLAGS,
+    "--mysql-port",
+    "1",
+    "--wait-timeout",
+    "2s",
+  ]); // deno-fmt-ignore
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /waiting for MySQL cdc@127\.0\.0\.1:1\/inventory/);
+  assert.match(result.stderr, /gave up on MySQL cdc@127\.0\.0\.1:1\/inventory after 2s/);
+});
+
+Deno.test("stream: Kafka unreachable at start: it waits, saying so, then exits 1 naming it", async () => {
+  const result = await runCdc([
+    "stream",
+    "--table",
+    "customers",
+    ...STACK_FLAGS,
+    "--bootstrap-servers",
+    "127.0.0.1:1",
+    "--wait-timeout",
+    "2s",
+  ]); // deno-fmt-ignore
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /waiting for Kafka at 127\.0\.0\.1:1/);
+  assert.match(result.stderr, /gave up on Kafka at 127\.0\.0\.1:1 after 2s/);
+});
+
+Deno.test("stream: the MySQL password never reaches the logs, even at debug level", async () => {
+  const secret = `s3cret-${uniqueSuffix()}`;
+  const result = await runCdc(
+    [
+      "stream",
+      "--table",
+      "customers",
+      ...STACK_FLAGS,
+      "--wait-timeout",
+      "2s",
+      "--log-level",
+      "debug",
+    ],
+    { CDC_MYSQL_PASSWORD: secret },
+  );
+  assert.equal(result.code, 1, "a wrong password fails the start-up");
+  assert.match(result.stderr, /Access denied for user 'cdc'/);
+  assert.ok(!result.stderr.includes(secret) && !result.stdout.includes(secret), "password absent");
+  const help = await runCdc(["stream", "--help"], { MYSQL_PASSWORD: secret });
+  assert.ok(!help.stdout.includes(secret), "help shows (set), not the value");
+});
+
+Deno.test({
+  name: "stream: --dry-run prints rows as JSON lines and writes nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureInventoryConnector();
+    const sink = `cdc_dry_${uniqueSuffix()}`;
+    const cdc = new CdcProcess([
+      "stream",
+      "--table",
+      "customers",
+      "--sink-database",
+      sink,
+      "--group-id",
+      sink,
+      "--dry-run",
+      ...STACK_FLAGS,
+    ]);
+    try {
+      await cdc.waitForLog(/streaming dbserver1\.inventory\.customers/);
+      await waitFor("snapshot rows on stdout", () => cdc.stdout.includes('"__op":"r"'));
+      const first = JSON.parse(cdc.stdout.split("\n")[0]);
+      assert.equal(first.table, "customers_cdc");
+      assert.deepEqual(Object.keys(first.row).slice(0, 4), [
+        "id",
+        "first_name",
+        "last_name",
+        "email",
+      ]);
+      assert.equal(first.row.__partition, 0);
+    } finally {
+      assert.equal((await cdc.stop("SIGINT")).code, 0, cdc.stderr);
+    }
+    const db = await connectMysql();
+    const schemas = await query(
+      db,
+      "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+      [sink],
+    );
+    await db.end();
+    assert.deepEqual(schemas, [], "nothing was created in the sink");
+  },
+});
