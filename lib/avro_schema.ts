@@ -54,6 +54,18 @@ const PRIMITIVES = new Set([
   "string",
 ]);
 
+/** A named type's full name, by Avro's rules: dotted names are full already. */
+function fullName(name: string, namespace: string | undefined, enclosing: string): string {
+  if (name.includes(".")) return name;
+  const ns = namespace ?? enclosing;
+  return ns ? `${ns}.${name}` : name;
+}
+
+/** The namespace part of a full name. */
+function namespaceOf(fullName: string): string {
+  return fullName.includes(".") ? fullName.slice(0, fullName.lastIndexOf(".")) : "";
+}
+
 /** Collects every named type (record, enum, fixed) of `schema`. */
 export function namedTypes(
   schema: AvroSchema,
@@ -65,12 +77,8 @@ export function namedTypes(
   } else if (typeof schema === "object") {
     let ns = namespace;
     if (schema.name) {
-      const full = schema.name.includes(".")
-        ? schema.name
-        : schema.namespace ?? namespace
-        ? `${schema.namespace ?? namespace}.${schema.name}`
-        : schema.name;
-      ns = full.includes(".") ? full.slice(0, full.lastIndexOf(".")) : "";
+      const full = fullName(schema.name, schema.namespace, namespace);
+      ns = namespaceOf(full);
       into.set(full, schema);
       if (!into.has(schema.name)) into.set(schema.name, schema);
     }
@@ -154,13 +162,9 @@ export function inlineReferences(
     if (Array.isArray(node)) return node.map((branch) => walk(branch, namespace));
     let ns = namespace;
     if (node.name) {
-      const full = node.name.includes(".")
-        ? node.name
-        : node.namespace ?? namespace
-        ? `${node.namespace ?? namespace}.${node.name}`
-        : node.name;
+      const full = fullName(node.name, node.namespace, namespace);
       defined.add(full);
-      ns = full.includes(".") ? full.slice(0, full.lastIndexOf(".")) : "";
+      ns = namespaceOf(full);
     }
     const copy: AvroComplexSchema = { ...node };
     if (typeof node.type === "object") copy.type = walk(node.type, ns);

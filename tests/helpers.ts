@@ -32,6 +32,27 @@ export const STACK_FLAGS = [
   STACK.mysql.user,
 ]; // deno-fmt-ignore
 
+/**
+ * Arguments of `cdc stream` for `tables` into the sink database `sink`, which
+ * also names the consumer group (so every test starts from the beginning).
+ */
+export function streamArgs(tables: string | string[], sink: string, ...extra: string[]): string[] {
+  const tableFlags = [tables].flat().flatMap((table) => ["--table", table]);
+  return ["stream", ...tableFlags, "--sink-database", sink, "--group-id", sink, ...STACK_FLAGS, ...extra];
+}
+
+/** Rows in `database`.`table`; 0 while the table does not exist yet. */
+export async function countRows(
+  connection: mysql.Connection,
+  database: string,
+  table: string,
+): Promise<number> {
+  const name = `\`${database.replaceAll("`", "``")}\`.\`${table.replaceAll("`", "``")}\``;
+  const rows = await query<{ n: string }>(connection, `SELECT COUNT(*) AS n FROM ${name}`)
+    .catch(() => [{ n: "0" }]);
+  return Number(rows[0].n);
+}
+
 /** A running `cdc` subprocess whose stdout and stderr are collected as they arrive. */
 export class CdcProcess {
   readonly child: Deno.ChildProcess;
@@ -50,7 +71,10 @@ export class CdcProcess {
     const collect = async (stream: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
       for await (const chunk of stream.pipeThrough(new TextDecoderStream())) this[into] += chunk;
     };
-    const reading = Promise.all([collect(this.child.stdout, "stdout"), collect(this.child.stderr, "stderr")]);
+    const reading = Promise.all([
+      collect(this.child.stdout, "stdout"),
+      collect(this.child.stderr, "stderr"),
+    ]);
     this.done = reading.then(() => this.child.status);
   }
 

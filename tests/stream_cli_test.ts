@@ -10,6 +10,7 @@ import {
   query,
   runCdc,
   STACK_FLAGS,
+  streamArgs,
   uniqueSuffix,
   waitFor,
 } from "./helpers.ts";
@@ -99,17 +100,7 @@ Deno.test({
   async fn() {
     await ensureInventoryConnector();
     const sink = `cdc_dry_${uniqueSuffix()}`;
-    const cdc = new CdcProcess([
-      "stream",
-      "--table",
-      "customers",
-      "--sink-database",
-      sink,
-      "--group-id",
-      sink,
-      "--dry-run",
-      ...STACK_FLAGS,
-    ]);
+    const cdc = new CdcProcess(streamArgs("customers", sink, "--dry-run"));
     try {
       await cdc.waitForLog(/streaming dbserver1\.inventory\.customers/);
       await waitFor("snapshot rows on stdout", () => cdc.stdout.includes('"__op":"r"'));

@@ -8,10 +8,11 @@ import { kafkaClient } from "../lib/kafka.ts";
 import {
   CdcProcess,
   connectMysql,
+  countRows,
   ensureInventoryConnector,
   query,
   STACK,
-  STACK_FLAGS,
+  streamArgs,
   uniqueSuffix,
   waitFor,
 } from "./helpers.ts";
@@ -36,25 +37,8 @@ Deno.test({
     await db.query(
       `CREATE TABLE inventory.${table} (id INT PRIMARY KEY, n INT NOT NULL, payload VARCHAR(64) NOT NULL)`,
     );
-    const args = [
-      "stream",
-      "--table",
-      table,
-      "--sink-database",
-      sink,
-      "--group-id",
-      sink,
-      "--batch-size",
-      "500",
-      "--flush-ms",
-      "100",
-      ...STACK_FLAGS,
-    ]; // deno-fmt-ignore
-    const cdcCount = async () => {
-      const rows = await query<{ n: string }>(db, `SELECT COUNT(*) AS n FROM \`${sink}\`.\`${table}_cdc\``)
-        .catch(() => [{ n: "0" }]);
-      return Number(rows[0].n);
-    };
+    const args = streamArgs(table, sink, "--batch-size", "500", "--flush-ms", "100"); // deno-fmt-ignore
+    const cdcCount = () => countRows(db, sink, `${table}_cdc`);
 
     // The source changes, in statements of 250 rows, while the stream is killed and restarted.
     const writer = (async () => {

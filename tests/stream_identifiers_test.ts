@@ -8,7 +8,7 @@ import {
   connectMysql,
   ensureInventoryConnector,
   query,
-  STACK_FLAGS,
+  streamArgs,
   uniqueSuffix,
   waitFor,
 } from "./helpers.ts";
@@ -31,20 +31,9 @@ Deno.test({
        )`,
     );
     const evil = "'); DROP TABLE inventory.customers; --";
-    const cdc = new CdcProcess([
-      "stream",
-      "--table",
-      table,
-      "--sink-database",
-      sink,
-      "--group-id",
-      sink,
-      "--table-template",
-      template,
-      "--flush-ms",
-      "100",
-      ...STACK_FLAGS,
-    ]); // deno-fmt-ignore
+    const cdc = new CdcProcess(
+      streamArgs(table, sink, "--table-template", template, "--flush-ms", "100"),
+    ); // deno-fmt-ignore
     try {
       await db.query(`INSERT INTO inventory.\`${table}\` VALUES (1, ?, 7, 'it''s')`, [evil]);
       await db.query(`UPDATE inventory.\`${table}\` SET \`key\` = 'x\\\\y' WHERE id = 1`);

@@ -9,9 +9,10 @@ import { restartService, type ServiceName, startService, stopService } from "./s
 import {
   CdcProcess,
   connectMysql,
+  countRows,
   ensureInventoryConnector,
   query,
-  STACK_FLAGS,
+  streamArgs,
   uniqueSuffix,
   waitFor,
 } from "./helpers.ts";
@@ -26,25 +27,8 @@ async function survivesRestartOf(service: ServiceName): Promise<void> {
   const sink = `cdc_restart_${suffix}`;
   let db = await connectMysql();
   await db.query(`CREATE TABLE inventory.${table} (id INT PRIMARY KEY, v VARCHAR(20))`);
-  const cdc = new CdcProcess([
-    "stream",
-    "--table",
-    table,
-    "--sink-database",
-    sink,
-    "--group-id",
-    sink,
-    "--batch-size",
-    "200",
-    "--flush-ms",
-    "100",
-    ...STACK_FLAGS,
-  ]); // deno-fmt-ignore
-  const count = async () => {
-    const rows = await query<{ n: string }>(db, `SELECT COUNT(*) AS n FROM \`${sink}\`.\`${table}_cdc\``)
-      .catch(() => [{ n: "0" }]);
-    return Number(rows[0].n);
-  };
+  const cdc = new CdcProcess(streamArgs(table, sink, "--batch-size", "200", "--flush-ms", "100")); // deno-fmt-ignore
+  const count = () => countRows(db, sink, `${table}_cdc`);
   try {
     let inserted = 0;
     const insertChunk = async () => {
@@ -115,30 +99,18 @@ Deno.test({
     const sink = `cdc_registry_${uniqueSuffix()}`;
     const db = await connectMysql();
     await stopService("registry");
-    const cdc = new CdcProcess([
-      "stream",
-      "--table",
-      "customers",
-      "--sink-database",
-      sink,
-      "--group-id",
-      sink,
-      ...STACK_FLAGS,
-    ]);
+    const cdc = new CdcProcess(streamArgs("customers", sink));
     try {
       await cdc.waitForLog(
         /waiting for the schema registry at http:\/\/127\.0\.0\.1:18081/,
         30_000,
       );
       await startService("registry");
-      await waitFor("customers in customers_cdc", async () => {
-        const rows = await query<{ n: string }>(
-          db,
-          `SELECT COUNT(*) AS n FROM \`${sink}\`.customers_cdc`,
-        )
-          .catch(() => [{ n: "0" }]);
-        return Number(rows[0].n) >= 4;
-      }, 120_000);
+      await waitFor(
+        "customers in customers_cdc",
+        async () => await countRows(db, sink, "customers_cdc") >= 4,
+        120_000,
+      );
     } finally {
       await startService("registry"); // idempotent: a no-op when it already runs
       const status = await cdc.stop("SIGTERM");

@@ -9,7 +9,7 @@ import {
   connectMysql,
   ensureInventoryConnector,
   query,
-  STACK_FLAGS,
+  streamArgs,
   uniqueSuffix,
   waitFor,
 } from "./helpers.ts";
@@ -22,20 +22,7 @@ Deno.test({
     await ensureInventoryConnector();
     const sink = `cdc_stream_${uniqueSuffix()}`;
     const db = await connectMysql();
-    const cdc = new CdcProcess([
-      "stream",
-      "--table",
-      "customers",
-      "--table",
-      "addresses",
-      "--sink-database",
-      sink,
-      "--group-id",
-      sink,
-      "--flush-ms",
-      "200",
-      ...STACK_FLAGS,
-    ]); // deno-fmt-ignore
+    const cdc = new CdcProcess(streamArgs(["customers", "addresses"], sink, "--flush-ms", "200")); // deno-fmt-ignore
     try {
       // Snapshot rows of the seeded customers arrive as reads.
       const snapshotReads = async () => {

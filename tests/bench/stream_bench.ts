@@ -21,7 +21,7 @@ import { compileRowPlan } from "../../lib/envelope.ts";
 import { kafkaClient } from "../../lib/kafka.ts";
 import { envelopeSchema, optional, sourceValue } from "../fixtures/debezium_schema.ts";
 import { avroEncoder, produceAll, registerSchema } from "../fixtures/produce.ts";
-import { STACK } from "../helpers.ts";
+import { STACK, STACK_FLAGS } from "../helpers.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -118,16 +118,7 @@ const child = new Deno.Command(Deno.execPath(), {
     "benchdb",
     "--sink-database",
     "bench",
-    "--bootstrap-servers",
-    STACK.bootstrapServers,
-    "--registry-url",
-    STACK.registryUrl,
-    "--mysql-host",
-    STACK.mysql.host,
-    "--mysql-port",
-    String(STACK.mysql.port),
-    "--mysql-user",
-    STACK.mysql.user,
+    ...STACK_FLAGS,
     "--batch-size",
     String(BATCH),
     "--status-interval",
