@@ -12,6 +12,7 @@ import {
   countRows,
   ensureInventoryConnector,
   query,
+  STACK,
   streamArgs,
   uniqueSuffix,
   waitFor,
@@ -102,7 +103,7 @@ Deno.test({
     const cdc = new CdcProcess(streamArgs("customers", sink));
     try {
       await cdc.waitForLog(
-        /waiting for the schema registry at http:\/\/127\.0\.0\.1:18081/,
+        new RegExp(`waiting for the schema registry at ${RegExp.escape(STACK.registryUrl)}`),
         30_000,
       );
       await startService("registry");

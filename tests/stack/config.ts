@@ -1,0 +1,119 @@
+/**
+ * Fixed facts of the local stack: pinned versions, ports, credentials and paths.
+ *
+ * Everything here is plain data so that tests, the stack CLI and product code can
+ * import it without starting anything.
+ *
+ * @module
+ */
+
+/** Pinned versions of every component the stack downloads. */
+export const VERSIONS = {
+  /** org.apache.kafka:kafka_2.13 and connect-runtime (broker, controller, Connect worker). */
+  kafka: "4.1.1",
+  /** io.debezium:debezium-connector-mariadb / -mysql, `plugin` tar.gz. */
+  debezium: "3.5.0.Final",
+  /** io.apicurio:apicurio-registry-app, `all` tar.gz (needs Java 21+). */
+  registry: "3.3.3",
+  /** Registry used when no Java 21+ is installed (runs on Java 17). */
+  registryFallback: "3.0.9",
+  /** io.apicurio:apicurio-registry-utils-converter (Kafka Connect AvroConverter). */
+  converter: "3.0.9",
+  /** io.apicurio serdes the converter runs on (see tests/stack/maven/converter.pom.xml). */
+  converterSerde: "3.0.2",
+} as const;
+
+/**
+ * Added to every port: `$CDC_STACK_PORT_OFFSET` (default 0) lets a second stack run beside
+ * the first one (with its own `$CDC_STACK_DIR`), e.g. to try CI on a machine in use.
+ */
+const PORT_OFFSET = Number(Deno.env.get("CDC_STACK_PORT_OFFSET") ?? "0");
+
+/** TCP ports of the stack: all on 127.0.0.1, none of them a service's default. */
+export const PORTS = {
+  kafka: 19092 + PORT_OFFSET,
+  kafkaController: 19093 + PORT_OFFSET,
+  registry: 18081 + PORT_OFFSET,
+  /** The registry's Quarkus management interface (health, metrics). */
+  registryManagement: 18091 + PORT_OFFSET,
+  connect: 18083 + PORT_OFFSET,
+  mariadb: 13306 + PORT_OFFSET,
+} as const;
+
+/** The host every service binds to. */
+export const HOST = "127.0.0.1";
+
+/** Kafka bootstrap servers. */
+export const BOOTSTRAP = `${HOST}:${PORTS.kafka}`;
+/** Base URL of the registry's Confluent-compatible API. */
+export const REGISTRY_URL = `http://${HOST}:${PORTS.registry}/apis/ccompat/v7`;
+/** Base URL of the registry's native v3 API (what the Apicurio converter talks to). */
+export const REGISTRY_NATIVE_URL = `http://${HOST}:${PORTS.registry}/apis/registry/v3`;
+/** Base URL of the Kafka Connect REST API. */
+export const CONNECT_URL = `http://${HOST}:${PORTS.connect}`;
+
+/** Credentials of a MariaDB account on the stack's instance. */
+export interface MysqlAccount {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/** The account Debezium reads the binlog with (replication and SELECT rights). */
+export const SOURCE_DB: MysqlAccount = {
+  host: HOST,
+  port: PORTS.mariadb,
+  user: "debezium",
+  password: "dbz",
+};
+
+/** The account the `cdc` sink writes with (all rights on all databases). */
+export const SINK_DB: MysqlAccount = {
+  host: HOST,
+  port: PORTS.mariadb,
+  user: "cdc",
+  password: "cdcpw",
+};
+
+/** The example database seeded by tests/stack/inventory.sql. */
+export const SOURCE_DATABASE = "inventory";
+
+/** Debezium's topic prefix, so topics are `dbserver1.inventory.<table>`. */
+export const TOPIC_PREFIX = "dbserver1";
+
+/** Name the inventory connector is registered under. */
+export const CONNECTOR_NAME = "inventory-connector";
+
+function home(): string {
+  return Deno.env.get("HOME") ?? "/root";
+}
+
+/** Directory holding tests/stack (this module's directory). */
+export const STACK_SRC_DIR = decodeURIComponent(new URL(".", import.meta.url).pathname)
+  .replace(/\/$/, "");
+
+/** The repository root. */
+export const REPO_ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname)
+  .replace(/\/$/, "");
+
+/** All runtime state (data, logs, pid files): `<repo>/.stack`, or `$CDC_STACK_DIR`. */
+export const STATE_DIR = Deno.env.get("CDC_STACK_DIR") ?? `${REPO_ROOT}/.stack`;
+
+/** Unpacked, version-keyed downloads: `~/.cache/cdc-stack`, or `$CDC_STACK_CACHE`. */
+export const CACHE_DIR = Deno.env.get("CDC_STACK_CACHE") ?? `${home()}/.cache/cdc-stack`;
+
+/** Log directory: `.stack/logs/<service>.log`. */
+export const LOG_DIR = `${STATE_DIR}/logs`;
+
+/** Path of a service's log file. */
+export function logFile(service: string): string {
+  return `${LOG_DIR}/${service}.log`;
+}
+
+/** Socket of the stack's MariaDB instance (root may log in on it without a password). */
+export const MARIADB_SOCKET = `${STATE_DIR}/mariadb/mariadb.sock`;
+
+/** Maven Central, for the few files Maven itself cannot resolve. */
+export const MAVEN_CENTRAL = Deno.env.get("CDC_STACK_MAVEN_CENTRAL") ??
+  "https://repo1.maven.org/maven2";

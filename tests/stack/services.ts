@@ -1,0 +1,794 @@
+/**
+ * The four services of the local stack (MariaDB, Kafka, Apicurio Registry, Kafka
+ * Connect): how each is prepared, launched, probed and stopped.
+ *
+ * Every service runs detached (its own session, stdin from /dev/null, output appended
+ * to `.stack/logs/<service>.log`), so it outlives the process that started it. Its pid
+ * is kept in `.stack/run/<service>.pid`; a pid only counts as ours when its command
+ * line mentions the state directory, so a recycled pid is never signalled.
+ *
+ * @module
+ */
+
+import {
+  CONNECT_URL,
+  HOST,
+  LOG_DIR,
+  logFile,
+  MARIADB_SOCKET,
+  PORTS,
+  REGISTRY_URL,
+  SINK_DB,
+  SOURCE_DB,
+  STACK_SRC_DIR,
+  STATE_DIR,
+  VERSIONS,
+} from "./config.ts";
+import { connectPlugins, kafkaClasspath, registryDistribution, type Say } from "./artifacts.ts";
+import { type Jdk, kafkaJdk, registryJdk } from "./java.ts";
+import { kafkaBrokerCount } from "./kafka_probe.ts";
+import {
+  commandLine,
+  exists,
+  isAlive,
+  listenerPids,
+  portOpen,
+  rssBytes,
+  run,
+  runChecked,
+  spawnDetached,
+  terminate,
+  which,
+} from "./proc.ts";
+import { waitFor } from "./wait.ts";
+
+/** Names of the stack's services, in start order. */
+export const SERVICE_NAMES = ["mariadb", "kafka", "registry", "connect"] as const;
+
+/** One of the stack's services. */
+export type ServiceName = typeof SERVICE_NAMES[number];
+
+/** Whether `name` is a service of the stack. */
+export function isServiceName(name: string): name is ServiceName {
+  return (SERVICE_NAMES as readonly string[]).includes(name);
+}
+
+/** How to launch a prepared service. */
+interface Launch {
+  argv: string[];
+  cwd: string;
+  /** What runs, for progress lines (versions, Java). */
+  what: string;
+}
+
+interface Service {
+  name: ServiceName;
+  ports: number[];
+  /** Where clients reach it. */
+  endpoint: string;
+  dependsOn: ServiceName[];
+  startDeadlineMs: number;
+  stopGraceMs: number;
+  /** Downloads what is missing, writes configuration, initialises data. */
+  prepare(say: Say): Promise<Launch>;
+  /** Whether the service answers (a real request, not only an open port). */
+  ready(): Promise<boolean>;
+  /** One-off work once it first answers (seeding). */
+  afterReady?(say: Say): Promise<void>;
+}
+
+const RUN_DIR = `${STATE_DIR}/run`;
+const isRoot = Deno.uid() === 0;
+
+function pidFile(name: ServiceName): string {
+  return `${RUN_DIR}/${name}.pid`;
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  try {
+    if (await Deno.readTextFile(path) === text) return;
+  } catch {
+    // new file
+  }
+  await Deno.writeTextFile(path, text);
+}
+
+function properties(entries: Record<string, string | number | boolean>): string {
+  return "# Written by tests/stack (regenerated at every start).\n" +
+    Object.entries(entries).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+}
+
+// ---------------------------------------------------------------------------
+// JVM services
+
+const LOG4J2 = `${STATE_DIR}/log4j2.properties`;
+
+async function writeLog4j2(): Promise<void> {
+  await writeIfChanged(
+    LOG4J2,
+    [
+      "# Written by tests/stack: Kafka and Connect log to stdout, which goes to .stack/logs.",
+      "status = warn",
+      "appender.out.type = Console",
+      "appender.out.name = OUT",
+      "appender.out.layout.type = PatternLayout",
+      "appender.out.layout.pattern = [%d] %p %m (%c)%n",
+      "rootLogger.level = INFO",
+      "rootLogger.appenderRef.out.ref = OUT",
+      "logger.clients.name = org.apache.kafka.clients",
+      "logger.clients.level = WARN",
+      "logger.reflections.name = org.reflections",
+      "logger.reflections.level = ERROR",
+      "",
+    ].join("\n"),
+  );
+}
+
+function jvmOptions(heapMb: number): string[] {
+  return [
+    `-Xms${Math.min(256, heapMb)}m`,
+    `-Xmx${heapMb}m`,
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djava.awt.headless=true",
+    "-Dfile.encoding=UTF-8",
+    `-Dlog4j2.configurationFile=${LOG4J2}`,
+  ];
+}
+
+function jdkText(jdk: Jdk): string {
+  return `Java ${jdk.version} (${jdk.home})`;
+}
+
+const kafka: Service = {
+  name: "kafka",
+  ports: [PORTS.kafka, PORTS.kafkaController],
+  endpoint: `${HOST}:${PORTS.kafka} (controller ${HOST}:${PORTS.kafkaController})`,
+  dependsOn: [],
+  startDeadlineMs: 180_000,
+  stopGraceMs: 60_000,
+  async prepare(say) {
+    const jdk = await kafkaJdk();
+    const lib = await kafkaClasspath(say);
+    const dir = `${STATE_DIR}/kafka`;
+    const data = `${dir}/data`;
+    const config = `${dir}/server.properties`;
+    await Deno.mkdir(data, { recursive: true });
+    await writeLog4j2();
+    await writeIfChanged(
+      config,
+      properties({
+        "process.roles": "broker,controller",
+        "node.id": 1,
+        "controller.quorum.voters": `1@${HOST}:${PORTS.kafkaController}`,
+        "listeners":
+          `PLAINTEXT://${HOST}:${PORTS.kafka},CONTROLLER://${HOST}:${PORTS.kafkaController}`,
+        "advertised.listeners": `PLAINTEXT://${HOST}:${PORTS.kafka}`,
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "log.dirs": data,
+        "num.partitions": 1,
+        "default.replication.factor": 1,
+        "min.insync.replicas": 1,
+        "auto.create.topics.enable": true,
+        "offsets.topic.replication.factor": 1,
+        "offsets.topic.num.partitions": 10,
+        "transaction.state.log.replication.factor": 1,
+        "transaction.state.log.min.isr": 1,
+        "transaction.state.log.num.partitions": 4,
+        "share.coordinator.state.topic.replication.factor": 1,
+        "share.coordinator.state.topic.min.isr": 1,
+        "group.initial.rebalance.delay.ms": 0,
+        "log.retention.hours": 168,
+        "log.segment.bytes": 67108864,
+        "num.network.threads": 2,
+        "num.io.threads": 4,
+        "num.recovery.threads.per.data.dir": 1,
+      }),
+    );
+    if (!exists(`${data}/meta.properties`)) {
+      say("kafka: formatting KRaft storage");
+      const id = crypto.getRandomValues(new Uint8Array(16));
+      id[6] = (id[6] & 0x0f) | 0x40; // a version-4 UUID, as Kafka's own random-uuid makes
+      id[8] = (id[8] & 0x3f) | 0x80;
+      const clusterId = btoa(String.fromCharCode(...id)).replace(/\+/g, "-").replace(/\//g, "_")
+        .replace(/=+$/, "");
+      await runChecked(jdk.java, [
+        ...jvmOptions(256),
+        "-cp",
+        `${lib}/*`,
+        "kafka.tools.StorageTool",
+        "format",
+        "--cluster-id",
+        clusterId,
+        "--config",
+        config,
+      ], { cwd: dir });
+    }
+    return {
+      argv: [jdk.java, ...jvmOptions(512), "-cp", `${lib}/*`, "kafka.Kafka", config],
+      cwd: dir,
+      what: `Apache Kafka ${VERSIONS.kafka} (KRaft) on ${jdkText(jdk)}`,
+    };
+  },
+  async ready() {
+    try {
+      return await kafkaBrokerCount(HOST, PORTS.kafka) > 0;
+    } catch {
+      return false;
+    }
+  },
+};
+
+/** Registry application properties, as JVM system properties. */
+function registryProperties(db: string): Record<string, string> {
+  return {
+    "quarkus.http.host": HOST,
+    "quarkus.http.port": String(PORTS.registry),
+    // the management interface (health, metrics) is built in and would take 0.0.0.0:9000
+    "quarkus.management.host": HOST,
+    "quarkus.management.port": String(PORTS.registryManagement),
+    // file-backed H2: schema ids stay valid for the records kept in Kafka across restarts
+    "apicurio.storage.kind": "sql",
+    "apicurio.storage.sql.kind": "h2",
+    "apicurio.datasource.url": `jdbc:h2:file:${db}/registry;DB_CLOSE_ON_EXIT=FALSE`,
+    "apicurio.datasource.jdbc.initial-size": "2",
+    "apicurio.datasource.jdbc.min-size": "2",
+    "apicurio.datasource.jdbc.max-size": "20",
+    // let tests delete subjects (ccompat DELETE) and artifacts
+    "apicurio.rest.deletion.group.enabled": "true",
+    "apicurio.rest.deletion.artifact.enabled": "true",
+    "apicurio.rest.deletion.artifact-version.enabled": "true",
+    "apicurio.storage.snapshot.location": `${db}/snapshots`,
+  };
+}
+
+const registry: Service = {
+  name: "registry",
+  ports: [PORTS.registry, PORTS.registryManagement],
+  endpoint: REGISTRY_URL,
+  dependsOn: [],
+  startDeadlineMs: 180_000,
+  stopGraceMs: 30_000,
+  async prepare(say) {
+    const { jdk, fallback } = await registryJdk();
+    if (fallback) {
+      say(
+        `registry: Apicurio Registry ${VERSIONS.registry} needs Java 21+ and the JDK found is ` +
+          `Java ${jdk.major}; running ${VERSIONS.registryFallback} instead`,
+      );
+    }
+    const dist = await registryDistribution(say, fallback);
+    const dir = `${STATE_DIR}/registry`;
+    await Deno.mkdir(`${dir}/db/snapshots`, { recursive: true });
+    const props = Object.entries(registryProperties(`${dir}/db`)).map(([k, v]) => `-D${k}=${v}`);
+    return {
+      argv: [
+        jdk.java,
+        "-Xms128m",
+        "-Xmx512m",
+        "-XX:+ExitOnOutOfMemoryError",
+        "-Djava.awt.headless=true",
+        "-Dfile.encoding=UTF-8",
+        `-Djava.io.tmpdir=${dir}`,
+        ...props,
+        "-jar",
+        dist.jar,
+      ],
+      cwd: dir,
+      what: `Apicurio Registry ${dist.version} on ${jdkText(jdk)}`,
+    };
+  },
+  ready() {
+    return httpOk(`${REGISTRY_URL}/subjects`);
+  },
+};
+
+/** Classes Connect must list before the stack counts it as ready. */
+const CONNECT_PLUGINS = [
+  "io.debezium.connector.mariadb.MariaDbConnector",
+  "io.debezium.connector.mysql.MySqlConnector",
+  "io.apicurio.registry.utils.converter.AvroConverter",
+];
+
+const connect: Service = {
+  name: "connect",
+  ports: [PORTS.connect],
+  endpoint: CONNECT_URL,
+  dependsOn: ["kafka"],
+  startDeadlineMs: 240_000,
+  stopGraceMs: 60_000,
+  async prepare(say) {
+    const jdk = await kafkaJdk();
+    const lib = await kafkaClasspath(say);
+    const plugins = await connectPlugins(say);
+    const dir = `${STATE_DIR}/connect`;
+    const pluginDir = `${dir}/plugins`;
+    await Deno.remove(pluginDir, { recursive: true }).catch(() => {});
+    await Deno.mkdir(pluginDir, { recursive: true });
+    for (const plugin of plugins) {
+      await Deno.symlink(plugin, `${pluginDir}/${plugin.slice(plugin.lastIndexOf("/") + 1)}`);
+    }
+    await writeLog4j2();
+    const config = `${dir}/connect-distributed.properties`;
+    await writeIfChanged(
+      config,
+      properties({
+        "bootstrap.servers": `${HOST}:${PORTS.kafka}`,
+        "group.id": "cdc-stack-connect",
+        "listeners": `http://${HOST}:${PORTS.connect}`,
+        "rest.advertised.host.name": HOST,
+        "rest.advertised.port": PORTS.connect,
+        "plugin.path": pluginDir,
+        // worker defaults; connectors set their own (tests/stack/connector.ts)
+        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "key.converter.schemas.enable": false,
+        "value.converter.schemas.enable": false,
+        "config.storage.topic": "connect-configs",
+        "config.storage.replication.factor": 1,
+        "offset.storage.topic": "connect-offsets",
+        "offset.storage.replication.factor": 1,
+        "offset.storage.partitions": 1,
+        "status.storage.topic": "connect-status",
+        "status.storage.replication.factor": 1,
+        "status.storage.partitions": 1,
+        "offset.flush.interval.ms": 1000,
+        "scheduled.rebalance.max.delay.ms": 0,
+        "task.shutdown.graceful.timeout.ms": 10000,
+      }),
+    );
+    return {
+      argv: [
+        jdk.java,
+        ...jvmOptions(768),
+        "-cp",
+        `${lib}/*`,
+        "org.apache.kafka.connect.cli.ConnectDistributed",
+        config,
+      ],
+      cwd: dir,
+      what: `Kafka Connect ${VERSIONS.kafka} + Debezium ${VERSIONS.debezium} + ` +
+        `Apicurio converter ${VERSIONS.converter} on ${jdkText(jdk)}`,
+    };
+  },
+  async ready() {
+    if (!await httpOk(`${CONNECT_URL}/`)) return false;
+    try {
+      const response = await fetch(`${CONNECT_URL}/connector-plugins?connectorsOnly=false`, {
+        signal: AbortSignal.timeout(3000),
+      });
+      if (!response.ok) {
+        await response.body?.cancel();
+        return false;
+      }
+      const listed = new Set(((await response.json()) as { class: string }[]).map((p) => p.class));
+      return CONNECT_PLUGINS.every((c) => listed.has(c));
+    } catch {
+      return false;
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------
+// MariaDB
+
+const SBIN = ["/usr/sbin", "/usr/local/sbin", "/usr/bin"];
+
+function mariadbBinary(...names: string[]): string {
+  for (const name of names) {
+    const path = which(name, SBIN);
+    if (path) return path;
+  }
+  throw new Error(
+    `${
+      names[0]
+    } not found: install MariaDB with \`apt-get install -y mariadb-server mariadb-client\``,
+  );
+}
+
+const MARIADB_DIR = `${STATE_DIR}/mariadb`;
+
+function mariadbConfig(): string {
+  const dir = MARIADB_DIR;
+  return [
+    "# Written by tests/stack (regenerated at every start).",
+    "[client-server]",
+    `socket = ${MARIADB_SOCKET}`,
+    `port = ${PORTS.mariadb}`,
+    "",
+    "[mariadbd]",
+    ...(isRoot ? ["user = root"] : []),
+    `datadir = ${dir}/data`,
+    `tmpdir = ${dir}/tmp`,
+    `pid-file = ${dir}/mariadbd.pid`,
+    `log-error = ${logFile("mariadb")}`,
+    `bind-address = ${HOST}`,
+    "skip-name-resolve",
+    "character-set-server = utf8mb4",
+    "collation-server = utf8mb4_unicode_ci",
+    "default-time-zone = '+00:00'",
+    "# ROW binlog with GTIDs, as Debezium needs",
+    "server-id = 1",
+    `log-bin = ${dir}/binlog/mariadb-bin`,
+    "binlog-format = ROW",
+    "binlog-row-image = FULL",
+    "binlog-row-metadata = FULL",
+    "binlog-expire-logs-seconds = 604800",
+    "gtid-domain-id = 0",
+    "gtid-strict-mode = ON",
+    "log-slave-updates = ON",
+    "# small footprint",
+    "innodb-buffer-pool-size = 128M",
+    "innodb-log-file-size = 48M",
+    "max-connections = 300",
+    "performance-schema = OFF",
+    "",
+  ].join("\n");
+}
+
+function rootClient(): string[] {
+  return [
+    mariadbBinary("mariadb", "mysql"),
+    "--no-defaults",
+    `--socket=${MARIADB_SOCKET}`,
+    "--user=root",
+    "--batch",
+  ];
+}
+
+/** SQL creating the stack's accounts (idempotent). */
+function accountsSql(): string {
+  const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  return `
+CREATE USER IF NOT EXISTS ${q(SOURCE_DB.user)}@'%' IDENTIFIED BY ${q(SOURCE_DB.password)};
+GRANT SELECT, RELOAD, SHOW DATABASES, LOCK TABLES, REPLICATION SLAVE, BINLOG MONITOR,
+  REPLICATION SLAVE ADMIN, SLAVE MONITOR ON *.* TO ${q(SOURCE_DB.user)}@'%';
+CREATE USER IF NOT EXISTS ${q(SINK_DB.user)}@'%' IDENTIFIED BY ${q(SINK_DB.password)};
+GRANT ALL PRIVILEGES ON *.* TO ${q(SINK_DB.user)}@'%' WITH GRANT OPTION;
+FLUSH PRIVILEGES;
+`;
+}
+
+const mariadb: Service = {
+  name: "mariadb",
+  ports: [PORTS.mariadb],
+  endpoint: `mysql://${HOST}:${PORTS.mariadb} (socket ${MARIADB_SOCKET})`,
+  dependsOn: [],
+  startDeadlineMs: 120_000,
+  stopGraceMs: 60_000,
+  async prepare(say) {
+    const server = mariadbBinary("mariadbd", "mysqld");
+    const dir = MARIADB_DIR;
+    for (const sub of ["tmp", "binlog"]) await Deno.mkdir(`${dir}/${sub}`, { recursive: true });
+    const config = `${dir}/my.cnf`;
+    await writeIfChanged(config, mariadbConfig());
+    if (!exists(`${dir}/data/mysql`)) {
+      say("mariadb: initialising data directory");
+      await Deno.remove(`${dir}/data`, { recursive: true }).catch(() => {});
+      await runChecked(mariadbBinary("mariadb-install-db", "mysql_install_db"), [
+        `--defaults-file=${config}`,
+        ...(isRoot ? ["--user=root"] : []),
+        "--skip-test-db",
+        "--auth-root-authentication-method=socket",
+        "--skip-name-resolve",
+      ], { cwd: dir });
+    }
+    const version = (await run(server, ["--version"])).stdout.trim().replace(/^.*Ver\s+/, "");
+    return {
+      argv: [server, `--defaults-file=${config}`],
+      cwd: dir,
+      what: `MariaDB ${version}`,
+    };
+  },
+  async ready() {
+    // mariadbd opens its TCP port before its socket, so a ping on the socket covers both
+    // (and probing the port with a bare TCP connect would log "Aborted connection").
+    if (!exists(MARIADB_SOCKET)) return false;
+    const admin = mariadbBinary("mariadb-admin", "mysqladmin");
+    const result = await run(admin, [
+      "--no-defaults",
+      `--socket=${MARIADB_SOCKET}`,
+      "--user=root",
+      "--connect-timeout=2",
+      "ping",
+    ]);
+    return result.code === 0;
+  },
+  async afterReady(say) {
+    const marker = `${MARIADB_DIR}/seeded`;
+    if (!exists(marker)) {
+      say("mariadb: creating accounts and seeding the inventory database");
+      const inventory = await Deno.readTextFile(`${STACK_SRC_DIR}/inventory.sql`);
+      const [cmd, ...args] = rootClient();
+      await runChecked(cmd, args, { stdin: accountsSql() + inventory });
+      await Deno.writeTextFile(marker, `${new Date().toISOString()}\n`);
+    }
+    await restartFailedConnectors(say);
+  },
+};
+
+/**
+ * Restarts the connectors and tasks Kafka Connect marked FAILED (if Connect runs).
+ * A Debezium task that (re)starts while MariaDB is down fails for good, and Connect
+ * restarts it only when asked; the stack asks once MariaDB answers again.
+ */
+async function restartFailedConnectors(say: Say): Promise<void> {
+  type State = { state: string };
+  let connectors: Record<string, { status: { connector: State; tasks: State[] } }>;
+  try {
+    const response = await fetch(`${CONNECT_URL}/connectors?expand=status`, {
+      signal: AbortSignal.timeout(3000),
+    });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return;
+    }
+    connectors = await response.json();
+  } catch {
+    return; // Connect is not running
+  }
+  for (const [name, { status }] of Object.entries(connectors)) {
+    if (![status.connector, ...status.tasks].some((s) => s.state === "FAILED")) continue;
+    say(`connect: restarting the failed parts of connector ${name}`);
+    const response = await fetch(
+      `${CONNECT_URL}/connectors/${
+        encodeURIComponent(name)
+      }/restart?includeTasks=true&onlyFailed=true`,
+      { method: "POST", signal: AbortSignal.timeout(10_000) },
+    );
+    await response.body?.cancel();
+  }
+}
+
+const SERVICES: Record<ServiceName, Service> = { mariadb, kafka, registry, connect };
+
+// ---------------------------------------------------------------------------
+// Lifecycle
+
+/** Whether a pid is one of this stack's processes (its command line names the state dir). */
+function ours(pid: number): boolean {
+  return isAlive(pid) && (commandLine(pid) ?? []).some((arg) => arg.includes(STATE_DIR));
+}
+
+/** The pid of a running service, from its pid file or, failing that, from its ports. */
+export function servicePid(name: ServiceName): number | undefined {
+  try {
+    const pid = Number(Deno.readTextFileSync(pidFile(name)).trim());
+    if (ours(pid)) return pid;
+  } catch {
+    // no pid file
+  }
+  for (const port of SERVICES[name].ports) {
+    const pid = listenerPids(port).find(ours);
+    if (pid) {
+      Deno.mkdirSync(RUN_DIR, { recursive: true });
+      Deno.writeTextFileSync(pidFile(name), `${pid}\n`);
+      return pid;
+    }
+  }
+  return undefined;
+}
+
+/** Whether a service answers. */
+export function serviceReady(name: ServiceName): Promise<boolean> {
+  return SERVICES[name].ready();
+}
+
+/** Where clients reach a service. */
+export function serviceEndpoint(name: ServiceName): string {
+  return SERVICES[name].endpoint;
+}
+
+/** The ports a service listens on. */
+export function servicePorts(name: ServiceName): number[] {
+  return [...SERVICES[name].ports];
+}
+
+/** Options of {@link startService} and {@link stopService}. */
+export interface LifecycleOptions {
+  /** Progress lines; silent by default. */
+  say?: Say;
+}
+
+function logTail(name: ServiceName, lines = 40): string {
+  try {
+    const text = Deno.readTextFileSync(logFile(name));
+    return text.trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function seconds(since: number): string {
+  return `${((performance.now() - since) / 1000).toFixed(1)}s`;
+}
+
+/**
+ * Runs `fn` holding an exclusive lock on the service (flock on `.stack/run/<name>.lock`),
+ * so that two processes (the CLI and a test, say) never start or stop it at once.
+ */
+async function withLock<T>(name: ServiceName, fn: () => Promise<T>): Promise<T> {
+  await Deno.mkdir(RUN_DIR, { recursive: true });
+  const file = await Deno.open(`${RUN_DIR}/${name}.lock`, { create: true, write: true });
+  try {
+    await file.lock(true);
+    return await fn();
+  } finally {
+    file.close(); // releases the lock
+  }
+}
+
+/**
+ * Starts a service unless it already runs, and waits until it answers.
+ * Idempotent: a running service is left alone, a starting one is waited for.
+ * Downloads whatever is missing first (cached afterwards).
+ */
+export function startService(name: ServiceName, options: LifecycleOptions = {}): Promise<void> {
+  return withLock(name, () => start(name, options));
+}
+
+async function start(name: ServiceName, options: LifecycleOptions): Promise<void> {
+  const say = options.say ?? (() => {});
+  const service = SERVICES[name];
+  const started = performance.now();
+  await Deno.mkdir(LOG_DIR, { recursive: true });
+  await Deno.mkdir(RUN_DIR, { recursive: true });
+  let pid = servicePid(name);
+  if (pid !== undefined) {
+    if (await service.ready()) {
+      say(`${name}: already running (pid ${pid}) at ${service.endpoint}`);
+      await service.afterReady?.(say);
+      return;
+    }
+    say(`${name}: pid ${pid} runs but does not answer yet; waiting`);
+  } else {
+    for (const port of service.ports) {
+      if (await portOpen(port)) {
+        const holders = listenerPids(port).map((p) =>
+          `pid ${p}: ${(commandLine(p) ?? []).join(" ")}`
+        );
+        throw new Error(
+          `${name}: port ${port} is taken by another program` +
+            (holders.length ? ` (${holders.join("; ")})` : ""),
+        );
+      }
+    }
+    for (const dependency of service.dependsOn) {
+      if (!await SERVICES[dependency].ready()) {
+        throw new Error(`${name} needs ${dependency}, which does not answer: start it first`);
+      }
+    }
+    const launch = await service.prepare(say);
+    say(`${name}: starting ${launch.what}`);
+    await Deno.writeTextFile(
+      logFile(name),
+      `\n=== ${new Date().toISOString()} starting: ${launch.argv.join(" ")}\n`,
+      { append: true },
+    );
+    pid = await spawnDetached(launch.argv, { cwd: launch.cwd, log: logFile(name) });
+    await Deno.writeTextFile(pidFile(name), `${pid}\n`);
+    say(`${name}: waiting for ${service.endpoint} (pid ${pid}, log ${logFile(name)})`);
+  }
+  const runningPid = pid;
+  const outcome = await waitFor(
+    `${name} to answer at ${service.endpoint}`,
+    async () => !isAlive(runningPid) ? "died" : (await service.ready()) ? "ready" : false,
+    service.startDeadlineMs,
+  ).catch((error) => {
+    throw new Error(`${error.message}\n--- last lines of ${logFile(name)}:\n${logTail(name)}`);
+  });
+  if (outcome === "died") {
+    throw new Error(
+      `${name} exited during start-up\n--- last lines of ${logFile(name)}:\n${logTail(name)}`,
+    );
+  }
+  await service.afterReady?.(say);
+  say(`${name}: ready in ${seconds(started)} at ${service.endpoint}`);
+}
+
+/**
+ * Stops a service: SIGTERM, a grace period, then SIGKILL; waits until its ports are
+ * free. With `kill`, SIGKILL at once (simulates a crash).
+ */
+export function stopService(
+  name: ServiceName,
+  options: LifecycleOptions & { kill?: boolean } = {},
+): Promise<void> {
+  return withLock(name, () => stop(name, options));
+}
+
+async function stop(
+  name: ServiceName,
+  options: LifecycleOptions & { kill?: boolean },
+): Promise<void> {
+  const say = options.say ?? (() => {});
+  const service = SERVICES[name];
+  const started = performance.now();
+  const pid = servicePid(name);
+  if (pid === undefined) {
+    say(`${name}: not running`);
+  } else {
+    say(`${name}: stopping pid ${pid}${options.kill ? " with SIGKILL" : ""}`);
+    const how = await terminate(pid, service.stopGraceMs, options.kill);
+    say(`${name}: ${how === "killed" ? "killed" : "stopped"} in ${seconds(started)}`);
+  }
+  await Deno.remove(pidFile(name)).catch(() => {});
+  for (const port of service.ports) {
+    await waitFor(`port ${port} of ${name} to close`, async () => !await portOpen(port), 30_000)
+      .catch(() => {
+        const holders = listenerPids(port).map((p) =>
+          `pid ${p}: ${(commandLine(p) ?? []).join(" ")}`
+        );
+        throw new Error(`${name}: port ${port} is still in use (${holders.join("; ") || "?"})`);
+      });
+  }
+}
+
+/**
+ * Downloads every component that is not cached yet, one after the other (Maven's
+ * local repository is not safe for concurrent runs), and checks the JDKs.
+ */
+export async function downloadAll(say: Say): Promise<void> {
+  await kafkaJdk();
+  await kafkaClasspath(say);
+  await connectPlugins(say);
+  await registryDistribution(say, (await registryJdk()).fallback);
+}
+
+/** Stops then starts a service (SIGKILL first with `kill`: a crash and recovery). */
+export function restartService(
+  name: ServiceName,
+  options: LifecycleOptions & { kill?: boolean } = {},
+): Promise<void> {
+  return withLock(name, async () => {
+    await stop(name, options);
+    await start(name, options);
+  });
+}
+
+/** State of one service, as `stack status` shows it. */
+export interface ServiceStatus {
+  name: ServiceName;
+  pid?: number;
+  ready: boolean;
+  endpoint: string;
+  rssBytes: number;
+  /** The executable it runs (e.g. which java). */
+  executable?: string;
+}
+
+/** The state of every service. */
+export async function stackStatus(): Promise<ServiceStatus[]> {
+  return await Promise.all(SERVICE_NAMES.map(async (name) => {
+    const pid = servicePid(name);
+    let executable: string | undefined;
+    if (pid !== undefined) {
+      try {
+        executable = Deno.readLinkSync(`/proc/${pid}/exe`);
+      } catch {
+        executable = undefined;
+      }
+    }
+    return {
+      name,
+      pid,
+      ready: await SERVICES[name].ready(),
+      endpoint: SERVICES[name].endpoint,
+      rssBytes: pid === undefined ? 0 : rssBytes(pid),
+      executable,
+    };
+  }));
+}

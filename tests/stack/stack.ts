@@ -1,0 +1,171 @@
+/**
+ * The local real-service stack: `deno task stack <command>`.
+ *
+ * ```
+ * up [service...]          start what is not running (all services by default)
+ * down [--wipe]            stop every service; --wipe also deletes their data
+ * status                   each service, its endpoint and whether it answers
+ * start|stop|restart NAME  one service: mariadb, kafka, registry or connect
+ * kill NAME                SIGKILL one service (a crash, for experiments)
+ * ```
+ *
+ * @module
+ */
+
+import { LOG_DIR, STATE_DIR, VERSIONS } from "./config.ts";
+import {
+  downloadAll,
+  isServiceName,
+  restartService,
+  SERVICE_NAMES,
+  type ServiceName,
+  stackStatus,
+  startService,
+  stopService,
+} from "./services.ts";
+import { errorText } from "./wait.ts";
+import { exists } from "./proc.ts";
+
+const began = performance.now();
+
+function say(line: string): void {
+  const t = ((performance.now() - began) / 1000).toFixed(1).padStart(6);
+  console.log(`[stack ${t}s] ${line}`);
+}
+
+const USAGE = `usage: deno task stack <command>
+  up [service...]          start whatever is not running (default: all), wait until it answers
+  down [--wipe]            stop every service and free its ports; --wipe deletes .stack data
+  status                   show each service; exit 0 only if all answer
+  start|stop|restart NAME  act on one service
+  kill NAME                SIGKILL one service (simulated crash)
+services: ${SERVICE_NAMES.join(", ")}`;
+
+function services(args: string[]): ServiceName[] {
+  if (args.length === 0) return [...SERVICE_NAMES];
+  for (const arg of args) {
+    if (!isServiceName(arg)) throw new UsageError(`unknown service "${arg}"`);
+  }
+  // keep dependency order whatever the order given
+  return SERVICE_NAMES.filter((name) => args.includes(name));
+}
+
+class UsageError extends Error {}
+
+async function up(names: ServiceName[]): Promise<void> {
+  say(
+    `up: ${names.join(", ")} (Kafka ${VERSIONS.kafka}, Debezium ${VERSIONS.debezium}, ` +
+      `Apicurio Registry ${VERSIONS.registry}, converter ${VERSIONS.converter}); state in ${STATE_DIR}`,
+  );
+  await Deno.mkdir(LOG_DIR, { recursive: true });
+  await downloadAll(say);
+  // Connect needs Kafka; the others start side by side.
+  const first = names.filter((n) => n !== "connect");
+  const results = await Promise.allSettled(first.map((n) => startService(n, { say })));
+  const failed = results.flatMap((r, i) => r.status === "rejected" ? [[first[i], r.reason]] : []);
+  if (failed.length === 0 && names.includes("connect")) {
+    try {
+      await startService("connect", { say });
+    } catch (error) {
+      failed.push(["connect", error]);
+    }
+  }
+  if (failed.length > 0) {
+    for (const [name, error] of failed) say(`${name}: FAILED: ${errorText(error)}`);
+    throw new Error(`could not start ${failed.map(([n]) => n).join(", ")}`);
+  }
+  say(`up: all running (${((performance.now() - began) / 1000).toFixed(1)}s); logs in ${LOG_DIR}`);
+}
+
+async function down(wipe: boolean): Promise<void> {
+  const errors: string[] = [];
+  for (const name of [...SERVICE_NAMES].reverse()) {
+    try {
+      await stopService(name, { say });
+    } catch (error) {
+      errors.push(`${name}: ${errorText(error)}`);
+    }
+  }
+  if (errors.length > 0) throw new Error(errors.join("\n"));
+  if (wipe && exists(STATE_DIR)) {
+    for (const entry of Deno.readDirSync(STATE_DIR)) {
+      if (entry.name === "logs") continue;
+      await Deno.remove(`${STATE_DIR}/${entry.name}`, { recursive: true });
+    }
+    say(`down: data in ${STATE_DIR} wiped (logs kept)`);
+  }
+  say("down: all stopped");
+}
+
+async function status(): Promise<boolean> {
+  const rows = await stackStatus();
+  const mb = (bytes: number) => bytes ? `${(bytes / 1048576).toFixed(0)} MB` : "-";
+  console.log(
+    ["service".padEnd(9), "state".padEnd(8), "pid".padEnd(8), "rss".padEnd(8), "endpoint"].join(
+      " ",
+    ),
+  );
+  for (const row of rows) {
+    const state = row.ready ? "up" : row.pid ? "starting" : "down";
+    console.log(
+      [
+        row.name.padEnd(9),
+        state.padEnd(8),
+        String(row.pid ?? "-").padEnd(8),
+        mb(row.rssBytes).padEnd(8),
+        row.endpoint + (row.executable ? `  [${row.executable}]` : ""),
+      ].join(" "),
+    );
+  }
+  const total = rows.reduce((sum, row) => sum + row.rssBytes, 0);
+  console.log(`total RSS ${mb(total)}; logs in ${LOG_DIR}`);
+  return rows.every((row) => row.ready);
+}
+
+async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case "up":
+      await up(services(rest));
+      return 0;
+    case "down":
+      if (rest.some((a) => a !== "--wipe")) throw new UsageError(`down takes only --wipe`);
+      await down(rest.includes("--wipe"));
+      return 0;
+    case "status":
+      return await status() ? 0 : 1;
+    case "start":
+    case "stop":
+    case "restart":
+    case "kill": {
+      if (rest.length !== 1) throw new UsageError(`${command} takes one service`);
+      const [name] = services(rest);
+      if (command === "start") await startService(name, { say });
+      if (command === "stop") await stopService(name, { say });
+      if (command === "kill") await stopService(name, { say, kill: true });
+      if (command === "restart") await restartService(name, { say });
+      return 0;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`stack: ${error.message}\n${USAGE}`);
+      Deno.exit(2);
+    }
+    console.error(`stack: ${errorText(error)}`);
+    Deno.exit(1);
+  }
+}
