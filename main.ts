@@ -28,6 +28,8 @@ function inheritUsageHandling(command: Command): void {
 if (import.meta.main) {
   try {
     await program().parseAsync(Deno.args, { from: "user" });
+    // The command has finished its work; a client library's leftover timer must not keep us up.
+    Deno.exit(Deno.exitCode);
   } catch (error) {
     if (!(error instanceof CommanderError)) throw error;
     // --help and --version exit 0; any other commander error is a usage error.

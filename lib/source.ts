@@ -178,9 +178,23 @@ export class KafkaSource {
     }
   }
 
-  /** Leaves the group and closes connections; waits for a running batch to return. */
-  async stop(): Promise<void> {
-    await this.#consumer.disconnect().catch((e) => log.debug(errorMessage(e)));
-    await this.#admin.disconnect().catch((e) => log.debug(errorMessage(e)));
+  /**
+   * Leaves the group and closes connections; waits for a running batch to
+   * return, but at most `timeoutMs`: after a broker restart kafkajs can wait
+   * forever to leave, and by now every written batch is committed in the sink.
+   */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    const leave = (async () => {
+      await this.#consumer.disconnect().catch((e) => log.debug(errorMessage(e)));
+      await this.#admin.disconnect().catch((e) => log.debug(errorMessage(e)));
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<"timeout">((resolve) =>
+      timer = setTimeout(() => resolve("timeout"), timeoutMs)
+    );
+    if (await Promise.race([leave.then(() => "left" as const), deadline]) === "timeout") {
+      log.warn(`Kafka did not confirm leaving the group within ${timeoutMs} ms; exiting anyway`);
+    }
+    clearTimeout(timer);
   }
 }
