@@ -7,14 +7,22 @@
 import { Command, CommanderError } from "commander";
 import denoJson from "./deno.json" with { type: "json" };
 import { EXIT } from "./lib/cli.ts";
+import { connectorCommand } from "./lib/commands/connector.ts";
+import { schemasCommand } from "./lib/commands/schemas.ts";
 import { streamCommand } from "./lib/commands/stream.ts";
+import { tailCommand } from "./lib/commands/tail.ts";
+import { waitCommand } from "./lib/commands/wait.ts";
 
 /** The `cdc` program with every subcommand. */
 export function program(): Command {
   const cdc = new Command("cdc")
     .description("Debezium change streams → <table>_cdc change-history tables in MySQL/MariaDB")
     .version(denoJson.version, "-V, --version")
-    .addCommand(streamCommand());
+    .addCommand(streamCommand())
+    .addCommand(connectorCommand())
+    .addCommand(schemasCommand())
+    .addCommand(tailCommand())
+    .addCommand(waitCommand());
   inheritUsageHandling(cdc);
   return cdc;
 }

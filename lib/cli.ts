@@ -20,6 +20,11 @@ export class CliError extends Error {
   }
 }
 
+/** Writes one result line to stdout (logs go to stderr). */
+export function print(text: string): void {
+  console.log(text);
+}
+
 /**
  * A subcommand with the logging options, whose action's thrown errors are
  * logged in one line and turned into exit code 1 (or the CliError's code).

@@ -36,3 +36,17 @@ export function kafkaClient(bootstrapServers: string, clientId = "cdc", retries 
     retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries },
   });
 }
+
+/**
+ * Asks the cluster once, without kafkajs's own retrying (the caller has its
+ * deadline and backoff): resolves when a broker answers a metadata request.
+ */
+export async function probeKafka(bootstrapServers: string, clientId: string): Promise<void> {
+  const admin = kafkaClient(bootstrapServers, clientId, 0).admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -88,6 +88,11 @@ export interface MysqlOptions {
   mysqlPasswordFile?: string;
 }
 
+/** Kafka Connect options. */
+export interface ConnectOptions {
+  connectUrl: string;
+}
+
 /** Where Debezium's topics are: `<prefix>.<database>.<table>`. */
 export interface TopicOptions {
   topicPrefix: string;
@@ -123,6 +128,15 @@ export const registryOptions = (): Option[] => [
     env: "CDC_REGISTRY_URL",
     aliases: ["SCHEMA_REGISTRY_URL"],
     default: "http://localhost:8081",
+  }),
+];
+
+export const connectOptions = (): Option[] => [
+  envOption({
+    flags: "--connect-url <url>",
+    description: "Kafka Connect REST API base URL",
+    env: "CDC_CONNECT_URL",
+    default: "http://localhost:8083",
   }),
 ];
 

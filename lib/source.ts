@@ -9,7 +9,7 @@
  */
 import type { Admin, Consumer } from "kafkajs";
 import type { Buffer } from "node:buffer";
-import { kafkaClient } from "./kafka.ts";
+import { kafkaClient, probeKafka } from "./kafka.ts";
 import { logger } from "./log.ts";
 import { delay, errorMessage, retry } from "./retry.ts";
 import type { Positions } from "./sink.ts";
@@ -79,26 +79,19 @@ export class KafkaSource {
 
   /** Waits with backoff until a broker answers. */
   async waitForBroker(timeoutMs: number): Promise<void> {
-    // No retries inside kafkajs here: the deadline and the backoff are ours.
-    const probe = kafkaClient(this.options.bootstrapServers, `cdc-${this.options.groupId}-wait`, 0)
-      .admin();
-    await retry(async () => {
-      try {
-        await probe.connect();
-        await probe.describeCluster();
-      } finally {
-        await probe.disconnect();
-      }
-    }, {
-      what: `Kafka at ${this.options.bootstrapServers}`,
-      timeoutMs,
-      onRetry: ({ error, delayMs }) =>
-        log.info(
-          `waiting for Kafka at ${this.options.bootstrapServers}: ${
-            errorMessage(error)
-          } (next try in ${delayMs} ms)`,
-        ),
-    });
+    await retry(
+      () => probeKafka(this.options.bootstrapServers, `cdc-${this.options.groupId}-wait`),
+      {
+        what: `Kafka at ${this.options.bootstrapServers}`,
+        timeoutMs,
+        onRetry: ({ error, delayMs }) =>
+          log.info(
+            `waiting for Kafka at ${this.options.bootstrapServers}: ${
+              errorMessage(error)
+            } (next try in ${delayMs} ms)`,
+          ),
+      },
+    );
   }
 
   /**

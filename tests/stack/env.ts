@@ -29,8 +29,6 @@ export {
   VERSIONS,
 } from "./config.ts";
 export {
-  APICURIO_AVRO_CONVERTER,
-  avroConverterConfig,
   inventoryConnectorConfig,
   type InventoryConnectorOptions,
 } from "./connector.ts";

@@ -1,0 +1,221 @@
+/**
+ * `cdc tail`: Debezium events of a table (or any Confluent-Avro topic) as
+ * JSON lines, key and value decoded: what the seed read with Confluent's
+ * Avro console consumer, without a JVM.
+ *
+ * Reads with a throw-away consumer group that commits nothing and is deleted
+ * afterwards: tailing never moves anyone's offsets.
+ *
+ * @module
+ */
+import { type Command, Option } from "commander";
+import type { Admin, KafkaMessage } from "kafkajs";
+import { CliError, EXIT, print, subcommand } from "../cli.ts";
+import { AvroDecoder, type DecodedValue } from "../decode.ts";
+import { kafkaClient } from "../kafka.ts";
+import { logger } from "../log.ts";
+import {
+  envOption,
+  integer,
+  type KafkaOptions,
+  kafkaOptions,
+  type RegistryOptions,
+  registryOptions,
+  tableTopic,
+  type TopicOptions,
+  topicOptions,
+} from "../options.ts";
+import { compileRenderer, type JsonValue, type Renderer } from "../render.ts";
+import { RegistryClient } from "../registry.ts";
+import { errorMessage } from "../retry.ts";
+import type { MappingOptions } from "../type_mapping.ts";
+
+const log = logger("tail");
+
+/** Options of `cdc tail`. */
+export interface TailOptions extends KafkaOptions, RegistryOptions, TopicOptions {
+  table?: string[];
+  topic?: string[];
+  fromBeginning: boolean;
+  last: number;
+  max?: number;
+  follow: boolean;
+  binaryHandlingMode: MappingOptions["binaryHandlingMode"];
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The `tail` subcommand. */
+export function tailCommand(): Command {
+  const command = subcommand<TailOptions>(
+    "tail",
+    "print a table's change events as JSON lines, key and value decoded",
+    runTail,
+  );
+  command
+    .addOption(new Option("--table <name>", "source table; repeatable").argParser(collect))
+    .addOption(
+      new Option("--topic <name>", "a topic by name instead; repeatable").argParser(collect),
+    )
+    .addOption(
+      new Option("--from-beginning", "start at each partition's first event").default(false),
+    )
+    .addOption(
+      new Option("--last <n>", "otherwise start this many events before each partition's end")
+        .argParser(integer(0))
+        .default(10),
+    )
+    .addOption(
+      new Option("--max <n>", "stop after printing this many events").argParser(integer(1)),
+    )
+    .addOption(
+      new Option("--follow", "keep printing new events (default: stop at the end)").default(false),
+    );
+  for (const option of [...topicOptions(), ...kafkaOptions(), ...registryOptions()]) {
+    command.addOption(option);
+  }
+  command.addOption(envOption({
+    flags: "--binary-handling-mode <mode>",
+    description: "the connector's binary.handling.mode, to show binary columns as bytes",
+    env: "CDC_BINARY_HANDLING_MODE",
+    default: "bytes",
+    choices: ["bytes", "base64", "base64-url-safe", "hex"],
+  }));
+  command.addHelpText(
+    "after",
+    "\nEach line: {topic, partition, offset, timestamp, key, value}; decimals, dates and times\n" +
+      "as text, bytes as 0x-hex, longs beyond 2^53 as strings. A record that cannot be decoded\n" +
+      "is printed with an `error` instead of key and value.",
+  );
+  return command;
+}
+
+/** Where each partition starts and, unless following, where it ends. */
+interface PartitionRange {
+  start: number;
+  end: number;
+}
+
+async function runTail(options: TailOptions): Promise<number> {
+  const topics = [
+    ...(options.table ?? []).map((t) => tableTopic(options, t)),
+    ...(options.topic ?? []),
+  ];
+  if (topics.length === 0) throw new CliError("give --table or --topic", EXIT.usage);
+
+  const kafka = kafkaClient(options.bootstrapServers, "cdc-tail", 2);
+  const admin = kafka.admin();
+  const groupId = `cdc-tail-${crypto.randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500 });
+  const decoder = new AvroDecoder(new RegistryClient(options.registryUrl));
+  const renderers = new Map<number, Renderer>();
+  const mapping: MappingOptions = { binaryHandlingMode: options.binaryHandlingMode };
+  const render = async (bytes: Uint8Array | null): Promise<JsonValue> => {
+    if (bytes === null) return null;
+    const decoded: DecodedValue = await decoder.decode(bytes);
+    let renderer = renderers.get(decoded.schema.id);
+    if (!renderer) {
+      renderers.set(decoded.schema.id, renderer = compileRenderer(decoded.schema.schema, mapping));
+    }
+    return renderer(decoded.value);
+  };
+
+  const done = Promise.withResolvers<void>();
+  const onSignal = () => done.resolve();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    await admin.connect();
+    const ranges = await partitionRanges(admin, topics, options);
+    const pending = new Set<string>();
+    for (const [key, range] of ranges) {
+      if (options.follow || range.start < range.end) pending.add(key);
+    }
+    let printed = 0;
+    if (pending.size === 0) return EXIT.ok;
+
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        const key = `${topic}:${partition}`;
+        const range = ranges.get(key);
+        const offset = Number(message.offset);
+        if (!range || offset < range.start || !pending.has(key)) return;
+        if (printed >= (options.max ?? Infinity)) return;
+        print(JSON.stringify(await eventLine(topic, partition, message, render)));
+        printed++;
+        if (!options.follow && offset + 1 >= range.end) pending.delete(key);
+        if (printed >= (options.max ?? Infinity) || pending.size === 0) done.resolve();
+      },
+    });
+    for (const [key, range] of ranges) {
+      const at = key.lastIndexOf(":");
+      consumer.seek({
+        topic: key.slice(0, at),
+        partition: Number(key.slice(at + 1)),
+        offset: String(range.start),
+      });
+    }
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) done.reject(payload.error);
+    });
+    await done.promise;
+    return EXIT.ok;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await consumer.disconnect().catch(() => {});
+    await admin.deleteGroups([groupId]).catch((e) => log.debug(errorMessage(e)));
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/** Start and end offsets of every partition of `topics`, keyed `topic:partition`. */
+async function partitionRanges(
+  admin: Admin,
+  topics: string[],
+  options: TailOptions,
+): Promise<Map<string, PartitionRange>> {
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length > 0) {
+    throw new CliError(
+      `no such topic: ${missing.join(", ")} (is the connector registered, and does the table ` +
+        `have rows? cdc connector status)`,
+    );
+  }
+  const ranges = new Map<string, PartitionRange>();
+  for (const topic of topics) {
+    for (const p of await admin.fetchTopicOffsets(topic)) {
+      const low = Number(p.low);
+      const end = Number(p.high);
+      const start = options.fromBeginning ? low : Math.max(low, end - options.last);
+      ranges.set(`${topic}:${p.partition}`, { start, end });
+    }
+  }
+  return ranges;
+}
+
+/** One output line; a record that does not decode shows its error instead. */
+async function eventLine(
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  render: (bytes: Uint8Array | null) => Promise<JsonValue>,
+): Promise<Record<string, JsonValue>> {
+  const line: Record<string, JsonValue> = {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    timestamp: new Date(Number(message.timestamp)).toISOString(),
+  };
+  try {
+    line.key = await render(message.key);
+    line.value = await render(message.value);
+  } catch (error) {
+    line.error = errorMessage(error);
+  }
+  return line;
+}

@@ -1,0 +1,171 @@
+/**
+ * `cdc wait`: waits until Kafka, the schema registry, Kafka Connect and MySQL
+ * answer, printing a checklist; exit 0 when all do, 1 naming those that did
+ * not within `--timeout`. Meant for scripts, CI and container start-up.
+ *
+ * @module
+ */
+import { type Command, InvalidArgumentError } from "commander";
+import mysql from "mysql2/promise";
+import { CliError, print, subcommand } from "../cli.ts";
+import { ConnectClient } from "../connect.ts";
+import { probeKafka } from "../kafka.ts";
+import { logger } from "../log.ts";
+import {
+  type ConnectOptions,
+  connectOptions,
+  duration,
+  envOption,
+  type KafkaOptions,
+  kafkaOptions,
+  type MysqlOptions,
+  mysqlOptions,
+  mysqlPassword,
+  type RegistryOptions,
+  registryOptions,
+} from "../options.ts";
+import { redactUrl, RegistryClient } from "../registry.ts";
+import { errorMessage, retry } from "../retry.ts";
+
+const log = logger("wait");
+
+/** The services `cdc wait` knows. */
+export const SERVICES = ["kafka", "registry", "connect", "mysql"] as const;
+type Service = typeof SERVICES[number];
+
+/** Options of `cdc wait`. */
+export interface WaitCommandOptions
+  extends KafkaOptions, RegistryOptions, ConnectOptions, MysqlOptions {
+  services: Service[];
+  timeout: number;
+}
+
+/** Parses `kafka,mysql` into known service names. */
+export function parseServices(value: string): Service[] {
+  const names = value.split(",").map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(SERVICES as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new InvalidArgumentError(
+      `expected a comma-separated list of ${SERVICES.join(", ")}; got "${value}"`,
+    );
+  }
+  return [...new Set(names)] as Service[];
+}
+
+/** The `wait` subcommand. */
+export function waitCommand(): Command {
+  const command = subcommand<WaitCommandOptions>(
+    "wait",
+    "wait until Kafka, the schema registry, Kafka Connect and MySQL answer",
+    runWait,
+  );
+  const options = [
+    envOption({
+      flags: "--services <list>",
+      description: `which to wait for, comma-separated`,
+      env: "CDC_WAIT_SERVICES",
+      default: [...SERVICES].join(","),
+      parse: parseServices,
+    }),
+    envOption({
+      flags: "--timeout <duration>",
+      description: "how long to wait for all of them",
+      env: "CDC_WAIT_TIMEOUT",
+      default: 120_000,
+      defaultLabel: "2m",
+      parse: duration,
+    }),
+    ...kafkaOptions(),
+    ...registryOptions(),
+    ...connectOptions(),
+    ...mysqlOptions(),
+  ];
+  for (const option of options) command.addOption(option);
+  return command;
+}
+
+/** What one check probes, and where. */
+interface Check {
+  service: Service;
+  where: string;
+  probe: () => Promise<void>;
+}
+
+async function runWait(options: WaitCommandOptions): Promise<void> {
+  // commander hands over the default unparsed
+  const services = typeof options.services === "string"
+    ? parseServices(options.services)
+    : options.services;
+  const checks = await Promise.all(services.map((service) => check(service, options)));
+  const started = Date.now();
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
+  const outcomes = await Promise.all(checks.map(async ({ service, where, probe }) => {
+    try {
+      await retry(probe, {
+        what: `${service} at ${where}`,
+        timeoutMs: options.timeout,
+        onRetry: ({ error, delayMs }) =>
+          log.info(
+            `waiting for ${service} at ${where}: ${
+              errorMessage(error)
+            } (next try in ${delayMs} ms)`,
+          ),
+      });
+      print(`ok      ${service.padEnd(8)} ${where} (${seconds()}s)`);
+      return undefined;
+    } catch (error) {
+      print(`FAILED  ${service.padEnd(8)} ${where}: ${errorMessage(error)}`);
+      return service;
+    }
+  }));
+  const failed = outcomes.filter((s) => s !== undefined);
+  if (failed.length > 0) {
+    throw new CliError(
+      `not answering within ${Math.round(options.timeout / 1000)}s: ${failed.join(", ")}`,
+    );
+  }
+}
+
+async function check(service: Service, options: WaitCommandOptions): Promise<Check> {
+  switch (service) {
+    case "kafka":
+      return {
+        service,
+        where: options.bootstrapServers,
+        probe: () => probeKafka(options.bootstrapServers, "cdc-wait"),
+      };
+    case "registry": {
+      const registry = new RegistryClient(options.registryUrl, { requestTimeoutMs: 5_000 });
+      return { service, where: redactUrl(registry.baseUrl), probe: () => registry.ping() };
+    }
+    case "connect": {
+      const connect = new ConnectClient(options.connectUrl, { requestTimeoutMs: 5_000 });
+      return {
+        service,
+        where: redactUrl(connect.baseUrl),
+        probe: async () => void await connect.info(),
+      };
+    }
+    case "mysql": {
+      const password = await mysqlPassword(options);
+      return {
+        service,
+        where: `${options.mysqlUser}@${options.mysqlHost}:${options.mysqlPort}`,
+        probe: async () => {
+          const connection = await mysql.createConnection({
+            host: options.mysqlHost,
+            port: options.mysqlPort,
+            user: options.mysqlUser,
+            password,
+            connectTimeout: 5_000,
+          });
+          try {
+            await connection.ping();
+          } finally {
+            await connection.end().catch(() => {});
+          }
+        },
+      };
+    }
+  }
+}

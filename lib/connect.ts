@@ -1,0 +1,239 @@
+/**
+ * A client for the Kafka Connect REST API: what `cdc connector` and `cdc wait`
+ * need, with Connect's errors turned into messages an operator can act on.
+ *
+ * @module
+ */
+import type { ConnectorConfig } from "./connector_config.ts";
+import { redactUrl } from "./registry.ts";
+import { delay, retry } from "./retry.ts";
+
+/** States Kafka Connect reports for a connector or a task. */
+export type ConnectorState =
+  | "UNASSIGNED"
+  | "RUNNING"
+  | "PAUSED"
+  | "STOPPED"
+  | "FAILED"
+  | "RESTARTING";
+
+/** `GET /connectors/{name}/status`. */
+export interface ConnectorStatus {
+  name: string;
+  connector: { state: ConnectorState; worker_id: string; trace?: string };
+  tasks: { id: number; state: ConnectorState; worker_id: string; trace?: string }[];
+  type?: string;
+}
+
+/** An error answer of the Connect REST API. */
+export class ConnectError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+    this.name = "ConnectError";
+  }
+}
+
+/** A connector or one of its tasks is FAILED; the message holds the readable trace. */
+export class ConnectorFailedError extends Error {
+  constructor(readonly status: ConnectorStatus) {
+    super(failureReport(status));
+    this.name = "ConnectorFailedError";
+  }
+}
+
+/**
+ * A Java stack trace as the chain of its messages, one line each, without
+ * frames: `ConnectException: ...` then `caused by: DebeziumException: ...`.
+ */
+export function readableTrace(trace: string): string[] {
+  const lines: string[] = [];
+  for (const raw of trace.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("at ") || /^\.\.\. \d+ more$/.test(line)) continue;
+    const cause = line.startsWith("Caused by: ");
+    const text = (cause ? line.slice("Caused by: ".length) : line)
+      // a.b.c.SomeException: message → SomeException: message
+      .replace(/^(?:[a-z_$][\w$]*\.)+([A-Z][\w$]*(?::|$))/, "$1");
+    if (lines.some((seen) => seen.endsWith(text))) continue;
+    lines.push(cause ? `caused by: ${text}` : text);
+  }
+  return lines;
+}
+
+/** The failed parts of a status, each with its readable trace. */
+export function failureReport(status: ConnectorStatus): string {
+  const parts: string[] = [];
+  const describe = (what: string, trace?: string) =>
+    parts.push(
+      `${what} FAILED${
+        trace ? `:\n${readableTrace(trace).map((l) => `    ${l}`).join("\n")}` : ""
+      }`,
+    );
+  if (status.connector.state === "FAILED") {
+    describe(`connector ${status.name}`, status.connector.trace);
+  }
+  for (const task of status.tasks) {
+    if (task.state === "FAILED") describe(`task ${status.name}-${task.id}`, task.trace);
+  }
+  return parts.join("\n");
+}
+
+/** One line: `connector RUNNING, task 0 RUNNING`. */
+export function stateSummary(status: ConnectorStatus): string {
+  const tasks = status.tasks.length === 0
+    ? "no tasks yet"
+    : status.tasks.map((t) => `task ${t.id} ${t.state}`).join(", ");
+  return `connector ${status.connector.state}, ${tasks}`;
+}
+
+/** Options of {@linkcode ConnectClient}. */
+export interface ConnectClientOptions {
+  /** Per-request timeout. Default 10 s. */
+  requestTimeoutMs?: number;
+}
+
+/** Talks to one Kafka Connect cluster through any of its workers. */
+export class ConnectClient {
+  readonly baseUrl: string;
+  readonly #requestTimeoutMs: number;
+
+  constructor(baseUrl: string, options: ConnectClientOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/$/, "");
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  }
+
+  /** The worker's version (`GET /`): answers when Connect is up. */
+  info(): Promise<{ version: string; kafka_cluster_id: string }> {
+    return this.#request("GET", "/");
+  }
+
+  /** Every connector with its status. */
+  async list(): Promise<ConnectorStatus[]> {
+    const all = await this.#request<Record<string, { status: ConnectorStatus }>>(
+      "GET",
+      "/connectors?expand=status",
+    );
+    return Object.values(all).map((entry) => entry.status)
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  status(name: string): Promise<ConnectorStatus> {
+    return this.#request("GET", `/connectors/${encodeURIComponent(name)}/status`);
+  }
+
+  config(name: string): Promise<ConnectorConfig> {
+    return this.#request("GET", `/connectors/${encodeURIComponent(name)}/config`);
+  }
+
+  /**
+   * Creates the connector or replaces its config (`PUT .../config`): the same
+   * call whether or not it exists, so registering twice is not an error.
+   */
+  async putConfig(name: string, config: ConnectorConfig): Promise<"created" | "updated"> {
+    const path = `/connectors/${encodeURIComponent(name)}/config`;
+    const response = await this.#send("PUT", path, config);
+    return response.status === 201 ? "created" : "updated";
+  }
+
+  /** Restarts the connector and its tasks (all of them, or only the failed ones). */
+  async restart(name: string, onlyFailed = false): Promise<void> {
+    await this.#send(
+      "POST",
+      `/connectors/${encodeURIComponent(name)}/restart?includeTasks=true&onlyFailed=${onlyFailed}`,
+    );
+  }
+
+  async pause(name: string): Promise<void> {
+    await this.#send("PUT", `/connectors/${encodeURIComponent(name)}/pause`);
+  }
+
+  async resume(name: string): Promise<void> {
+    await this.#send("PUT", `/connectors/${encodeURIComponent(name)}/resume`);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.#send("DELETE", `/connectors/${encodeURIComponent(name)}`);
+  }
+
+  /**
+   * Polls the status until the connector and all its tasks are in `state`,
+   * failing at once when anything is FAILED and after `timeoutMs` otherwise.
+   * `onProgress` hears of every change of the summary line.
+   */
+  async waitForState(
+    name: string,
+    state: "RUNNING" | "PAUSED",
+    timeoutMs: number,
+    onProgress: (summary: string) => void = () => {},
+  ): Promise<ConnectorStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    for (let attempt = 1;; attempt++) {
+      const status = await this.status(name).catch((error) => {
+        // just registered: the status appears once a worker picked the connector up
+        if (error instanceof ConnectError && error.status === 404) return undefined;
+        throw error;
+      });
+      if (status) {
+        if (failureReport(status)) throw new ConnectorFailedError(status);
+        const summary = stateSummary(status);
+        if (summary !== last) onProgress(last = summary);
+        if (
+          status.connector.state === state && status.tasks.length > 0 &&
+          status.tasks.every((task) => task.state === state)
+        ) return status;
+      }
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `${name} did not reach ${state} within ${Math.round(timeoutMs / 1000)}s ` +
+            `(${last || "no status yet"}): see \`cdc connector status --name ${name}\` ` +
+            `and the Connect worker's log`,
+        );
+      }
+      await delay(Math.min(2_000, 100 * attempt, Math.max(0, deadline - Date.now())));
+    }
+  }
+
+  async #request<T>(method: string, path: string): Promise<T> {
+    return await (await this.#send(method, path)).json() as T;
+  }
+
+  /**
+   * One request. Connect answers 409 while its workers rebalance; that is
+   * retried briefly, every other error answer is thrown with Connect's message.
+   */
+  #send(method: string, path: string, body?: unknown): Promise<Response> {
+    return retry(async () => {
+      let response: Response;
+      try {
+        response = await fetch(`${this.baseUrl}${path}`, {
+          method,
+          headers: { "content-type": "application/json", accept: "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.#requestTimeoutMs),
+        });
+      } catch (error) {
+        throw new ConnectError(
+          `Kafka Connect at ${redactUrl(this.baseUrl)} is unreachable (${
+            (error as Error).message
+          }): is it running, and is --connect-url right?`,
+          0,
+        );
+      }
+      if (response.ok) return response;
+      const text = await response.text();
+      let message = text.slice(0, 2_000) || response.statusText;
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? message;
+      } catch { /* not JSON: keep the text */ }
+      throw new ConnectError(
+        `Kafka Connect ${method} ${path} answered ${response.status}: ${message}`,
+        response.status,
+      );
+    }, {
+      what: `Kafka Connect ${method} ${path}`,
+      timeoutMs: 30_000,
+      isTransient: (error) => error instanceof ConnectError && error.status === 409,
+    });
+  }
+}
