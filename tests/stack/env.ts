@@ -28,10 +28,7 @@ export {
   TOPIC_PREFIX,
   VERSIONS,
 } from "./config.ts";
-export {
-  inventoryConnectorConfig,
-  type InventoryConnectorOptions,
-} from "./connector.ts";
+export { inventoryConnectorConfig, type InventoryConnectorOptions } from "./connector.ts";
 export {
   type LifecycleOptions,
   restartService,
