@@ -155,6 +155,21 @@ export class ConnectClient {
     await this.#send("DELETE", `/connectors/${encodeURIComponent(name)}`);
   }
 
+  /** Polls until the connector's status is gone (a delete takes effect asynchronously). */
+  async waitForDeletion(name: string, timeoutMs: number): Promise<void> {
+    await retry(async () => {
+      const found = await this.status(name).then(() => true, (error) => {
+        if (error instanceof ConnectError && error.status === 404) return false;
+        throw error;
+      });
+      if (found) throw new Error(`${name} is still listed`);
+    }, {
+      what: `the deletion of ${name}`,
+      timeoutMs,
+      backoff: { initialMs: 100, maxMs: 1_000, factor: 2 },
+    });
+  }
+
   /**
    * Polls the status until the connector and all its tasks are in `state`,
    * failing at once when anything is FAILED and after `timeoutMs` otherwise.
@@ -226,6 +241,11 @@ export class ConnectClient {
       try {
         message = (JSON.parse(text) as { message?: string }).message ?? message;
       } catch { /* not JSON: keep the text */ }
+      const connector = /^\/connectors\/([^/?]+)/.exec(path)?.[1];
+      if (response.status === 404 && connector) {
+        message = `there is no connector named "${decodeURIComponent(connector)}" ` +
+          `(\`cdc connector list\` shows the ones there)`;
+      }
       throw new ConnectError(
         `Kafka Connect ${method} ${path} answered ${response.status}: ${message}`,
         response.status,

@@ -95,7 +95,10 @@ export interface ConnectorSettings {
   topicPrefix: string;
   /** Databases to capture (`database.include.list`). */
   databases: readonly string[];
-  /** Tables to capture (`db.table` regexes); default: all but the `_cdc` history tables. */
+  /**
+   * Tables to capture (`db.table` regexes); default (also without a `table.include.list`
+   * in `extra`): all but the `_cdc` history tables.
+   */
   tables?: readonly string[];
   /** Kafka as Kafka Connect reaches it, for the schema history topic. */
   bootstrapServers: string;
@@ -138,7 +141,7 @@ export function debeziumConnectorConfig(settings: ConnectorSettings): ConnectorC
   };
   if (settings.tables) {
     config["table.include.list"] = settings.tables.join(",");
-  } else {
+  } else if (!settings.extra?.["table.include.list"]) {
     // never capture the history tables cdc writes next to the source tables
     config["table.exclude.list"] = settings.databases
       .map((db) => `${regexLiteral(db)}\\..*_cdc`)

@@ -122,7 +122,7 @@ export function connectorCommand(): Command {
       async (options) => {
         const status = await client(options).status(options.name);
         print(options.json ? JSON.stringify(status, null, 2) : statusReport(status));
-        return failureReport(status) ? EXIT.failure : EXIT.ok;
+        if (failureReport(status)) throw failedError(options.name);
       },
     ),
     jsonOption(),
@@ -165,14 +165,17 @@ export function connectorCommand(): Command {
     ...waitingOptions(),
   );
   withName(
-    subcommand<NameOptions>(
+    subcommand<WaitingOptions>(
       "delete",
       "delete the connector (its topics and the schema history stay)",
       async (options) => {
-        await client(options).delete(options.name);
+        const connect = client(options);
+        await connect.delete(options.name);
+        if (options.wait) await connect.waitForDeletion(options.name, options.timeout);
         print(`deleted connector ${options.name}`);
       },
     ),
+    ...waitingOptions(),
   );
   return command;
 }
@@ -340,9 +343,7 @@ async function waitAndReport(
   } catch (error) {
     if (error instanceof ConnectorFailedError) {
       print(statusReport(error.status));
-      throw new CliError(
-        `${options.name} failed; fix the cause, then \`cdc connector restart --name ${options.name}\``,
-      );
+      throw failedError(options.name);
     }
     throw error;
   }
@@ -358,6 +359,12 @@ export function statusReport(status: ConnectorStatus): string {
   ];
   const failures = failureReport(status);
   return failures ? `${lines.join("\n")}\n${failures}` : lines.join("\n");
+}
+
+function failedError(name: string): CliError {
+  return new CliError(
+    `${name} failed; fix the cause, then \`cdc connector restart --name ${name}\``,
+  );
 }
 
 function client(options: ConnectOptions): ConnectClient {
