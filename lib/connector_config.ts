@@ -142,9 +142,10 @@ export function debeziumConnectorConfig(settings: ConnectorSettings): ConnectorC
   if (settings.tables) {
     config["table.include.list"] = settings.tables.join(",");
   } else if (!settings.extra?.["table.include.list"]) {
-    // never capture the history tables cdc writes next to the source tables
+    // never capture what cdc writes next to the source tables: the history tables and
+    // its own __cdc_offsets / __cdc_dead_letter
     config["table.exclude.list"] = settings.databases
-      .map((db) => `${regexLiteral(db)}\\..*_cdc`)
+      .flatMap((db) => [`${regexLiteral(db)}\\..*_cdc`, `${regexLiteral(db)}\\.__cdc_.*`])
       .join(",");
   }
   return { ...config, ...settings.extra };

@@ -7,6 +7,7 @@
 import mysql from "mysql2/promise";
 import { BOOTSTRAP, CONNECT_URL, CONNECTOR_NAME, REGISTRY_URL, SINK_DB } from "./stack/config.ts";
 import { inventoryConnectorConfig } from "./stack/connector.ts";
+import { PERMISSION_FLAGS } from "../tools/compile.ts";
 
 /** Endpoints of the local stack, as `cdc` options name them. */
 export const STACK = {
@@ -62,7 +63,8 @@ export class CdcProcess {
 
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, ...args],
+      // exactly the permissions the compiled binary gets
+      args: ["run", ...PERMISSION_FLAGS, MAIN, ...args],
       env: { CDC_MYSQL_PASSWORD: STACK.mysql.password, NO_COLOR: "1", ...env },
       stdin: "null",
       stdout: "piped",

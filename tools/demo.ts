@@ -10,6 +10,7 @@
  * @module
  */
 import mysql from "mysql2/promise";
+import { PERMISSION_FLAGS } from "./compile.ts";
 import {
   BOOTSTRAP,
   CONNECT_URL,
@@ -68,7 +69,7 @@ async function dockerEngineAnswers(): Promise<boolean> {
   }
 }
 
-const cdcArgs = (...args: string[]) => ["run", "-A", `${ROOT}main.ts`, ...args];
+const cdcArgs = (...args: string[]) => ["run", ...PERMISSION_FLAGS, `${ROOT}main.ts`, ...args];
 
 /** Where the demo's source and sink database is, and how to stop what the demo started. */
 interface Pipeline {
@@ -184,8 +185,8 @@ async function dockerPipeline(): Promise<Pipeline> {
     db: { host: "127.0.0.1", port: 3306, user: "root", password: "debezium" },
     stop: () => Promise.resolve(),
     nextSteps: [
-      "docker compose run --rm cdc tail --table customers --from-beginning",
-      "docker compose run --rm cdc connector status",
+      "docker compose run --rm cdc-customers tail --table customers --from-beginning",
+      "docker compose run --rm -e CDC_CONNECT_URL=http://connect:8083 cdc-customers connector status",
       "docker compose logs -f cdc-customers",
       "docker compose down -v        # tear down",
     ],
