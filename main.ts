@@ -17,7 +17,6 @@ import { waitCommand } from "./lib/commands/wait.ts";
 export function program(): Command {
   const cdc = new Command("cdc")
     .description("Debezium change streams → <table>_cdc change-history tables in MySQL/MariaDB")
-    .version(denoJson.version, "-V, --version")
     .addCommand(streamCommand())
     .addCommand(connectorCommand())
     .addCommand(schemasCommand())
@@ -27,9 +26,14 @@ export function program(): Command {
   return cdc;
 }
 
-/** Usage errors anywhere in the tree throw (exit 2 below) instead of exiting 1. */
+/**
+ * Everywhere in the tree: `--version`, and usage errors that throw (exit 2 below)
+ * instead of exiting 1.
+ */
 function inheritUsageHandling(command: Command): void {
-  command.exitOverride().showHelpAfterError("(run with --help for usage)");
+  command.version(denoJson.version, "-V, --version")
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)");
   for (const sub of command.commands) inheritUsageHandling(sub);
 }
 

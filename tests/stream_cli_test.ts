@@ -126,3 +126,26 @@ Deno.test({
     assert.deepEqual(schemas, [], "nothing was created in the sink");
   },
 });
+
+Deno.test("every command answers --help and --version with exit 0", async () => {
+  const denoJson = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const commands = [
+    [],
+    ["stream"],
+    ["connector"],
+    ["connector", "register"],
+    ["connector", "status"],
+    ["schemas"],
+    ["schemas", "get"],
+    ["tail"],
+    ["wait"],
+  ]; // deno-fmt-ignore
+  for (const command of commands) {
+    const help = await runCdc([...command, "--help"]);
+    assert.equal(help.code, 0, `${command.join(" ")} --help`);
+    assert.match(help.stdout, new RegExp(`^Usage: cdc ${command.join(" ")}`.trimEnd()));
+    const version = await runCdc([...command, "--version"]);
+    assert.equal(version.code, 0, `${command.join(" ")} --version`);
+    assert.equal(version.stdout.trim(), denoJson.version);
+  }
+});
