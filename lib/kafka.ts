@@ -5,9 +5,20 @@
  * @module
  */
 import { Kafka, type LogEntry, logLevel } from "kafkajs";
+import process from "node:process";
 import { logger } from "./log.ts";
 
 const log = logger("kafka");
+
+// kafkajs's request queue schedules its next check with a negative delay when nothing is
+// pending (tulios/kafkajs#1751); the runtime clamps it to 1 ms and prints a
+// TimeoutNegativeWarning per client. Harmless, so only that warning is kept off stderr.
+for (const listener of process.listeners("warning")) {
+  process.off("warning", listener);
+  process.on("warning", (warning: Error) => {
+    if (warning.name !== "TimeoutNegativeWarning") listener(warning);
+  });
+}
 
 /**
  * kafkajs log lines → logtape. Its errors are mostly failures it retries

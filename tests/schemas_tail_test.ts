@@ -74,6 +74,7 @@ Deno.test({
         500,
       );
       const [first, second] = lines(result.stdout);
+      assert.ok(!result.stderr.includes("TimeoutNegativeWarning"), "kafkajs#1751 noise kept out");
       assert.equal(first.topic, `dbserver1.inventory.${table}`);
       assert.deepEqual(first.key, { id: "9223372036854775807" });
       assert.equal(first.value?.op, "c");
