@@ -21,6 +21,7 @@ import {
 } from "./helpers.ts";
 import {
   createTableSql,
+  expectedSinkType,
   insertRowsSql,
   type Modes,
   ROWS_PER_INSERT,
@@ -32,18 +33,23 @@ import {
  * own column family only (DECIMAL; TIME/DATETIME; BINARY/VARBINARY/BLOB; BIGINT UNSIGNED),
  * and no column belongs to two families, so a covering set, in which every value of every
  * mode appears at least once, tests every (column, mode value) pair the full product
- * (3 × 2 × 4 × 2 = 48 connectors) would: 4 connectors instead of 48.
+ * (3 × 2 × 4 × 2 = 48 connectors) would: a to d instead of 48. All four propagate source
+ * types (`column.propagate.source.type`); e is Debezium's defaults without them, which is
+ * what cdc sees unless told more (BIGINT UNSIGNED precise: under `long` without source
+ * types, values above 2^63-1 arrive wrapped, with nothing in the schema to undo it).
  */
 const MODE_SETS: Record<string, Modes> = {
-  a: { decimal: "precise", time: "adaptive_time_microseconds", binary: "bytes", bigint: "long" },
-  b: { decimal: "double", time: "connect", binary: "base64", bigint: "precise" },
-  c: {
-    decimal: "string",
+  a: {
+    decimal: "precise",
     time: "adaptive_time_microseconds",
-    binary: "base64-url-safe",
+    binary: "bytes",
     bigint: "long",
+    sourceTypes: true,
   }, // deno-fmt-ignore
-  d: { decimal: "precise", time: "connect", binary: "hex", bigint: "precise" },
+  b: { decimal: "double", time: "connect", binary: "base64", bigint: "precise", sourceTypes: true }, // deno-fmt-ignore
+  c: { decimal: "string", time: "adaptive_time_microseconds", binary: "base64-url-safe", bigint: "long", sourceTypes: true }, // deno-fmt-ignore
+  d: { decimal: "precise", time: "connect", binary: "hex", bigint: "precise", sourceTypes: true }, // deno-fmt-ignore
+  e: { decimal: "precise", time: "adaptive_time_microseconds", binary: "bytes", bigint: "precise", sourceTypes: false }, // deno-fmt-ignore
 };
 
 const TABLE = "all_types";
@@ -93,7 +99,7 @@ async function compareLane(db: mysql.Connection, source: string, lane: Lane) {
   const sinkTypes = await columnTypes(db, lane.sink, `${TABLE}_cdc`);
   for (const column of TYPE_COLUMNS) {
     const sourceType = sourceTypes.get(column.name)!;
-    const expected = column.sinkType?.(sourceType, lane.modes) ?? sourceType;
+    const expected = expectedSinkType(column, sourceType, lane.modes);
     if (sinkTypes.get(column.name) !== expected) {
       mismatches.push(
         `${lane.label}: column ${column.name} (${sourceType}) is ${
@@ -177,7 +183,7 @@ Deno.test({
               "time.precision.mode": lane.modes.time,
               "binary.handling.mode": lane.modes.binary,
               "bigint.unsigned.handling.mode": lane.modes.bigint,
-              "column.propagate.source.type": ".*",
+              ...(lane.modes.sourceTypes ? { "column.propagate.source.type": ".*" } : {}),
             },
           }),
         );

@@ -20,6 +20,8 @@ export interface Modes {
   binary: "bytes" | "base64" | "base64-url-safe" | "hex";
   /** `bigint.unsigned.handling.mode`: BIGINT UNSIGNED columns. */
   bigint: "long" | "precise";
+  /** `column.propagate.source.type=.*`: schemas carry each column's source type. */
+  sourceTypes: boolean;
 }
 
 /** One column of `all_types`. */
@@ -347,6 +349,33 @@ export const TYPE_COLUMNS: readonly TypeColumn[] = [
     ],
   },
 ];
+
+/**
+ * The `_cdc` COLUMN_TYPE for a source COLUMN_TYPE when the connector propagates no source
+ * types (Debezium's defaults, `bigint.unsigned.handling.mode=precise`): what the Avro and
+ * Kafka Connect types alone say. First match wins.
+ */
+const PLAIN_TYPES: [RegExp, string | null][] = [
+  [/^tinyint\b|^smallint\(\d+\)$/, "smallint(6)"], // Connect int16
+  [/^smallint\b|^mediumint\b|^int\(\d+\)$/, "int(11)"], // int32
+  [/^int\b|^bigint\(\d+\)$/, "bigint(20)"], // int64
+  [/^bigint\b/, "decimal(20,0)"], // BIGINT UNSIGNED, precise: Decimal(20,0)
+  [/^bit\(1\)$/, "tinyint(1)"], // an Avro boolean
+  [/^(var)?char\b|text$/, "longtext"],
+  [/^(var)?binary\b|blob$/, "longblob"],
+  [/^time\b/, "time(6)"], // MicroTime
+  [/^datetime(\([0-3]\))?$/, "datetime(3)"], // Timestamp (milliseconds)
+  [/^datetime|^timestamp/, "datetime(6)"], // MicroTimestamp; ZonedTimestamp, in UTC
+  [/^enum\(.*\?/, "varchar(255)"], // members MariaDB shows with '?': see enum_c
+  [/^(multi|linestring|polygon|geometrycollection)/, "geometry"], // Debezium's Geometry
+  [/./, null], // the rest: the source type itself
+];
+
+/** The `_cdc` COLUMN_TYPE expected for a column, given the source's and the modes. */
+export function expectedSinkType(column: TypeColumn, sourceType: string, modes: Modes): string {
+  if (modes.sourceTypes) return column.sinkType?.(sourceType, modes) ?? sourceType;
+  return PLAIN_TYPES.find(([pattern]) => pattern.test(sourceType))![1] ?? sourceType;
+}
 
 /** `CREATE TABLE` of the source table `database`.`table`. */
 export function createTableSql(database: string, table: string): string {
