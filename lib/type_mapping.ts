@@ -211,15 +211,17 @@ const geometryRule = (name: SqlTypeName): Rule => (ctx) => {
 };
 
 /**
- * ENUM/SET with Debezium's `allowed` members. MariaDB shows a member's 4-byte characters as
- * `?` in the table definition, which is where Debezium reads them: a member with `?` may not
- * be the real one, so such columns become text wide enough for any value.
+ * ENUM/SET with Debezium's `allowed` members. MariaDB keeps a table's definition in utf8mb3:
+ * it shows a member's 4-byte characters as `?`, both to Debezium's snapshot (which then sends
+ * `?` members) and to `cdc` reading the `_cdc` column back (which would then "add" the real
+ * member again and turn stored values into `?`). Such columns become text wide enough for
+ * any value instead.
  */
 const membersRule = (name: "ENUM" | "SET"): Rule => (ctx) => {
   const values = splitAllowed(ctx.params.allowed);
-  const lossy = values.some((v) => v.includes("?"));
+  const inexact = values.some((v) => /[?\u{10000}-\u{10FFFF}]/u.test(v));
   return {
-    type: lossy
+    type: inexact
       ? (name === "ENUM" ? { name: "VARCHAR", length: 255 } : { name: "TEXT" })
       : { name, values },
     convert: (v) => unescapeDdlLiteral(String(v)),
