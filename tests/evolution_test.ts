@@ -197,3 +197,105 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "evolution: ENUM members added while streaming, 4-byte characters included",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const suffix = uniqueSuffix();
+    const source = `evoenum_${suffix}`;
+    const sink = `evoenum_${suffix}_sink`;
+    const connector = `evoenum-${suffix}`;
+    const topicPrefix = `evoenum_${suffix}`;
+    const db = await connectMysql();
+    let cdc: CdcProcess | undefined;
+    const sizeType = async () =>
+      (await query<{ type: string }>(
+        db,
+        `SELECT COLUMN_TYPE AS type FROM information_schema.COLUMNS
+          WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'items_cdc' AND COLUMN_NAME = 'size'`,
+        [sink],
+      ))[0]?.type;
+    const arrived = (id: number) =>
+      waitFor(`row ${id} in ${sink}.items_cdc`, async () => {
+        await connectorStatus(connector);
+        const found = await query(db, `SELECT 1 FROM \`${sink}\`.items_cdc WHERE id = ?`, [id])
+          .catch(() => []);
+        return found.length === 1;
+      }, 60_000);
+    try {
+      await db.query(`CREATE DATABASE \`${source}\``);
+      await db.query(`CREATE TABLE \`${source}\`.items (id INT PRIMARY KEY, size ENUM('S','M'))`);
+      await db.query(`INSERT INTO \`${source}\`.items VALUES (1, 'M')`);
+      await registerConnector(
+        connector,
+        inventoryConnectorConfig({
+          serverId: 300_000 + Math.floor(Math.random() * 1_000_000),
+          topicPrefix,
+          databases: [source],
+          historyTopic: `dbhistory.${topicPrefix}`,
+        }),
+      );
+      cdc = new CdcProcess(
+        streamArgs(
+          "items",
+          sink,
+          "--topic-prefix",
+          topicPrefix,
+          "--database",
+          source,
+          "--flush-ms",
+          "100",
+        ), // deno-fmt-ignore
+      );
+      await arrived(1);
+      assert.equal(await sizeType(), "enum('S','M')");
+      await db.query(`ALTER TABLE \`${source}\`.items MODIFY size ENUM('S','M','L')`);
+      await db.query(`INSERT INTO \`${source}\`.items VALUES (2, 'L')`);
+      await arrived(2);
+      assert.equal(await sizeType(), "enum('S','M','L')");
+      // A member with a 4-byte character: MariaDB would show it as 'XL?' in the _cdc column's
+      // definition, so the column becomes VARCHAR(255), holding every value as it was.
+      await db.query(`ALTER TABLE \`${source}\`.items MODIFY size ENUM('S','M','L','XL😀')`);
+      await db.query(`INSERT INTO \`${source}\`.items VALUES (3, 'XL😀'), (4, 'S')`);
+      await arrived(4);
+      assert.equal(await sizeType(), "varchar(255)");
+      // A restart reads the _cdc column back and finds nothing to change.
+      assert.equal((await cdc.stop("SIGTERM")).code, 0);
+      await db.query(`INSERT INTO \`${source}\`.items VALUES (5, 'XL😀')`);
+      cdc = new CdcProcess(
+        streamArgs(
+          "items",
+          sink,
+          "--topic-prefix",
+          topicPrefix,
+          "--database",
+          source,
+          "--flush-ms",
+          "100",
+        ), // deno-fmt-ignore
+      );
+      await arrived(5);
+      assert.doesNotMatch(cdc.stderr, /schema change/);
+      assert.equal(await sizeType(), "varchar(255)");
+      const rows = await query<{ id: number; size: string }>(
+        db,
+        `SELECT id, size FROM \`${sink}\`.items_cdc ORDER BY __offset`,
+      );
+      assert.deepEqual(rows.map((r) => [r.id, r.size]), [
+        [1, "M"],
+        [2, "L"],
+        [3, "XL😀"],
+        [4, "S"],
+        [5, "XL😀"],
+      ]);
+    } finally {
+      await cdc?.stop("SIGTERM");
+      await deleteConnector(connector);
+      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
+      await db.query(`DROP DATABASE IF EXISTS \`${source}\``);
+      await db.end();
+    }
+  },
+});
