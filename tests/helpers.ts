@@ -163,6 +163,24 @@ export function ensureInventoryConnector(): Promise<void> {
   return registerConnector(CONNECTOR_NAME, inventoryConnectorConfig());
 }
 
+/**
+ * The configuration of a connector capturing `database` alone, under `topicPrefix`, with a
+ * replication client id and a schema history topic of its own (several run side by side).
+ */
+export function databaseConnectorConfig(
+  database: string,
+  topicPrefix: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return inventoryConnectorConfig({
+    serverId: 1_000_000 + Math.floor(Math.random() * 1_000_000_000),
+    topicPrefix,
+    databases: [database],
+    historyTopic: `dbhistory.${topicPrefix}`,
+    extra,
+  });
+}
+
 /** Registers (idempotent PUT) connector `name` and waits until it and its task run. */
 export async function registerConnector(
   name: string,

@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type mysql from "mysql2/promise";
-import { inventoryConnectorConfig } from "./stack/connector.ts";
 import {
   CdcProcess,
   connectMysql,
   connectorStatus,
   countRows,
+  databaseConnectorConfig,
   deleteConnector,
   query,
   registerConnector,
@@ -169,22 +169,15 @@ Deno.test({
       await db.query(`CREATE DATABASE ${q(source)} CHARACTER SET utf8mb4`);
       await db.query(createTableSql(source, TABLE));
       await db.query(insertRowsSql(source, TABLE, SNAPSHOT_FIRST_ID));
-      const serverIdBase = 200_000 + Math.floor(Math.random() * 1_000_000);
-      await Promise.all(lanes.map(async (lane, i) => {
+      await Promise.all(lanes.map(async (lane) => {
         await registerConnector(
           lane.connector,
-          inventoryConnectorConfig({
-            serverId: serverIdBase + i,
-            topicPrefix: lane.topicPrefix,
-            databases: [source],
-            historyTopic: `dbhistory.${lane.topicPrefix}`,
-            extra: {
-              "decimal.handling.mode": lane.modes.decimal,
-              "time.precision.mode": lane.modes.time,
-              "binary.handling.mode": lane.modes.binary,
-              "bigint.unsigned.handling.mode": lane.modes.bigint,
-              ...(lane.modes.sourceTypes ? { "column.propagate.source.type": ".*" } : {}),
-            },
+          databaseConnectorConfig(source, lane.topicPrefix, {
+            "decimal.handling.mode": lane.modes.decimal,
+            "time.precision.mode": lane.modes.time,
+            "binary.handling.mode": lane.modes.binary,
+            "bigint.unsigned.handling.mode": lane.modes.bigint,
+            ...(lane.modes.sourceTypes ? { "column.propagate.source.type": ".*" } : {}),
           }),
         );
         lane.cdc = new CdcProcess(
