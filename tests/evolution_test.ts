@@ -57,7 +57,7 @@ class CapturedItems {
         this.source,
         "--flush-ms",
         "100",
-      ), // deno-fmt-ignore
+      ),
     );
     return this.cdc;
   }
@@ -66,11 +66,8 @@ class CapturedItems {
   arrived(id: number): Promise<void> {
     return waitFor(`row ${id} in ${this.sink}.items_cdc`, async () => {
       await connectorStatus(this.connector);
-      const found = await query(this.db, `SELECT 1 FROM \`${this.sink}\`.items_cdc WHERE id = ?`, [
-        id,
-      ]) // deno-fmt-ignore
-        .catch(() => []);
-      return found.length === 1;
+      const sql = `SELECT 1 FROM \`${this.sink}\`.items_cdc WHERE id = ?`;
+      return (await query(this.db, sql, [id]).catch(() => [])).length === 1;
     }, 60_000);
   }
 
@@ -179,7 +176,7 @@ Deno.test({
           price: "-999.99",
           gone: "bye",
           code: null,
-        }, // deno-fmt-ignore
+        },
         { id: 2, a: "2", name: "two", extra: "added", price: null, gone: null, code: null },
         { id: 3, a: "3", name: "three", extra: null, price: null, gone: null, code: null },
         {
@@ -190,7 +187,7 @@ Deno.test({
           price: "12345678.91",
           gone: null,
           code: null,
-        }, // deno-fmt-ignore
+        },
       ]);
 
       // A narrowing in the source (BIGINT → INT): every INT fits the BIGINT column, which
@@ -220,7 +217,7 @@ Deno.test({
         (await items.columns()).code,
         "varchar(10)",
         "the _cdc column is left as it was",
-      ); // deno-fmt-ignore
+      );
       assert.equal((await items.rows()).length, 6, "nothing of the incompatible event is written");
     } finally {
       await items.cleanup();

@@ -1,7 +1,8 @@
 /**
  * Type fidelity against real Debezium: every MySQL/MariaDB type of tests/types/all_types.ts,
- * edge values, snapshot reads and binlog inserts, under every value of every connector mode
- * that changes a type's representation. Values are compared with the source on the server.
+ * edge values, as snapshot reads, binlog inserts and binlog deletes (`before` images), under
+ * every value of every connector mode that changes a type's representation. Values are
+ * compared with the source on the server.
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
@@ -38,24 +39,30 @@ import {
  * what cdc sees unless told more (BIGINT UNSIGNED precise: under `long` without source
  * types, values above 2^63-1 arrive wrapped, with nothing in the schema to undo it).
  */
+// deno-fmt-ignore
 const MODE_SETS: Record<string, Modes> = {
-  a: {
-    decimal: "precise",
-    time: "adaptive_time_microseconds",
-    binary: "bytes",
-    bigint: "long",
-    sourceTypes: true,
-  }, // deno-fmt-ignore
-  b: { decimal: "double", time: "connect", binary: "base64", bigint: "precise", sourceTypes: true }, // deno-fmt-ignore
-  c: { decimal: "string", time: "adaptive_time_microseconds", binary: "base64-url-safe", bigint: "long", sourceTypes: true }, // deno-fmt-ignore
-  d: { decimal: "precise", time: "connect", binary: "hex", bigint: "precise", sourceTypes: true }, // deno-fmt-ignore
-  e: { decimal: "precise", time: "adaptive_time_microseconds", binary: "bytes", bigint: "precise", sourceTypes: false }, // deno-fmt-ignore
+  a: { decimal: "precise", time: "adaptive_time_microseconds", binary: "bytes", bigint: "long", sourceTypes: true },
+  b: { decimal: "double", time: "connect", binary: "base64", bigint: "precise", sourceTypes: true },
+  c: { decimal: "string", time: "adaptive_time_microseconds", binary: "base64-url-safe", bigint: "long", sourceTypes: true },
+  d: { decimal: "precise", time: "connect", binary: "hex", bigint: "precise", sourceTypes: true },
+  e: { decimal: "precise", time: "adaptive_time_microseconds", binary: "bytes", bigint: "precise", sourceTypes: false },
 };
 
 const TABLE = "all_types";
-/** Snapshot rows get ids 1..4, binlog inserts ids 101..104. */
+/**
+ * The rows: ids 1.. are read by the snapshot (op r); ids 101.. are inserted while the
+ * connectors stream (op c), then moved to 201.. by an UPDATE of the key, which Debezium
+ * sends as a delete of 101.. (op d, the `before` image) and an insert of 201.. (op c). Every
+ * `_cdc` row is compared with the source row it stands for: 101.. with 201...
+ */
 const SNAPSHOT_FIRST_ID = 1;
 const STREAMED_FIRST_ID = 101;
+const MOVED_BY = 100;
+/** The source id a `_cdc` row's id stands for, in SQL. */
+const sourceIdOf = (k: string) =>
+  `${k}.id + IF(${k}.id >= ${STREAMED_FIRST_ID} AND ${k}.id < ${
+    STREAMED_FIRST_ID + MOVED_BY
+  }, ${MOVED_BY}, 0)`;
 
 interface Lane {
   label: string;
@@ -108,14 +115,14 @@ async function compareLane(db: mysql.Connection, source: string, lane: Lane) {
       );
     }
   }
-  // Every source row exactly once, as a snapshot read or as an insert.
+  // Every source row: a snapshot read, or an insert, the delete of its old key and an insert.
   const ops = await query<{ id: number; ops: string | null }>(
     db,
     `SELECT s.id, GROUP_CONCAT(k.__op ORDER BY k.__offset) AS ops
-       FROM ${src} s LEFT JOIN ${sink} k ON k.id = s.id GROUP BY s.id ORDER BY s.id`,
+       FROM ${src} s LEFT JOIN ${sink} k ON s.id = ${sourceIdOf("k")} GROUP BY s.id ORDER BY s.id`,
   );
   for (const { id, ops: seen } of ops) {
-    const want = id >= STREAMED_FIRST_ID ? "c" : "r";
+    const want = id >= STREAMED_FIRST_ID ? "c,d,c" : "r";
     if (seen !== want) {
       mismatches.push(`${lane.label}: row ${id} is [${seen}] in _cdc, expected [${want}]`); // deno-fmt-ignore
     }
@@ -126,7 +133,8 @@ async function compareLane(db: mysql.Connection, source: string, lane: Lane) {
   });
   const rows = await query<Record<string, number | string>>(
     db,
-    `SELECT s.id, ${checks.join(", ")} FROM ${src} s JOIN ${sink} k ON k.id = s.id ORDER BY s.id`,
+    `SELECT k.id, k.__op AS op, k.__offset AS off, ${checks.join(", ")}
+       FROM ${sink} k JOIN ${src} s ON s.id = ${sourceIdOf("k")} ORDER BY k.__offset`,
   );
   for (const row of rows) {
     for (const [i, column] of TYPE_COLUMNS.entries()) {
@@ -134,13 +142,13 @@ async function compareLane(db: mysql.Connection, source: string, lane: Lane) {
       const [values] = await query<{ s: unknown; k: unknown }>(
         db,
         `SELECT s.${q(column.name)} AS s, k.${q(column.name)} AS k
-           FROM ${src} s JOIN ${sink} k ON k.id = s.id WHERE s.id = ?`,
-        [row.id],
+           FROM ${sink} k JOIN ${src} s ON s.id = ${sourceIdOf("k")} WHERE k.__offset = ?`,
+        [row.off],
       );
       mismatches.push(
-        `${lane.label}: row ${row.id}, column ${column.name}: source ${show(values.s)}, _cdc ${
-          show(values.k)
-        }`,
+        `${lane.label}: row ${row.id} (${row.op}), column ${column.name}: source ${
+          show(values.s)
+        }, _cdc ${show(values.k)}`,
       );
     }
   }
@@ -192,7 +200,7 @@ Deno.test({
             lane.modes.binary,
             "--flush-ms",
             "200",
-          ), // deno-fmt-ignore
+          ),
         );
         lane.cdc.done.then(() => lane.exited = true);
       }));
@@ -205,11 +213,14 @@ Deno.test({
           }
           await connectorStatus(lane.connector);
           return (await countRows(db, lane.sink, `${TABLE}_cdc`)) >= n;
-        }, 180_000); // deno-fmt-ignore
+        }, 180_000);
       await Promise.all(lanes.map((lane) => rowsIn(lane, ROWS_PER_INSERT)));
       const snapshotted = Date.now();
       await db.query(insertRowsSql(source, TABLE, STREAMED_FIRST_ID));
       await Promise.all(lanes.map((lane) => rowsIn(lane, 2 * ROWS_PER_INSERT)));
+      const table = `${q(source)}.${q(TABLE)}`;
+      await db.query(`UPDATE ${table} SET id = id + ${MOVED_BY} WHERE id >= ${STREAMED_FIRST_ID}`);
+      await Promise.all(lanes.map((lane) => rowsIn(lane, 4 * ROWS_PER_INSERT)));
       const streamed = Date.now();
 
       await db.query("SET time_zone = '+00:00'");
@@ -220,18 +231,15 @@ Deno.test({
         comparisons += result.comparisons;
         mismatches.push(...result.mismatches);
       }
+      const sinkRows = 4 * ROWS_PER_INSERT;
       console.log(
-        `types: ${TYPE_COLUMNS.length} columns × ${2 * ROWS_PER_INSERT} rows × ${lanes.length} ` +
-          `connectors = ${comparisons} value comparisons; snapshot in ${
-            snapshotted - started
-          } ms, binlog rows ${streamed - snapshotted} ms later`,
+        `types: ${TYPE_COLUMNS.length} columns × ${sinkRows} _cdc rows × ${lanes.length} ` +
+          `connectors = ${comparisons} value comparisons; snapshot after ` +
+          `${snapshotted - started} ms, binlog events ${streamed - snapshotted} ms later`,
       );
-      assert.equal(comparisons, TYPE_COLUMNS.length * 2 * ROWS_PER_INSERT * lanes.length);
-      assert.deepEqual(
-        mismatches,
-        [],
-        `${mismatches.length} mismatches:\n${mismatches.join("\n")}`,
-      ); // deno-fmt-ignore
+      assert.equal(comparisons, TYPE_COLUMNS.length * sinkRows * lanes.length);
+      const report = `${mismatches.length} mismatches:\n${mismatches.join("\n")}`;
+      assert.deepEqual(mismatches, [], report);
     } finally {
       for (const lane of lanes) {
         const status = await lane.cdc?.stop("SIGTERM");

@@ -177,7 +177,7 @@ export const TYPE_COLUMNS: readonly TypeColumn[] = [
     sinkType: (source, modes) => (modes.decimal === "double" ? "double" : source),
     equal: (s, k, modes) =>
       modes.decimal === "double" ? `CAST(${s} AS DOUBLE) <=> ${k}` : `${s} <=> ${k}`,
-  })), // deno-fmt-ignore
+  })),
   { name: "char_c", ddl: "CHAR(10)", values: ["''", `'${"😀".repeat(10)}'`, "'ü é'", "'x\\0y'"] },
   {
     name: "varchar_c",
