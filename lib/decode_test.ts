@@ -42,7 +42,7 @@ Deno.test("Avro longs beyond 2^53 decode exactly as bigint, small ones as number
       {
         name: "c",
         type: ["null", { type: "long", "connect.name": "io.debezium.time.MicroTimestamp" }],
-      }, // deno-fmt-ignore
+      },
     ],
   });
   const bytes = type.toBuffer({ a: 2n ** 63n - 1n, b: 42, c: -30610224000000000n });

@@ -129,7 +129,7 @@ Deno.test("reconcileTypes: ENUM/SET values fit a text column as wide as their lo
   assert.deepEqual(reconcileTypes(flags, { name: "TEXT" }), {
     action: "modify",
     type: { name: "TEXT" },
-  }); // deno-fmt-ignore
+  });
   assert.deepEqual(reconcileTypes(sizes, varchar(2)), { action: "incompatible" });
   assert.deepEqual(reconcileTypes(flags, varchar(7)), { action: "incompatible" });
   // text → ENUM/SET: the text column holds every member already.

@@ -211,11 +211,11 @@ const geometryRule = (name: SqlTypeName): Rule => (ctx) => {
 };
 
 /**
- * ENUM/SET with Debezium's `allowed` members. MariaDB keeps a table's definition in utf8mb3:
- * it shows a member's 4-byte characters as `?`, both to Debezium's snapshot (which then sends
- * `?` members) and to `cdc` reading the `_cdc` column back (which would then "add" the real
- * member again and turn stored values into `?`). Such columns become text wide enough for
- * any value instead.
+ * ENUM/SET with Debezium's `allowed` members. MariaDB shows a table's definition in utf8mb3:
+ * a member's 4-byte characters read as `?`, both to Debezium's snapshot (which then sends `?`
+ * members) and to `cdc` reading the `_cdc` column back (which would then "add" the real
+ * member again at each restart, until MODIFY fails on a duplicated member). Such columns
+ * become text wide enough for any value instead.
  */
 const membersRule = (name: "ENUM" | "SET"): Rule => (ctx) => {
   const values = splitAllowed(ctx.params.allowed);
@@ -226,7 +226,7 @@ const membersRule = (name: "ENUM" | "SET"): Rule => (ctx) => {
       : { name, values },
     convert: (v) => unescapeDdlLiteral(String(v)),
   };
-}; // deno-fmt-ignore
+};
 
 const withFsp = (name: SqlTypeName, n: number): SqlType => (n > 0 ? { name, fsp: n } : { name });
 

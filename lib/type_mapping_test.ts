@@ -222,14 +222,8 @@ Deno.test("mapField: source types keep BOOLEAN, BIT(1), fsp 0, BIGINT UNSIGNED a
     assert.equal(sql(withSource({ type: "long", "connect.name": connectName }, type)), expected);
   }
   // bigint.unsigned.handling.mode=precise: a Decimal(20,0) that is a BIGINT UNSIGNED.
-  const unsigned = map(withSource(
-    {
-      type: "bytes",
-      "connect.name": "org.apache.kafka.connect.data.Decimal",
-    },
-    "BIGINT UNSIGNED",
-    "20",
-  ));
+  const decimal = { type: "bytes", "connect.name": "org.apache.kafka.connect.data.Decimal" };
+  const unsigned = map(withSource(decimal, "BIGINT UNSIGNED", "20"));
   assert.equal(renderSqlType(unsigned.type), "BIGINT UNSIGNED");
   assert.equal(
     unsigned.convert(Buffer.from([0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])),
@@ -242,20 +236,10 @@ Deno.test("mapField: source types keep BOOLEAN, BIT(1), fsp 0, BIGINT UNSIGNED a
     fields: [],
     "connect.name": "io.debezium.data.geometry.Geometry",
   };
-  for (
-    const type of [
-      "LINESTRING",
-      "POLYGON",
-      "MULTIPOINT",
-      "MULTILINESTRING",
-      "MULTIPOLYGON",
-      "GEOMETRYCOLLECTION",
-      "GEOMETRY",
-    ]
-  ) {
-    assert.equal(sql(withSource(geometry, type)), type);
-  }
-}); // deno-fmt-ignore
+  const types =
+    "LINESTRING POLYGON MULTIPOINT MULTILINESTRING MULTIPOLYGON GEOMETRYCOLLECTION GEOMETRY";
+  for (const type of types.split(" ")) assert.equal(sql(withSource(geometry, type)), type);
+});
 
 Deno.test("mapField: ENUM/SET members MariaDB cannot show (4-byte characters, ?) become text", () => {
   const enumOf = (allowed: string, name = "io.debezium.data.Enum") =>
@@ -284,7 +268,7 @@ Deno.test("mapField: a named type's source parameters belong to the column that 
   const area = mapField(
     { name: "area", type: ["null", "io.debezium.data.geometry.Geometry"] },
     names,
-  ); // deno-fmt-ignore
+  );
   assert.equal(renderSqlType(path.type), "LINESTRING");
   assert.equal(renderSqlType(area.type), "GEOMETRY");
 });
