@@ -77,10 +77,21 @@ const exactLong = avro.types.LongType.__with({
   compare: (a: number | bigint, b: number | bigint) => (a === b ? 0 : a < b ? -1 : 1),
 });
 
-/** Compiles an Avro schema with exact longs. */
+/** A `long` written as a name (`"long"`) or as an object (`{"type": "long", "connect.name": ...}`). */
+function isLong(schema: avro.Schema): boolean {
+  return schema === "long" ||
+    (typeof schema === "object" && !Array.isArray(schema) &&
+      (schema as { type?: unknown }).type === "long");
+}
+
+/** Compiles an Avro schema with exact longs, however each `long` is written. */
 export function compileAvro(schema: AvroSchema): avro.Type {
   // avsc adds every named type to the registry it is given: a fresh one each time.
-  return avro.Type.forSchema(schema as avro.Schema, { registry: { long: exactLong } });
+  // A registry entry would only replace bare `"long"` references: the hook sees every type.
+  return avro.Type.forSchema(schema as avro.Schema, {
+    registry: {},
+    typeHook: (s) => (isLong(s) ? exactLong : undefined),
+  });
 }
 
 /** A compiled schema: its id, parsed JSON (with Debezium's attributes) and avsc type. */

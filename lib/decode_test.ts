@@ -35,15 +35,25 @@ Deno.test("Avro longs beyond 2^53 decode exactly as bigint, small ones as number
   const type = compileAvro({
     type: "record",
     name: "R",
-    fields: [{ name: "a", type: "long" }, { name: "b", type: "long" }],
+    fields: [
+      { name: "a", type: "long" },
+      { name: "b", type: "long" },
+      // Debezium writes logical longs as objects: MicroTimestamp of 1000-01-01 is below -2^53.
+      {
+        name: "c",
+        type: ["null", { type: "long", "connect.name": "io.debezium.time.MicroTimestamp" }],
+      },
+    ],
   });
-  const bytes = type.toBuffer({ a: 2n ** 63n - 1n, b: 42 });
+  const bytes = type.toBuffer({ a: 2n ** 63n - 1n, b: 42, c: -30610224000000000n });
   const value = decodeAvroPayload({ id: 1, schema: "long", type }, bytes) as {
     a: bigint;
     b: number;
+    c: bigint;
   };
   assert.deepEqual(value.a, 9223372036854775807n);
   assert.deepEqual(value.b, 42);
+  assert.deepEqual(value.c, -30610224000000000n);
 });
 
 Deno.test("truncated or trailing Avro is bad input, not a crash", () => {

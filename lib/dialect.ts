@@ -228,6 +228,14 @@ function capacity(type: SqlType): number {
   return type.length ?? STRING_CAPACITY[type.name] ?? 0;
 }
 
+/** Characters in the longest value of an ENUM (one member) or a SET (all members). */
+function longestValue(type: SqlType): number {
+  const lengths = (type.values ?? []).map((v) => [...v].length);
+  return type.name === "SET"
+    ? lengths.reduce((sum, n) => sum + n, Math.max(0, lengths.length - 1))
+    : Math.max(0, ...lengths);
+}
+
 /**
  * What to do when a column of type `existing` must now hold values of type
  * `wanted`:
@@ -245,7 +253,15 @@ export function reconcileTypes(
   const fam = family(existing);
   // MariaDB reports JSON as LONGTEXT: a JSON value fits any LONGTEXT.
   if (fam === "text" && existing.name === "LONGTEXT" && wanted.name === "JSON") return keep;
-  if (fam !== family(wanted)) return incompatible;
+  // ENUM/SET values are text: they fit a VARCHAR or TEXT column as long as their longest value.
+  const wantedFam = family(wanted);
+  if ((fam === "enum" || fam === "set") && wantedFam === "text" && wanted.name !== "CHAR") {
+    return capacity(wanted) >= longestValue(existing) ? modify(wanted) : incompatible;
+  }
+  if (fam === "text" && existing.name !== "CHAR" && (wantedFam === "enum" || wantedFam === "set")) {
+    return capacity(existing) >= longestValue(wanted) ? keep : incompatible;
+  }
+  if (fam !== wantedFam) return incompatible;
   switch (fam) {
     case "integer": {
       const [emin, emax] = integerRange(existing);

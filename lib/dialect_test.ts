@@ -119,3 +119,22 @@ Deno.test("evolveTableDdl adds, widens, keeps dropped columns, and names an inco
       e.newType === "VARCHAR(5)" && /`db`.`t_cdc`/.test(e.message),
   );
 });
+
+Deno.test("reconcileTypes: ENUM/SET values fit a text column as wide as their longest value", () => {
+  const sizes: SqlType = { name: "ENUM", values: ["S", "M", "XXL"] };
+  const flags: SqlType = { name: "SET", values: ["a", "bb", "ccc"] }; // longest value "a,bb,ccc"
+  const varchar = (length: number): SqlType => ({ name: "VARCHAR", length });
+  // ENUM/SET → text: MODIFY, every value becomes its text.
+  assert.deepEqual(reconcileTypes(sizes, varchar(255)), { action: "modify", type: varchar(255) });
+  assert.deepEqual(reconcileTypes(flags, { name: "TEXT" }), {
+    action: "modify",
+    type: { name: "TEXT" },
+  });
+  assert.deepEqual(reconcileTypes(sizes, varchar(2)), { action: "incompatible" });
+  assert.deepEqual(reconcileTypes(flags, varchar(7)), { action: "incompatible" });
+  // text → ENUM/SET: the text column holds every member already.
+  assert.deepEqual(reconcileTypes(varchar(255), sizes), { action: "keep" });
+  assert.deepEqual(reconcileTypes(varchar(8), flags), { action: "keep" });
+  assert.deepEqual(reconcileTypes(varchar(7), flags), { action: "incompatible" });
+  assert.deepEqual(reconcileTypes({ name: "CHAR", length: 3 }, sizes), { action: "incompatible" });
+});

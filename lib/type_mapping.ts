@@ -174,12 +174,58 @@ const same = (value: unknown) => value as SqlValue;
 const unscaledDecimal = (scale: number) => (value: unknown) =>
   formatDecimal(bytesToBigInt(asBuffer(value)), scale);
 
+/** Fractional seconds: the source column's (none when it propagates no length), else `fallback`. */
 const fsp = (ctx: FieldContext, fallback: number) => {
-  const length = ctx.source?.length;
-  return length !== undefined && length >= 0 && length <= 6 &&
-      /^(TIME|DATETIME|TIMESTAMP)/.test(ctx.source!.type)
-    ? length
-    : fallback;
+  if (!ctx.source || !/^(TIME|DATETIME|TIMESTAMP)/.test(ctx.source.type)) return fallback;
+  const length = ctx.source.length ?? 0;
+  return length >= 0 && length <= 6 ? length : fallback;
+};
+
+/** The source column's declared type, when Debezium propagates it and `cdc` knows it. */
+const declaredType = (ctx: FieldContext) => ctx.source && parseSqlType(ctx.source.type);
+
+const GEOMETRY_TYPES = new Set<SqlTypeName>([
+  "GEOMETRY",
+  "POINT",
+  "LINESTRING",
+  "POLYGON",
+  "MULTIPOINT",
+  "MULTILINESTRING",
+  "MULTIPOLYGON",
+  "GEOMETRYCOLLECTION",
+]);
+
+/**
+ * Geometry structs (`wkb`, `srid`): Debezium names only GEOMETRY and POINT; the source type
+ * gives LINESTRING, POLYGON and the rest.
+ */
+const geometryRule = (name: SqlTypeName): Rule => (ctx) => {
+  const declared = declaredType(ctx)?.name;
+  return {
+    type: { name: declared && GEOMETRY_TYPES.has(declared) ? declared : name },
+    convert: (v) => {
+      const g = v as { wkb: Uint8Array; srid?: number | null };
+      return geometryFragment(g.wkb, g.srid);
+    },
+  };
+};
+
+/**
+ * ENUM/SET with Debezium's `allowed` members. MariaDB shows a table's definition in utf8mb3:
+ * a member's 4-byte characters read as `?`, both to Debezium's snapshot (which then sends `?`
+ * members) and to `cdc` reading the `_cdc` column back (which would then "add" the real
+ * member again at each restart, until MODIFY fails on a duplicated member). Such columns
+ * become text wide enough for any value instead.
+ */
+const membersRule = (name: "ENUM" | "SET"): Rule => (ctx) => {
+  const values = splitAllowed(ctx.params.allowed);
+  const inexact = values.some((v) => /[?\u{10000}-\u{10FFFF}]/u.test(v));
+  return {
+    type: inexact
+      ? (name === "ENUM" ? { name: "VARCHAR", length: 255 } : { name: "TEXT" })
+      : { name, values },
+    convert: (v) => unescapeDdlLiteral(String(v)),
+  };
 };
 
 const withFsp = (name: SqlTypeName, n: number): SqlType => (n > 0 ? { name, fsp: n } : { name });
@@ -188,6 +234,11 @@ const withFsp = (name: SqlTypeName, n: number): SqlType => (n > 0 ? { name, fsp:
 const LOGICAL: Record<string, Rule> = {
   "org.apache.kafka.connect.data.Decimal": (ctx) => {
     const scale = Number(ctx.params.scale ?? 0);
+    const declared = declaredType(ctx);
+    if (declared?.name === "BIGINT" && declared.unsigned && scale === 0) {
+      // bigint.unsigned.handling.mode=precise
+      return { type: { name: "BIGINT", unsigned: true }, convert: unscaledDecimal(0) };
+    }
     const precision = Number(ctx.params["connect.decimal.precision"] ?? 65);
     return {
       type: { name: "DECIMAL", precision: Math.min(65, Math.max(precision, scale, 1)), scale },
@@ -252,33 +303,15 @@ const LOGICAL: Record<string, Rule> = {
   }),
   "io.debezium.time.Year": () => ({ type: { name: "YEAR" }, convert: same }),
   "io.debezium.data.Json": () => ({ type: { name: "JSON" }, convert: same }),
-  "io.debezium.data.Enum": (ctx) => ({
-    type: { name: "ENUM", values: splitAllowed(ctx.params.allowed) },
-    convert: (v) => unescapeDdlLiteral(String(v)),
-  }),
-  "io.debezium.data.EnumSet": (ctx) => ({
-    type: { name: "SET", values: splitAllowed(ctx.params.allowed) },
-    convert: (v) => unescapeDdlLiteral(String(v)),
-  }),
+  "io.debezium.data.Enum": membersRule("ENUM"),
+  "io.debezium.data.EnumSet": membersRule("SET"),
   // BIT(n>1): Debezium sends the bits little-endian; MySQL reads a binary string big-endian.
   "io.debezium.data.Bits": (ctx) => ({
     type: { name: "BIT", length: Number(ctx.params.length ?? ctx.source?.length ?? 64) },
     convert: (v) => Buffer.from(asBuffer(v)).reverse(),
   }),
-  "io.debezium.data.geometry.Geometry": () => ({
-    type: { name: "GEOMETRY" },
-    convert: (v) => {
-      const g = v as { wkb: Uint8Array; srid?: number | null };
-      return geometryFragment(g.wkb, g.srid);
-    },
-  }),
-  "io.debezium.data.geometry.Point": () => ({
-    type: { name: "POINT" },
-    convert: (v) => {
-      const g = v as { wkb: Uint8Array; srid?: number | null };
-      return geometryFragment(g.wkb, g.srid);
-    },
-  }),
+  "io.debezium.data.geometry.Geometry": geometryRule("GEOMETRY"),
+  "io.debezium.data.geometry.Point": geometryRule("POINT"),
 };
 
 function splitAllowed(allowed: string | undefined): string[] {
@@ -334,9 +367,17 @@ function refineWithSourceType(
   if (!declared) return base;
   const name = declared.name;
   const length = source.length;
-  // Integers: UNSIGNED and the exact width.
+  // BIT(1) arrives as a boolean.
+  if (name === "BIT" && ctx.avroType === "boolean") {
+    return { type: { name, length: 1 }, convert: base.convert };
+  }
+  // Integers: UNSIGNED and the exact width; TINYINT(1) (BOOLEAN) keeps its display width.
   if (/^(TINY|SMALL|MEDIUM|BIG)?INT$/.test(name) && ctx.avroType !== "boolean") {
-    const type: SqlType = { name, ...(declared.unsigned ? { unsigned: true } : {}) };
+    const type: SqlType = {
+      name,
+      ...(name === "TINYINT" && length === 1 ? { length } : {}),
+      ...(declared.unsigned ? { unsigned: true } : {}),
+    };
     if (name === "BIGINT" && declared.unsigned && ctx.avroType === "long") {
       // bigint.unsigned.handling.mode=long wraps values above 2^63-1; undo it.
       return {
@@ -395,7 +436,12 @@ export function mapField(
   const { schema } = unwrapOptional(field.type, names);
   const avroType = avroTypeName(schema);
   const params = attribute(schema, "connect.parameters") ?? {};
-  const sourceType = params["__debezium.source.column.type"];
+  // A named type (Geometry, Point) is written once and referenced by later columns, whose
+  // schema then carries the first column's parameters: trust them for that column only.
+  const sourceColumn = params["__debezium.source.column.name"];
+  const sourceType = sourceColumn === undefined || sourceColumn === field.name
+    ? params["__debezium.source.column.type"]
+    : undefined;
   const ctx: FieldContext = {
     column: field.name,
     schema,

@@ -184,3 +184,91 @@ Deno.test("ENUM members and values lose the DDL escapes Debezium keeps", () => {
   assert.deepEqual(mapped.type.values, ["a", "x\\y", "it's"]);
   assert.equal(mapped.convert("x\\\\y"), "x\\y");
 });
+
+Deno.test("mapField: source types keep BOOLEAN, BIT(1), fsp 0, BIGINT UNSIGNED and geometry subtypes", () => {
+  const source = (type: string, length?: string) => ({
+    "__debezium.source.column.type": type,
+    ...(length ? { "__debezium.source.column.length": length } : {}),
+  });
+  const sql = (type: AvroField["type"]) => renderSqlType(map(type).type);
+  const withSource = (
+    schema: { type: string; [key: string]: unknown },
+    type: string,
+    length?: string,
+  ) => ({ ...schema, "connect.parameters": source(type, length) }) as AvroField["type"];
+  // BOOLEAN is TINYINT(1): the one display width tools read as a type.
+  assert.equal(
+    sql(withSource({ type: "int", "connect.type": "int16" }, "TINYINT", "1")),
+    "TINYINT(1)",
+  );
+  assert.equal(
+    sql(withSource({ type: "int", "connect.type": "int16" }, "TINYINT", "4")),
+    "TINYINT",
+  );
+  // BIT(1) arrives as an Avro boolean.
+  const bit = map(withSource({ type: "boolean" }, "BIT", "1"));
+  assert.equal(renderSqlType(bit.type), "BIT(1)");
+  assert.equal(bit.convert(true), 1);
+  // No length propagated means no fractional seconds.
+  for (
+    const [connectName, type] of [
+      ["io.debezium.time.MicroTime", "TIME"],
+      ["org.apache.kafka.connect.data.Time", "TIME"],
+      ["io.debezium.time.MicroTimestamp", "DATETIME"],
+      ["io.debezium.time.ZonedTimestamp", "TIMESTAMP"],
+    ]
+  ) {
+    const expected = type === "TIMESTAMP" ? "DATETIME" : type;
+    assert.equal(sql(withSource({ type: "long", "connect.name": connectName }, type)), expected);
+  }
+  // bigint.unsigned.handling.mode=precise: a Decimal(20,0) that is a BIGINT UNSIGNED.
+  const decimal = { type: "bytes", "connect.name": "org.apache.kafka.connect.data.Decimal" };
+  const unsigned = map(withSource(decimal, "BIGINT UNSIGNED", "20"));
+  assert.equal(renderSqlType(unsigned.type), "BIGINT UNSIGNED");
+  assert.equal(
+    unsigned.convert(Buffer.from([0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])),
+    "18446744073709551615",
+  );
+  // LINESTRING, POLYGON, ... arrive as Geometry.
+  const geometry = {
+    type: "record",
+    name: "Geometry",
+    fields: [],
+    "connect.name": "io.debezium.data.geometry.Geometry",
+  };
+  const types =
+    "LINESTRING POLYGON MULTIPOINT MULTILINESTRING MULTIPOLYGON GEOMETRYCOLLECTION GEOMETRY";
+  for (const type of types.split(" ")) assert.equal(sql(withSource(geometry, type)), type);
+});
+
+Deno.test("mapField: ENUM/SET members MariaDB cannot show (4-byte characters, ?) become text", () => {
+  const enumOf = (allowed: string, name = "io.debezium.data.Enum") =>
+    map({ type: "string", "connect.name": name, "connect.parameters": { allowed } });
+  assert.equal(renderSqlType(enumOf("a,é?").type), "VARCHAR(255)");
+  assert.equal(enumOf("a,é?").convert("é😀"), "é😀");
+  assert.equal(renderSqlType(enumOf("x,?", "io.debezium.data.EnumSet").type), "TEXT");
+  assert.equal(renderSqlType(enumOf("S,XL😀").type), "VARCHAR(255)");
+  assert.equal(renderSqlType(enumOf("a,é").type), "ENUM('a','é')");
+});
+
+Deno.test("mapField: a named type's source parameters belong to the column that defined it", () => {
+  const geometry = {
+    type: "record",
+    name: "Geometry",
+    namespace: "io.debezium.data.geometry",
+    fields: [{ name: "wkb", type: "bytes" }, { name: "srid", type: ["null", "int"] }],
+    "connect.name": "io.debezium.data.geometry.Geometry",
+    "connect.parameters": {
+      "__debezium.source.column.type": "LINESTRING",
+      "__debezium.source.column.name": "path",
+    },
+  };
+  const names = new Map([["io.debezium.data.geometry.Geometry", geometry]]);
+  const path = mapField({ name: "path", type: ["null", geometry] }, names);
+  const area = mapField(
+    { name: "area", type: ["null", "io.debezium.data.geometry.Geometry"] },
+    names,
+  );
+  assert.equal(renderSqlType(path.type), "LINESTRING");
+  assert.equal(renderSqlType(area.type), "GEOMETRY");
+});

@@ -161,33 +161,81 @@ export function uniqueSuffix(): string {
  * Registers the inventory connector (idempotent PUT) and waits until it and
  * its task run: the precondition of every test that captures real changes.
  */
-export async function ensureInventoryConnector(): Promise<void> {
-  const url = `${STACK.connectUrl}/connectors/${CONNECTOR_NAME}`;
-  const put = await fetch(`${url}/config`, {
+export function ensureInventoryConnector(): Promise<void> {
+  return registerConnector(CONNECTOR_NAME, inventoryConnectorConfig());
+}
+
+/**
+ * The configuration of a connector capturing `database` alone, under `topicPrefix`, with a
+ * replication client id and a schema history topic of its own (several run side by side).
+ */
+export function databaseConnectorConfig(
+  database: string,
+  topicPrefix: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return inventoryConnectorConfig({
+    serverId: 1_000_000 + Math.floor(Math.random() * 1_000_000_000),
+    topicPrefix,
+    databases: [database],
+    historyTopic: `dbhistory.${topicPrefix}`,
+    extra,
+  });
+}
+
+/** Registers (idempotent PUT) connector `name` and waits until it and its task run. */
+export async function registerConnector(
+  name: string,
+  config: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const put = await fetch(`${STACK.connectUrl}/connectors/${encodeURIComponent(name)}/config`, {
     method: "PUT",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(inventoryConnectorConfig()),
+    body: JSON.stringify({ ...config, name }),
   });
-  if (!put.ok) throw new Error(`registering ${CONNECTOR_NAME}: ${put.status} ${await put.text()}`);
+  if (!put.ok) throw new Error(`registering ${name}: ${put.status} ${await put.text()}`);
   await put.body?.cancel();
   await waitFor(
-    `${CONNECTOR_NAME} and its task RUNNING`,
+    `${name} and its task RUNNING`,
     async () => {
-      const response = await fetch(`${url}/status`);
-      if (!response.ok) {
-        await response.body?.cancel();
-        return false;
-      }
-      const status = await response.json() as {
-        connector: { state: string };
-        tasks: { state: string; trace?: string }[];
-      };
-      const failed = status.tasks.find((task) => task.state === "FAILED");
-      if (failed) throw new Error(`${CONNECTOR_NAME} task failed: ${failed.trace}`);
-      return status.connector.state === "RUNNING" && status.tasks.length > 0 &&
+      const status = await connectorStatus(name);
+      return status?.connector.state === "RUNNING" && status.tasks.length > 0 &&
         status.tasks.every((task) => task.state === "RUNNING");
     },
-    120_000,
+    timeoutMs,
     250,
   );
+}
+
+/** Connect's status of connector `name` (undefined while unknown); throws if a task FAILED. */
+export async function connectorStatus(
+  name: string,
+): Promise<{ connector: { state: string }; tasks: { state: string }[] } | undefined> {
+  const response = await fetch(`${STACK.connectUrl}/connectors/${encodeURIComponent(name)}/status`);
+  if (!response.ok) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  const status = await response.json() as {
+    connector: { state: string };
+    tasks: { state: string; trace?: string }[];
+  };
+  const failed = status.tasks.find((task) => task.state === "FAILED");
+  // "exited before" makes waitFor give up at once rather than wait for its deadline
+  if (failed) {
+    throw new Error(`connector ${name} exited before finishing: task FAILED: ${failed.trace}`);
+  }
+  return status;
+}
+
+/** Deletes connector `name` (a missing one is fine), keeping the shared Connect worker light. */
+export async function deleteConnector(name: string): Promise<void> {
+  const response = await fetch(`${STACK.connectUrl}/connectors/${encodeURIComponent(name)}`, {
+    method: "DELETE",
+  });
+  await response.body?.cancel();
+  if (!response.ok && response.status !== 404) {
+    throw new Error(`deleting connector ${name}: ${response.status}`);
+  }
 }
