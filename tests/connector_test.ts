@@ -5,7 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { PORTS, SOURCE_DB } from "./stack/config.ts";
-import { connectMysql, query, runCdc, STACK, uniqueSuffix, waitFor } from "./helpers.ts";
+import {
+  connectMysql,
+  deleteConnector,
+  query,
+  runCdc,
+  STACK,
+  uniqueSuffix,
+  waitFor,
+} from "./helpers.ts";
 
 const CONNECT = ["--connect-url", STACK.connectUrl];
 
@@ -97,8 +105,7 @@ Deno.test({
       assert.equal(gone.code, 1);
       assert.match(gone.stderr, new RegExp(`answered 404: there is no connector named "${name}"`));
     } finally {
-      await fetch(`${STACK.connectUrl}/connectors/${name}`, { method: "DELETE" })
-        .then((r) => r.body?.cancel());
+      await deleteConnector(name);
     }
   },
 });
@@ -159,8 +166,7 @@ Deno.test({
       assert.match(status.stderr, /fix the cause, then `cdc connector restart/);
       assert.ok(!/\n\s+at [\w.$]+\(/.test(status.stdout), "no Java stack frames");
     } finally {
-      await fetch(`${STACK.connectUrl}/connectors/${name}`, { method: "DELETE" })
-        .then((r) => r.body?.cancel());
+      await deleteConnector(name);
       await query(admin, `DROP USER IF EXISTS '${user}'@'%'`);
       await admin.end();
     }
@@ -221,8 +227,7 @@ Deno.test({
       assert.equal(broken.code, 2);
       assert.match(broken.stderr, new RegExp(`${file} is not JSON`));
     } finally {
-      await fetch(`${STACK.connectUrl}/connectors/${name}`, { method: "DELETE" })
-        .then((r) => r.body?.cancel());
+      await deleteConnector(name);
       await Deno.remove(dir, { recursive: true });
     }
   },

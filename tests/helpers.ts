@@ -8,6 +8,13 @@ import mysql from "mysql2/promise";
 import { BOOTSTRAP, CONNECT_URL, CONNECTOR_NAME, REGISTRY_URL, SINK_DB } from "./stack/config.ts";
 import { inventoryConnectorConfig } from "./stack/connector.ts";
 import { PERMISSION_FLAGS } from "../tools/compile.ts";
+import {
+  ConnectClient,
+  ConnectError,
+  type ConnectorStatus,
+  failureReport,
+} from "../lib/connect.ts";
+import type { ConnectorConfig } from "../lib/connector_config.ts";
 
 /** Endpoints of the local stack, as `cdc` options name them. */
 export const STACK = {
@@ -172,8 +179,8 @@ export function ensureInventoryConnector(): Promise<void> {
 export function databaseConnectorConfig(
   database: string,
   topicPrefix: string,
-  extra: Record<string, string> = {},
-): Record<string, string> {
+  extra: ConnectorConfig = {},
+): ConnectorConfig {
   return inventoryConnectorConfig({
     serverId: 1_000_000 + Math.floor(Math.random() * 1_000_000_000),
     topicPrefix,
@@ -183,59 +190,34 @@ export function databaseConnectorConfig(
   });
 }
 
+/** The stack's Kafka Connect, through the client `cdc connector` uses. */
+const connect = new ConnectClient(STACK.connectUrl);
+
 /** Registers (idempotent PUT) connector `name` and waits until it and its task run. */
 export async function registerConnector(
   name: string,
-  config: Record<string, string>,
+  config: ConnectorConfig,
   timeoutMs = 120_000,
 ): Promise<void> {
-  const put = await fetch(`${STACK.connectUrl}/connectors/${encodeURIComponent(name)}/config`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ ...config, name }),
-  });
-  if (!put.ok) throw new Error(`registering ${name}: ${put.status} ${await put.text()}`);
-  await put.body?.cancel();
-  await waitFor(
-    `${name} and its task RUNNING`,
-    async () => {
-      const status = await connectorStatus(name);
-      return status?.connector.state === "RUNNING" && status.tasks.length > 0 &&
-        status.tasks.every((task) => task.state === "RUNNING");
-    },
-    timeoutMs,
-    250,
-  );
+  await connect.putConfig(name, { ...config, name });
+  await connect.waitForState(name, "RUNNING", timeoutMs);
 }
 
-/** Connect's status of connector `name` (undefined while unknown); throws if a task FAILED. */
-export async function connectorStatus(
-  name: string,
-): Promise<{ connector: { state: string }; tasks: { state: string }[] } | undefined> {
-  const response = await fetch(`${STACK.connectUrl}/connectors/${encodeURIComponent(name)}/status`);
-  if (!response.ok) {
-    await response.body?.cancel();
-    return undefined;
-  }
-  const status = await response.json() as {
-    connector: { state: string };
-    tasks: { state: string; trace?: string }[];
-  };
-  const failed = status.tasks.find((task) => task.state === "FAILED");
+/** Connect's status of connector `name` (undefined while unknown); throws if anything FAILED. */
+export async function connectorStatus(name: string): Promise<ConnectorStatus | undefined> {
+  const status = await connect.status(name).catch((error) => {
+    if (error instanceof ConnectError && error.status === 404) return undefined;
+    throw error;
+  });
+  const failed = status && failureReport(status);
   // "exited before" makes waitFor give up at once rather than wait for its deadline
-  if (failed) {
-    throw new Error(`connector ${name} exited before finishing: task FAILED: ${failed.trace}`);
-  }
+  if (failed) throw new Error(`connector ${name} exited before finishing: ${failed}`);
   return status;
 }
 
 /** Deletes connector `name` (a missing one is fine), keeping the shared Connect worker light. */
 export async function deleteConnector(name: string): Promise<void> {
-  const response = await fetch(`${STACK.connectUrl}/connectors/${encodeURIComponent(name)}`, {
-    method: "DELETE",
+  await connect.delete(name).catch((error) => {
+    if (!(error instanceof ConnectError && error.status === 404)) throw error;
   });
-  await response.body?.cancel();
-  if (!response.ok && response.status !== 404) {
-    throw new Error(`deleting connector ${name}: ${response.status}`);
-  }
 }
