@@ -83,6 +83,18 @@ export function renderSqlType(type: SqlType): string {
   return sql;
 }
 
+/** The spatial types: MySQL's GEOMETRY family. */
+export const GEOMETRY_TYPES: ReadonlySet<SqlTypeName> = new Set<SqlTypeName>([
+  "GEOMETRY",
+  "POINT",
+  "LINESTRING",
+  "POLYGON",
+  "MULTIPOINT",
+  "MULTILINESTRING",
+  "MULTIPOLYGON",
+  "GEOMETRYCOLLECTION",
+]);
+
 const NAMES = new Set<string>([
   "TINYINT",
   "SMALLINT",
@@ -113,14 +125,7 @@ const NAMES = new Set<string>([
   "ENUM",
   "SET",
   "BIT",
-  "GEOMETRY",
-  "POINT",
-  "LINESTRING",
-  "POLYGON",
-  "MULTIPOINT",
-  "MULTILINESTRING",
-  "MULTIPOLYGON",
-  "GEOMETRYCOLLECTION",
+  ...GEOMETRY_TYPES,
 ]); // deno-fmt-ignore
 
 const ALIASES: Record<string, SqlTypeName> = {

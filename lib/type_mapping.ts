@@ -12,7 +12,7 @@ import { Buffer } from "node:buffer";
 import type { AvroField, AvroSchema, NamedTypes } from "./avro_schema.ts";
 import { attribute, avroTypeName, unwrapOptional } from "./avro_schema.ts";
 import type { SqlType, SqlTypeName } from "./dialect.ts";
-import { parseSqlType } from "./dialect.ts";
+import { GEOMETRY_TYPES, parseSqlType } from "./dialect.ts";
 
 /** A raw SQL fragment built by `cdc` itself (never from input text). */
 export interface SqlFragment {
@@ -183,17 +183,6 @@ const fsp = (ctx: FieldContext, fallback: number) => {
 
 /** The source column's declared type, when Debezium propagates it and `cdc` knows it. */
 const declaredType = (ctx: FieldContext) => ctx.source && parseSqlType(ctx.source.type);
-
-const GEOMETRY_TYPES = new Set<SqlTypeName>([
-  "GEOMETRY",
-  "POINT",
-  "LINESTRING",
-  "POLYGON",
-  "MULTIPOINT",
-  "MULTILINESTRING",
-  "MULTIPOLYGON",
-  "GEOMETRYCOLLECTION",
-]);
 
 /**
  * Geometry structs (`wkb`, `srid`): Debezium names only GEOMETRY and POINT; the source type

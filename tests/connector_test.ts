@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { PORTS, SOURCE_DB } from "./stack/config.ts";
+import { stackRegisterFlags } from "./stack/connector.ts";
 import {
   connectMysql,
   deleteConnector,
@@ -19,36 +20,12 @@ const CONNECT = ["--connect-url", STACK.connectUrl];
 
 /** Flags registering a MariaDB connector on the stack under a unique name, prefix and id. */
 function registerArgs(name: string, serverId: number, ...extra: string[]): string[] {
+  // deno-fmt-ignore
   return [
-    "connector",
-    "register",
-    "--name",
-    name,
-    ...CONNECT,
-    "--source-flavour",
-    "mariadb",
-    "--source-host",
-    SOURCE_DB.host,
-    "--source-port",
-    String(PORTS.mariadb),
-    "--source-user",
-    SOURCE_DB.user,
-    "--server-id",
-    String(serverId),
-    "--topic-prefix",
-    name,
-    "--history-topic",
-    `${name}.history`,
-    "--bootstrap-servers",
-    STACK.bootstrapServers,
-    "--registry-url",
-    STACK.registryUrl,
-    "--set",
-    "table.include.list=inventory\\.customers",
-    "--timeout",
-    "90s",
-    ...extra,
-  ]; // deno-fmt-ignore
+    "connector", "register", "--name", name, ...stackRegisterFlags(),
+    "--server-id", String(serverId), "--topic-prefix", name, "--history-topic", `${name}.history`,
+    "--set", "table.include.list=inventory\\.customers", "--timeout", "90s", ...extra,
+  ];
 }
 
 const serverId = () => 200_000 + Math.floor(Math.random() * 100_000);

@@ -10,11 +10,11 @@
  * @module
  */
 import mysql from "mysql2/promise";
+import { stackRegisterFlags } from "../tests/stack/connector.ts";
 import { PERMISSION_FLAGS } from "./compile.ts";
 import {
   BOOTSTRAP,
   CONNECT_URL,
-  PORTS,
   REGISTRY_URL,
   SINK_DB,
   SOURCE_DB,
@@ -86,33 +86,14 @@ async function localPipeline(): Promise<Pipeline> {
     `${ROOT}tests/stack/stack.ts`,
     "up",
   ]);
-  const common = [
-    "--bootstrap-servers",
-    BOOTSTRAP,
-    "--registry-url",
-    REGISTRY_URL,
-  ]; // deno-fmt-ignore
   say("registering the Debezium connector (cdc connector register)");
   await run(
     "cdc connector register",
     Deno.execPath(),
-    cdcArgs(
-      "connector",
-      "register",
-      "--connect-url",
-      CONNECT_URL,
-      "--source-flavour",
-      "mariadb",
-      "--source-host",
-      SOURCE_DB.host,
-      "--source-port",
-      String(PORTS.mariadb),
-      "--source-user",
-      SOURCE_DB.user,
-      ...common,
-    ),
+    cdcArgs("connector", "register", ...stackRegisterFlags()),
     { CDC_SOURCE_PASSWORD: SOURCE_DB.password },
-  ); // deno-fmt-ignore
+  );
+  const common = ["--bootstrap-servers", BOOTSTRAP, "--registry-url", REGISTRY_URL];
 
   const logFile = `${ROOT}.stack/logs/demo-stream.log`;
   say(`streaming ${TABLES.join(" and ")} (cdc stream); its log: ${logFile}`);

@@ -19,6 +19,7 @@ import {
 } from "../../lib/connector_config.ts";
 import {
   BOOTSTRAP,
+  CONNECT_URL,
   CONNECTOR_NAME,
   HOST,
   PORTS,
@@ -84,4 +85,17 @@ export function inventoryConnectorConfig(
     snapshotMode: options.snapshotMode ?? "initial",
     extra: options.extra,
   });
+}
+
+/**
+ * Flags of `cdc connector register` for a connector on the stack's Connect worker reading its
+ * MariaDB (the password goes in `CDC_SOURCE_PASSWORD`: {@link SOURCE_DB}`.password`).
+ */
+export function stackRegisterFlags(): string[] {
+  // deno-fmt-ignore
+  return [
+    "--connect-url", CONNECT_URL, "--source-flavour", "mariadb",
+    "--source-host", SOURCE_DB.host, "--source-port", String(PORTS.mariadb),
+    "--source-user", SOURCE_DB.user, "--bootstrap-servers", BOOTSTRAP, "--registry-url", REGISTRY_URL,
+  ];
 }
