@@ -6,9 +6,11 @@ import assert from "node:assert/strict";
 import {
   CdcProcess,
   connectMysql,
+  countRows,
   ensureInventoryConnector,
   query,
   runCdc,
+  STACK,
   STACK_FLAGS,
   streamArgs,
   uniqueSuffix,
@@ -148,4 +150,38 @@ Deno.test("every command answers --help and --version with exit 0", async () => 
     assert.equal(version.code, 0, `${command.join(" ")} --version`);
     assert.equal(version.stdout.trim(), denoJson.version);
   }
+});
+
+Deno.test({
+  name: "stream: host names and a password file work under the binary's permissions",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureInventoryConnector();
+    const sink = `cdc_names_${uniqueSuffix()}`;
+    const passwordFile = await Deno.makeTempFile();
+    await Deno.writeTextFile(passwordFile, `${STACK.mysql.password}\n`);
+    // name resolution and reading the file are what the permissions must allow
+    const byName = (flags: string[]) => flags.map((f) => f.replace("127.0.0.1", "localhost"));
+    const cdc = new CdcProcess(
+      [
+        ...byName(streamArgs("customers", sink)),
+        "--mysql-password-file",
+        passwordFile,
+      ],
+      { CDC_MYSQL_PASSWORD: "" },
+    );
+    const db = await connectMysql();
+    try {
+      await waitFor("snapshot rows in customers_cdc", async () => {
+        if (/NotCapable|Requires \w+ access/.test(cdc.stderr)) throw new Error(cdc.stderr);
+        return await countRows(db, sink, "customers_cdc") > 0;
+      });
+      assert.match(cdc.stderr, /into MySQL cdc@localhost:/);
+    } finally {
+      assert.equal((await cdc.stop()).code, 0, cdc.stderr);
+      await db.end();
+      await Deno.remove(passwordFile);
+    }
+  },
 });
