@@ -36,6 +36,8 @@ export interface PipelineOptions {
 /** Counters for the status line and the exit summary. */
 export interface StreamStats {
   consumed: number;
+  /** Snapshot reads (`r`) among them: the connector's initial snapshot passing through. */
+  snapshotRows: number;
   rowsWritten: number;
   tombstones: number;
   skipped: number;
@@ -61,6 +63,7 @@ const key = (topic: string, partition: number) => `${topic}\0${partition}`;
 export class Pipeline {
   readonly stats: StreamStats = {
     consumed: 0,
+    snapshotRows: 0,
     rowsWritten: 0,
     tombstones: 0,
     skipped: 0,
@@ -77,6 +80,8 @@ export class Pipeline {
   readonly #next = new Map<string, number>();
   readonly #highWatermarks = new Map<string, number>();
   readonly #plans = new Map<string, Promise<RowPlan>>();
+  /** Snapshot reads seen per topic, for the line that says a table's snapshot is through. */
+  readonly #snapshotRows = new Map<string, number>();
   #serial: Promise<unknown> = Promise.resolve();
   #inflight: Promise<void> = Promise.resolve();
   #stopping = false;
@@ -167,11 +172,23 @@ export class Pipeline {
     try {
       const decoded = await this.#decoder.decode(record.value);
       const plan = await this.#plan(table, decoded.schema);
-      const row = plan.toRow(decoded.value as Envelope, { partition, offset: record.offset });
+      const envelope = decoded.value as Envelope;
+      const row = plan.toRow(envelope, { partition, offset: record.offset });
       this.#buffer.addRow(table, plan.columnNames, row);
+      if (envelope.op === "r") this.#snapshotRead(topic, envelope);
     } catch (error) {
       if (!(error instanceof BadInputError)) throw error;
       this.#badRecord(topic, partition, record, error);
+    }
+  }
+
+  /** Counts a snapshot read; says so when it is the last of its table's snapshot. */
+  #snapshotRead(topic: string, envelope: Envelope): void {
+    this.stats.snapshotRows++;
+    const seen = (this.#snapshotRows.get(topic) ?? 0) + 1;
+    this.#snapshotRows.set(topic, seen);
+    if (isLastSnapshotRead(envelope)) {
+      log.info(`the connector's snapshot of ${topic} is through: ${seen} snapshot rows read`);
     }
   }
 
@@ -247,10 +264,29 @@ export class Pipeline {
   }
 }
 
-/** A one-line summary of the counters, for the status line and the exit. */
+/**
+ * Debezium marks the last read of a table's snapshot (`last_in_data_collection`)
+ * and the last of the whole snapshot (`last`) in `source.snapshot`.
+ */
+export function isLastSnapshotRead(envelope: Envelope): boolean {
+  const mark = envelope.source?.snapshot;
+  return mark === "last" || mark === "last_in_data_collection";
+}
+
+/**
+ * A one-line summary of the counters, for the status line and the exit; with
+ * a backlog and a rate, how long draining it takes at that rate.
+ */
 export function statusLine(stats: StreamStats, rate: number, lag: number): string {
+  const drain = lag > 0 && rate > 0 ? ` (~${formatSeconds(lag / rate)} to drain at this rate)` : "";
   return `${stats.consumed} events (${rate.toFixed(1)}/s), ${stats.rowsWritten} rows written ` +
-    `in ${stats.batches} batches, lag ${lag}, ${stats.tombstones} tombstones, ` +
-    `${stats.skipped} skipped, ${stats.deadLettered} dead-lettered, ` +
-    `${stats.alreadyWritten} already written`;
+    `in ${stats.batches} batches, lag ${lag}${drain}, ${stats.snapshotRows} snapshot reads, ` +
+    `${stats.tombstones} tombstones, ${stats.skipped} skipped, ` +
+    `${stats.deadLettered} dead-lettered, ${stats.alreadyWritten} already written`;
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds < 90) return `${Math.ceil(seconds)} s`;
+  if (seconds < 5400) return `${Math.ceil(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
 }

@@ -89,6 +89,10 @@ Deno.test({
         [sink],
       );
       assert.deepEqual(offsets.map((o) => o.topic), ["dbserver1.inventory.addresses", "dbserver1.inventory.customers"]);
+      // progress: the end of each table's initial snapshot is said
+      for (const table of ["customers", "addresses"]) {
+        assert.match(cdc.stderr, new RegExp(`snapshot of dbserver1\\.inventory\\.${table} is through: \\d+ snapshot rows read`));
+      }
     } finally {
       const status = await cdc.stop("SIGTERM");
       await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
