@@ -221,6 +221,32 @@ export const logOptions = (): Option[] => [
   }),
 ];
 
+/** Accumulates a repeatable option whose values (and env variable) may be comma-separated. */
+export function collectList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(",").map((v) => v.trim()).filter(Boolean)];
+}
+
+/** `--table <name>`, repeatable; `CDC_TABLES` holds a comma-separated list. */
+export function tableOption(description: string): Option {
+  return new Option("--table <name>", `${description}; repeat for several (env: comma-separated)`)
+    .env("CDC_TABLES")
+    .argParser(collectList);
+}
+
+/** The connector's `binary.handling.mode`, which the schema does not carry. */
+export const binaryHandlingOption = (): Option =>
+  envOption({
+    flags: "--binary-handling-mode <mode>",
+    description: "the connector's binary.handling.mode, to turn text back into bytes",
+    env: "CDC_BINARY_HANDLING_MODE",
+    default: "bytes",
+    choices: ["bytes", "base64", "base64-url-safe", "hex"],
+  });
+
+/** `--json`: machine-readable output instead of a summary. */
+export const jsonOption = (description: string): Option =>
+  envOption({ flags: "--json", description, env: "CDC_JSON", default: false });
+
 /**
  * The topic Debezium writes a table's changes to. Like Debezium's default
  * topic naming, characters Kafka does not allow in topic names become `_`.

@@ -12,13 +12,7 @@
 import mysql from "mysql2/promise";
 import { stackRegisterFlags } from "../tests/stack/connector.ts";
 import { PERMISSION_FLAGS } from "./compile.ts";
-import {
-  BOOTSTRAP,
-  CONNECT_URL,
-  REGISTRY_URL,
-  SINK_DB,
-  SOURCE_DB,
-} from "../tests/stack/config.ts";
+import { BOOTSTRAP, CONNECT_URL, REGISTRY_URL, SINK_DB, SOURCE_DB } from "../tests/stack/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const TABLES = ["customers", "addresses"] as const;

@@ -30,6 +30,7 @@ import {
   duration,
   envOption,
   integer,
+  jsonOption,
   type KafkaOptions,
   kafkaOptions,
   type RegistryOptions,
@@ -75,7 +76,7 @@ const nameOption = () =>
     default: "inventory-connector",
   });
 
-const jsonOption = () => new Option("--json", "print Kafka Connect's JSON instead of a summary");
+const connectJson = () => jsonOption("print Kafka Connect's JSON instead of a summary");
 
 const waitingOptions = () => [
   envOption({
@@ -86,11 +87,25 @@ const waitingOptions = () => [
     defaultLabel: "2m",
     parse: duration,
   }),
-  new Option("--no-wait", "return once Kafka Connect accepted the request"),
+  new Option("--no-wait", "return once Kafka Connect accepted the request (env: set to skip)")
+    .env("CDC_NO_WAIT"),
 ];
 
-/** `key=value` pairs collected into a config. */
-function collectSetting(value: string, previous: ConnectorConfig = {}): ConnectorConfig {
+/** `key=value` pairs collected into a config; the env variable holds a JSON object. */
+export function collectSetting(value: string, previous: ConnectorConfig = {}): ConnectorConfig {
+  if (value.trimStart().startsWith("{")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError(`not a JSON object: ${(error as Error).message}`);
+    }
+    const entries = Object.entries(parsed as Record<string, unknown>);
+    if (entries.some(([, v]) => typeof v === "object" && v !== null)) {
+      throw new InvalidArgumentError("expected a flat JSON object of properties");
+    }
+    return { ...previous, ...Object.fromEntries(entries.map(([k, v]) => [k, String(v)])) };
+  }
   const at = value.indexOf("=");
   if (at <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
   return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
@@ -113,7 +128,7 @@ export function connectorCommand(): Command {
       if (all.length === 0) print("no connectors");
       for (const status of all) print(`${status.name}: ${stateSummary(status)}`);
     }),
-    jsonOption(),
+    connectJson(),
   );
   withName(
     subcommand<NameOptions>(
@@ -125,7 +140,7 @@ export function connectorCommand(): Command {
         if (failureReport(status)) throw failedError(options.name);
       },
     ),
-    jsonOption(),
+    connectJson(),
   );
   withName(
     subcommand<NameOptions>(
@@ -147,7 +162,12 @@ export function connectorCommand(): Command {
         return await waitAndReport(options, "RUNNING");
       },
     ),
-    new Option("--only-failed", "restart only the failed connector/tasks"),
+    envOption({
+      flags: "--only-failed",
+      description: "restart only the failed connector/tasks",
+      env: "CDC_ONLY_FAILED",
+      default: false,
+    }),
     ...waitingOptions(),
   );
   withName(
@@ -258,7 +278,11 @@ function registerCommand(): Command {
   ];
   for (const option of options) command.addOption(option);
   command.addOption(
-    new Option("--set <key=value>", "any further connector property; repeatable")
+    new Option(
+      "--set <key=value>",
+      'any further connector property; repeatable (env: a JSON object, {"key": "value"})',
+    )
+      .env("CDC_CONNECTOR_SET")
       .argParser(collectSetting)
       .default({}, "none"),
   );

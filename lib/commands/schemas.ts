@@ -4,10 +4,17 @@
  *
  * @module
  */
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { print, subcommand } from "../cli.ts";
 import { logger } from "../log.ts";
-import { duration, envOption, integer, type RegistryOptions, registryOptions } from "../options.ts";
+import {
+  duration,
+  envOption,
+  integer,
+  jsonOption,
+  type RegistryOptions,
+  registryOptions,
+} from "../options.ts";
 import { RegistryClient } from "../registry.ts";
 
 interface SchemasOptions extends RegistryOptions {
@@ -38,7 +45,7 @@ export function schemasCommand(): Command {
   add(subcommand<SchemasOptions>("subjects", "list subjects, one per line", async (options) => {
     const subjects = (await client(options).subjects()).sort();
     print(options.json ? JSON.stringify(subjects, null, 2) : subjects.join("\n"));
-  })).addOption(new Option("--json", "print a JSON array"));
+  })).addOption(jsonOption("print a JSON array"));
 
   add(
     subcommand<SchemasOptions>(
@@ -58,7 +65,7 @@ export function schemasCommand(): Command {
       },
     ),
   ).argument("<subject>", "e.g. dbserver1.inventory.customers-value")
-    .addOption(new Option("--json", "print a JSON array of {version, id}"));
+    .addOption(jsonOption("print a JSON array of {version, id}"));
 
   add(
     subcommand<SchemasOptions>(

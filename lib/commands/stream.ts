@@ -5,12 +5,12 @@
  * @module
  */
 import type { Command } from "commander";
-import { Option } from "commander";
 import { CliError, EXIT, subcommand } from "../cli.ts";
 import { AvroDecoder } from "../decode.ts";
 import { DryRunSink } from "../dry_run_sink.ts";
 import { logger } from "../log.ts";
 import {
+  binaryHandlingOption,
   duration,
   envOption,
   integer,
@@ -21,6 +21,7 @@ import {
   mysqlPassword,
   type RegistryOptions,
   registryOptions,
+  tableOption,
   tableTopic,
   type TopicOptions,
   topicOptions,
@@ -54,11 +55,6 @@ export interface StreamOptions
   binaryHandlingMode: MappingOptions["binaryHandlingMode"];
 }
 
-const collect = (value: string, previous: string[] | undefined) => [
-  ...(previous ?? []),
-  ...value.split(",").map((t) => t.trim()).filter(Boolean),
-];
-
 /** The `stream` subcommand. */
 export function streamCommand(): Command {
   const command = subcommand<StreamOptions>(
@@ -66,15 +62,7 @@ export function streamCommand(): Command {
     "stream Debezium change events of one or more tables into <table>_cdc tables, exactly once",
     runStream,
   );
-  command.addOption(
-    new Option(
-      "--table <name>",
-      "source table to stream; repeat for several (env: comma-separated)",
-    )
-      .env("CDC_TABLES")
-      .argParser(collect)
-      .makeOptionMandatory(),
-  );
+  command.addOption(tableOption("source table to stream").makeOptionMandatory());
   for (
     const option of [...topicOptions(), ...kafkaOptions(), ...registryOptions(), ...mysqlOptions()]
   ) {
@@ -155,13 +143,7 @@ export function streamCommand(): Command {
       defaultLabel: "10m",
       parse: duration,
     }),
-    envOption({
-      flags: "--binary-handling-mode <mode>",
-      description: "the connector's binary.handling.mode, to turn text back into bytes",
-      env: "CDC_BINARY_HANDLING_MODE",
-      default: "bytes",
-      choices: ["bytes", "base64", "base64-url-safe", "hex"],
-    }),
+    binaryHandlingOption(),
     ...waitOptions(),
   ];
   for (const option of options) command.addOption(option);

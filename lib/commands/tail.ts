@@ -15,12 +15,15 @@ import { AvroDecoder, type DecodedValue } from "../decode.ts";
 import { kafkaClient } from "../kafka.ts";
 import { logger } from "../log.ts";
 import {
+  binaryHandlingOption,
+  collectList,
   envOption,
   integer,
   type KafkaOptions,
   kafkaOptions,
   type RegistryOptions,
   registryOptions,
+  tableOption,
   tableTopic,
   type TopicOptions,
   topicOptions,
@@ -43,8 +46,6 @@ export interface TailOptions extends KafkaOptions, RegistryOptions, TopicOptions
   binaryHandlingMode: MappingOptions["binaryHandlingMode"];
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
 /** The `tail` subcommand. */
 export function tailCommand(): Command {
   const command = subcommand<TailOptions>(
@@ -52,35 +53,42 @@ export function tailCommand(): Command {
     "print a table's change events as JSON lines, key and value decoded",
     runTail,
   );
-  command
-    .addOption(new Option("--table <name>", "source table; repeatable").argParser(collect))
-    .addOption(
-      new Option("--topic <name>", "a topic by name instead; repeatable").argParser(collect),
-    )
-    .addOption(
-      new Option("--from-beginning", "start at each partition's first event").default(false),
-    )
-    .addOption(
-      new Option("--last <n>", "otherwise start this many events before each partition's end")
-        .argParser(integer(0))
-        .default(10),
-    )
-    .addOption(
-      new Option("--max <n>", "stop after printing this many events").argParser(integer(1)),
-    )
-    .addOption(
-      new Option("--follow", "keep printing new events (default: stop at the end)").default(false),
-    );
-  for (const option of [...topicOptions(), ...kafkaOptions(), ...registryOptions()]) {
-    command.addOption(option);
-  }
-  command.addOption(envOption({
-    flags: "--binary-handling-mode <mode>",
-    description: "the connector's binary.handling.mode, to show binary columns as bytes",
-    env: "CDC_BINARY_HANDLING_MODE",
-    default: "bytes",
-    choices: ["bytes", "base64", "base64-url-safe", "hex"],
-  }));
+  const options = [
+    tableOption("source table"),
+    new Option("--topic <name>", "a topic by name instead; repeatable (env: comma-separated)")
+      .env("CDC_TOPICS")
+      .argParser(collectList),
+    envOption({
+      flags: "--from-beginning",
+      description: "start at each partition's first event",
+      env: "CDC_TAIL_FROM_BEGINNING",
+      default: false,
+    }),
+    envOption({
+      flags: "--last <n>",
+      description: "otherwise start this many events before each partition's end",
+      env: "CDC_TAIL_LAST",
+      default: 10,
+      parse: integer(0),
+    }),
+    envOption({
+      flags: "--max <n>",
+      description: "stop after printing this many events",
+      env: "CDC_TAIL_MAX",
+      parse: integer(1),
+    }),
+    envOption({
+      flags: "--follow",
+      description: "keep printing new events (default: stop at the end)",
+      env: "CDC_TAIL_FOLLOW",
+      default: false,
+    }),
+    ...topicOptions(),
+    ...kafkaOptions(),
+    ...registryOptions(),
+    binaryHandlingOption(),
+  ];
+  for (const option of options) command.addOption(option);
   command.addHelpText(
     "after",
     "\nEach line: {topic, partition, offset, timestamp, key, value}; decimals, dates and times\n" +
