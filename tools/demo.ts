@@ -153,8 +153,9 @@ async function dockerPipeline(): Promise<Pipeline> {
     "up",
     "-d",
     "--build",
-    "--wait",
   ]);
+  // not `up --wait`: the one-shot register-connector exits by design; readiness is
+  // awaited below, through MySQL and the _cdc tables the streams create
   return {
     // compose.yaml publishes the example MySQL here
     db: { host: "127.0.0.1", port: 3306, user: "root", password: "debezium" },
@@ -166,6 +167,21 @@ async function dockerPipeline(): Promise<Pipeline> {
       "docker compose down -v        # tear down",
     ],
   };
+}
+
+/** A connection to the demo database once MySQL accepts one (containers may still be starting). */
+async function connectWhenReady(options: mysql.ConnectionOptions): Promise<mysql.Connection> {
+  let connection: mysql.Connection | undefined;
+  await waitUntil(`MySQL at ${options.host}:${options.port}`, async () => {
+    connection = await mysql.createConnection({
+      ...options,
+      database: "inventory",
+      dateStrings: true,
+    })
+      .catch(() => undefined);
+    return connection !== undefined;
+  }, 600_000);
+  return connection!;
 }
 
 /** The rows as an aligned text table. */
@@ -182,11 +198,7 @@ export function textTable(rows: Record<string, unknown>[]): string {
 
 async function main(): Promise<void> {
   const pipeline = await dockerEngineAnswers() ? await dockerPipeline() : await localPipeline();
-  const db = await mysql.createConnection({
-    ...pipeline.db,
-    database: "inventory",
-    dateStrings: true,
-  });
+  const db = await connectWhenReady(pipeline.db);
   try {
     // A row changed while the connector's initial snapshot runs arrives as a snapshot read
     // ("r"); change the source only once every current row has landed.
