@@ -35,7 +35,9 @@ import {
  * and no column belongs to two families, so a covering set, in which every value of every
  * mode appears at least once, tests every (column, mode value) pair the full product
  * (3 × 2 × 4 × 2 = 48 connectors) would: a to d instead of 48. All four propagate source
- * types (`column.propagate.source.type`); e is Debezium's defaults without them, which is
+ * types (`column.propagate.source.type`); f covers the same ground with
+ * `datatype.propagate.source.type`, which yields the same schema parameters; e is Debezium's
+ * defaults without them, which is
  * what cdc sees unless told more (BIGINT UNSIGNED precise: under `long` without source
  * types, values above 2^63-1 arrive wrapped, with nothing in the schema to undo it).
  *
@@ -46,11 +48,12 @@ import {
  */
 // deno-fmt-ignore
 const MODE_SETS: Record<string, Modes> = {
-  a: { decimal: "precise", time: "adaptive_time_microseconds", binary: "bytes", bigint: "long", sourceTypes: true },
-  b: { decimal: "double", time: "connect", binary: "base64", bigint: "precise", sourceTypes: true },
-  c: { decimal: "string", time: "adaptive_time_microseconds", binary: "base64-url-safe", bigint: "long", sourceTypes: true },
-  d: { decimal: "precise", time: "connect", binary: "hex", bigint: "precise", sourceTypes: true },
+  a: { decimal: "precise", time: "adaptive_time_microseconds", binary: "bytes", bigint: "long", sourceTypes: "column" },
+  b: { decimal: "double", time: "connect", binary: "base64", bigint: "precise", sourceTypes: "column" },
+  c: { decimal: "string", time: "adaptive_time_microseconds", binary: "base64-url-safe", bigint: "long", sourceTypes: "column" },
+  d: { decimal: "precise", time: "connect", binary: "hex", bigint: "precise", sourceTypes: "column" },
   e: { decimal: "precise", time: "adaptive_time_microseconds", binary: "bytes", bigint: "precise", sourceTypes: false },
+  f: { decimal: "string", time: "connect", binary: "hex", bigint: "long", sourceTypes: "datatype" },
 };
 
 const TABLE = "all_types";
@@ -190,7 +193,9 @@ Deno.test({
             "time.precision.mode": lane.modes.time,
             "binary.handling.mode": lane.modes.binary,
             "bigint.unsigned.handling.mode": lane.modes.bigint,
-            ...(lane.modes.sourceTypes ? { "column.propagate.source.type": ".*" } : {}),
+            ...(lane.modes.sourceTypes
+              ? { [`${lane.modes.sourceTypes}.propagate.source.type`]: ".*" }
+              : {}),
           }),
         );
         lane.cdc = new CdcProcess(

@@ -20,8 +20,12 @@ export interface Modes {
   binary: "bytes" | "base64" | "base64-url-safe" | "hex";
   /** `bigint.unsigned.handling.mode`: BIGINT UNSIGNED columns. */
   bigint: "long" | "precise";
-  /** `column.propagate.source.type=.*`: schemas carry each column's source type. */
-  sourceTypes: boolean;
+  /**
+   * Whether schemas carry each column's source type: by column name
+   * (`column.propagate.source.type=.*`), by type name (`datatype.propagate.source.type=.*`),
+   * or not at all.
+   */
+  sourceTypes: "column" | "datatype" | false;
 }
 
 /** One column of `all_types`. */
