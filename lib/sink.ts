@@ -340,6 +340,11 @@ export class MysqlSink implements RowWriter {
     );
   }
 
+  /**
+   * Stores the positions reached. They only move forward: a process that lost its
+   * partitions in a rebalance and writes a late batch (a no-op for its rows, thanks to the
+   * primary key) cannot move the new owner's position back.
+   */
   async #upsertPositions(positions: Positions): Promise<void> {
     const now = new Date().toISOString().slice(0, 23).replace("T", " ");
     const rows: unknown[][] = [];
@@ -352,7 +357,8 @@ export class MysqlSink implements RowWriter {
     await this.#query(
       `INSERT INTO ${qualifiedName(this.options.database, this.options.offsetsTable)}
         (group_id, topic, \`partition\`, next_offset, updated_at) VALUES ?
-        ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = VALUES(updated_at)`,
+        ON DUPLICATE KEY UPDATE updated_at = IF(VALUES(next_offset) > next_offset,
+          VALUES(updated_at), updated_at), next_offset = GREATEST(next_offset, VALUES(next_offset))`,
       [rows],
     );
   }

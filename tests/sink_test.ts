@@ -63,6 +63,10 @@ Deno.test({
           );
           assert.deepEqual(rows.map((r) => [r.__op, r.name]), [["c", "añb😀"], ["d", null]]);
           assert.deepEqual([...(await sink.storedPositions(["topic"])).get("topic")!], [[0, 12]]);
+          // a late batch of an earlier owner of the partition: its rows are no-ops, and the
+          // stored position does not move back
+          await sink.write({ ...batch(), positions: new Map([["topic", new Map([[0, 11]])]]) });
+          assert.deepEqual([...(await sink.storedPositions(["topic"])).get("topic")!], [[0, 12]]);
         },
       );
       await t.step("a value too long for its column is an error, not a truncation", async () => {
