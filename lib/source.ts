@@ -72,6 +72,12 @@ export class KafkaSource {
         },
       },
     });
+    // Rebalances move partitions between the group's processes: say what this one holds.
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
+      log.info(
+        `joined consumer group ${options.groupId}: ${assignmentSummary(payload.memberAssignment)}`,
+      );
+    });
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.#fatal?.(payload.error);
     });
@@ -190,4 +196,15 @@ export class KafkaSource {
     }
     clearTimeout(timer);
   }
+}
+
+/** `topic[0,1], other[0]`, or that nothing is assigned (more processes than partitions). */
+export function assignmentSummary(assignment: Record<string, number[]>): string {
+  const parts = Object.entries(assignment)
+    .filter(([, partitions]) => partitions.length > 0)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([topic, partitions]) => `${topic}[${[...partitions].sort((a, b) => a - b).join(",")}]`);
+  return parts.length
+    ? `assigned ${parts.join(", ")}`
+    : "no partitions assigned (the group has more processes than partitions)";
 }

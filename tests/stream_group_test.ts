@@ -1,0 +1,97 @@
+/**
+ * Two `cdc stream` processes in one consumer group share the tables' partitions;
+ * when one is killed, the other takes its partitions over (a Kafka rebalance) and
+ * `_cdc` still holds every change exactly once.
+ */
+import assert from "node:assert/strict";
+import {
+  CdcProcess,
+  connectMysql,
+  countRows,
+  ensureInventoryConnector,
+  query,
+  streamArgs,
+  uniqueSuffix,
+  waitFor,
+} from "./helpers.ts";
+
+const ROWS = 3_000;
+const PER_STATEMENT = 100;
+
+/** The topics of the process's latest assignment (its last "joined consumer group" line). */
+function assigned(cdc: CdcProcess): string[] {
+  const joins = [...cdc.stderr.matchAll(/joined consumer group \S+: (.*)$/gm)];
+  const last = joins.at(-1)?.[1] ?? "";
+  return [...last.matchAll(/([\w.]+)\[[\d,]+\]/g)].map((m) => m[1]).sort();
+}
+
+Deno.test({
+  name: "stream: two processes share a group; one is killed, the other takes over, nothing lost",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureInventoryConnector();
+    const suffix = uniqueSuffix();
+    const tables = [`grp_a_${suffix}`, `grp_b_${suffix}`];
+    const sink = `cdc_group_${suffix}`;
+    const db = await connectMysql("inventory");
+    for (const table of tables) {
+      await query(db, `CREATE TABLE ${table} (id INT PRIMARY KEY, note VARCHAR(32) NOT NULL)`);
+      await query(db, `INSERT INTO ${table} VALUES (0, 'first')`); // creates the topic
+    }
+    const args = streamArgs(tables, sink, "--flush-ms", "100");
+    const first = new CdcProcess(args);
+    await first.waitForLog(/streaming /);
+    const second = new CdcProcess(args);
+    try {
+      await second.waitForLog(/streaming /);
+
+      const writing = (async () => {
+        for (let start = 1; start <= ROWS; start += PER_STATEMENT) {
+          for (const table of tables) {
+            const rows = Array.from(
+              { length: PER_STATEMENT },
+              (_, i) => [start + i, `row ${start + i}`],
+            );
+            await db.query(`INSERT INTO ${table} (id, note) VALUES ?`, [rows]);
+          }
+        }
+      })();
+      // Kafka splits the two single-partition topics between the two processes.
+      await waitFor("one table's partition on each process", () => {
+        const [a, b] = [assigned(first), assigned(second)];
+        return a.length === 1 && b.length === 1 && a[0] !== b[0];
+      }, 60_000);
+      first.child.kill("SIGKILL");
+      assert.equal((await first.done).signal, "SIGKILL");
+      await writing;
+      await waitFor(
+        "the survivor to take both partitions over",
+        () => assigned(second).length === 2,
+        60_000,
+      );
+
+      for (const table of tables) {
+        await waitFor(
+          `all ${ROWS + 1} rows of ${table} in ${table}_cdc`,
+          async () => await countRows(db, sink, `${table}_cdc`) >= ROWS + 1,
+          120_000,
+        );
+        const [{ n, ids }] = await query<{ n: string; ids: string }>(
+          db,
+          `SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM \`${sink}\`.\`${table}_cdc\`
+            WHERE __op = 'c' AND note = IF(id = 0, 'first', CONCAT('row ', id))`,
+        );
+        assert.equal(Number(n), ROWS + 1, `${table}: every insert once, with its values`);
+        assert.equal(Number(ids), ROWS + 1);
+      }
+    } finally {
+      const status = await second.stop("SIGTERM");
+      await first.stop("SIGKILL");
+      await query(db, `DROP DATABASE IF EXISTS \`${sink}\``);
+      for (const table of tables) await query(db, `DROP TABLE IF EXISTS ${table}`);
+      await db.end();
+      assert.equal(status.code, 0, second.stderr);
+    }
+  },
+});
