@@ -5,7 +5,7 @@
  * @module
  */
 import type { ConnectorConfig } from "./connector_config.ts";
-import { redactUrl } from "./registry.ts";
+import { endpoint } from "./http_url.ts";
 import { delay, retry } from "./retry.ts";
 
 /** States Kafka Connect reports for a connector or a task. */
@@ -94,11 +94,17 @@ export interface ConnectClientOptions {
 
 /** Talks to one Kafka Connect cluster through any of its workers. */
 export class ConnectClient {
+  /** Without credentials: safe to show. */
   readonly baseUrl: string;
+  readonly #headers: Headers;
   readonly #requestTimeoutMs: number;
 
+  /** `baseUrl` may hold credentials (`http://user:secret@connect:8083`): sent as Basic auth. */
   constructor(baseUrl: string, options: ConnectClientOptions = {}) {
-    this.baseUrl = baseUrl.replace(/\/$/, "");
+    const { baseUrl: url, authorization } = endpoint(baseUrl);
+    this.baseUrl = url;
+    this.#headers = new Headers({ "content-type": "application/json", accept: "application/json" });
+    if (authorization) this.#headers.set("authorization", authorization);
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   }
 
@@ -223,13 +229,13 @@ export class ConnectClient {
       try {
         response = await fetch(`${this.baseUrl}${path}`, {
           method,
-          headers: { "content-type": "application/json", accept: "application/json" },
+          headers: this.#headers,
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(this.#requestTimeoutMs),
         });
       } catch (error) {
         throw new ConnectError(
-          `Kafka Connect at ${redactUrl(this.baseUrl)} is unreachable (${
+          `Kafka Connect at ${this.baseUrl} is unreachable (${
             (error as Error).message
           }): is it running, and is --connect-url right?`,
           0,

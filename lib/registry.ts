@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { endpoint } from "./http_url.ts";
 import { type Backoff, DEFAULT_BACKOFF, retry } from "./retry.ts";
 
 /** A Confluent schema reference: a named type defined by another subject's version. */
@@ -57,20 +58,6 @@ export function isTransientRegistryError(error: unknown): boolean {
   return error instanceof TypeError || (error instanceof DOMException); // fetch: network, timeout
 }
 
-/** Shows a URL without any credentials in it, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username || parsed.password) {
-      parsed.username = "***";
-      parsed.password = "";
-    }
-    return parsed.toString().replace(/\/$/, "");
-  } catch {
-    return url;
-  }
-}
-
 /** Options of {@linkcode RegistryClient}. */
 export interface RegistryClientOptions {
   /** How long one look-up may keep retrying transient failures. */
@@ -90,19 +77,12 @@ export class RegistryClient {
   readonly #options: Required<Omit<RegistryClientOptions, "onRetry">> & RegistryClientOptions;
 
   constructor(baseUrl: string, options: RegistryClientOptions = {}) {
-    const url = new URL(baseUrl);
+    const { baseUrl: url, authorization } = endpoint(baseUrl);
     this.#headers = new Headers({
       accept: "application/vnd.schemaregistry.v1+json, application/json",
     });
-    if (url.username || url.password) {
-      // Credentials in the URL become Basic auth; fetch refuses them inline.
-      const user = decodeURIComponent(url.username);
-      const password = decodeURIComponent(url.password);
-      this.#headers.set("authorization", `Basic ${btoa(`${user}:${password}`)}`);
-      url.username = "";
-      url.password = "";
-    }
-    this.baseUrl = url.toString().replace(/\/$/, "");
+    if (authorization) this.#headers.set("authorization", authorization);
+    this.baseUrl = url;
     this.#options = {
       retryTimeoutMs: 60_000,
       backoff: DEFAULT_BACKOFF,
@@ -156,7 +136,7 @@ export class RegistryClient {
 
   #get<T>(path: string): Promise<T> {
     return retry(() => this.#request<T>(path), {
-      what: `the schema registry at ${redactUrl(this.baseUrl)}${path}`,
+      what: `the schema registry at ${this.baseUrl}${path}`,
       timeoutMs: this.#options.retryTimeoutMs,
       backoff: this.#options.backoff,
       isTransient: isTransientRegistryError,
@@ -177,10 +157,10 @@ export class RegistryClient {
     } catch { /* not JSON: keep the status line */ }
     const idMatch = /^\/schemas\/ids\/(\d+)$/.exec(path);
     if (response.status === 404 && idMatch) {
-      throw new UnknownSchemaIdError(Number(idMatch[1]), redactUrl(this.baseUrl));
+      throw new UnknownSchemaIdError(Number(idMatch[1]), this.baseUrl);
     }
     throw new RegistryError(
-      `schema registry ${redactUrl(this.baseUrl)}${path} answered ${response.status}: ${
+      `schema registry ${this.baseUrl}${path} answered ${response.status}: ${
         body.message ?? (text.slice(0, 200) || response.statusText)
       }`,
       response.status,

@@ -58,3 +58,33 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "wait, schemas, connector: credentials in service URLs are sent, never shown",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const secret = "s3cret-in-url";
+    const withCredentials = (url: string) => url.replace("http://", `http://ops:${secret}@`);
+    const results = [
+      await runCdc([
+        "wait",
+        "--services",
+        "registry,connect",
+        "--timeout",
+        "10s",
+        "--registry-url",
+        withCredentials(STACK.registryUrl),
+        "--connect-url",
+        withCredentials(STACK.connectUrl),
+      ]),
+      await runCdc(["schemas", "subjects", "--registry-url", withCredentials(STACK.registryUrl)]),
+      await runCdc(["connector", "list", "--connect-url", withCredentials(STACK.connectUrl)]),
+    ]; // deno-fmt-ignore
+    for (const result of results) {
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(!`${result.stdout}${result.stderr}`.includes(secret), "the secret never shows");
+    }
+    assert.match(results[0].stdout, new RegExp(`^ok +connect +${STACK.connectUrl} `, "m"));
+  },
+});

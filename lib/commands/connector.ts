@@ -337,8 +337,9 @@ async function register(options: RegisterOptions): Promise<number> {
   } catch (error) {
     throw error instanceof CliError ? error : new CliError(errorMessage(error), EXIT.usage);
   }
-  const outcome = await client(options).putConfig(wanted.name, wanted.config);
-  log.info(`connector ${wanted.name} ${outcome} at ${options.connectUrl}`);
+  const connect = client(options);
+  const outcome = await connect.putConfig(wanted.name, wanted.config);
+  log.info(`connector ${wanted.name} ${outcome} at ${connect.baseUrl}`);
   return await waitAndReport({ ...options, name: wanted.name }, "RUNNING");
 }
 

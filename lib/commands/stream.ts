@@ -28,7 +28,7 @@ import {
   type WaitOptions,
   waitOptions,
 } from "../options.ts";
-import { redactUrl, RegistryClient } from "../registry.ts";
+import { RegistryClient } from "../registry.ts";
 import { errorMessage, retry } from "../retry.ts";
 import { MysqlSink, type RowWriter } from "../sink.ts";
 import { KafkaSource } from "../source.ts";
@@ -265,7 +265,7 @@ async function waitForServices(
   writer: RowWriter,
   source: KafkaSource,
 ): Promise<void> {
-  const url = redactUrl(registry.baseUrl);
+  const url = registry.baseUrl;
   await retry(() => registry.ping(), {
     what: `the schema registry at ${url}`,
     timeoutMs: options.waitTimeout,

@@ -24,7 +24,7 @@ import {
   type RegistryOptions,
   registryOptions,
 } from "../options.ts";
-import { redactUrl, RegistryClient } from "../registry.ts";
+import { RegistryClient } from "../registry.ts";
 import { errorMessage, retry } from "../retry.ts";
 
 const log = logger("wait");
@@ -136,13 +136,13 @@ async function check(service: Service, options: WaitCommandOptions): Promise<Che
       };
     case "registry": {
       const registry = new RegistryClient(options.registryUrl, { requestTimeoutMs: 5_000 });
-      return { service, where: redactUrl(registry.baseUrl), probe: () => registry.ping() };
+      return { service, where: registry.baseUrl, probe: () => registry.ping() };
     }
     case "connect": {
       const connect = new ConnectClient(options.connectUrl, { requestTimeoutMs: 5_000 });
       return {
         service,
-        where: redactUrl(connect.baseUrl),
+        where: connect.baseUrl,
         probe: async () => void await connect.info(),
       };
     }
