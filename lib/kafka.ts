@@ -4,9 +4,11 @@
  *
  * @module
  */
-import { Kafka, type LogEntry, logLevel } from "kafkajs";
+import { Kafka, type LogEntry, logLevel, type SASLOptions } from "kafkajs";
 import process from "node:process";
+import { CliError, EXIT } from "./cli.ts";
 import { logger } from "./log.ts";
+import { type KafkaOptions, secret } from "./options.ts";
 
 const log = logger("kafka");
 
@@ -33,14 +35,71 @@ function logCreator() {
   };
 }
 
+/** How to reach Kafka: brokers, and SASL/TLS settings as kafkajs takes them. */
+export interface KafkaConnection {
+  brokers: string[];
+  sasl?: SASLOptions;
+  /** `true`: TLS with the system's CAs; an object: TLS with these CAs. */
+  ssl?: true | { ca: string[] };
+}
+
 /**
- * A kafkajs client for comma-separated bootstrap servers. `retries` bounds
- * kafkajs's own retrying (0 where the caller has its own deadline).
+ * The connection the options describe, secrets and CA file read. A SASL
+ * mechanism without a user name or a password is a usage error.
  */
-export function kafkaClient(bootstrapServers: string, clientId = "cdc", retries = 8): Kafka {
+export async function kafkaConnection(options: KafkaOptions): Promise<KafkaConnection> {
+  const brokers = options.bootstrapServers.split(",").map((s) => s.trim()).filter(Boolean);
+  const connection: KafkaConnection = { brokers };
+  if (options.kafkaSaslMechanism) {
+    const password = await secret(
+      options.kafkaPassword,
+      options.kafkaPasswordFile,
+      "Kafka password",
+    );
+    if (!options.kafkaUsername || password === undefined) {
+      throw new CliError(
+        `--kafka-sasl-mechanism ${options.kafkaSaslMechanism} needs --kafka-username and a ` +
+          `password (CDC_KAFKA_PASSWORD or --kafka-password-file)`,
+        EXIT.usage,
+      );
+    }
+    // kafkajs types each mechanism apart; the three take the same credentials
+    connection.sasl = {
+      mechanism: options.kafkaSaslMechanism,
+      username: options.kafkaUsername,
+      password,
+    } as SASLOptions;
+  }
+  if (options.kafkaCaFile) {
+    connection.ssl = { ca: [await secret(undefined, options.kafkaCaFile, "Kafka CA") as string] };
+  } else if (options.kafkaTls) {
+    connection.ssl = true;
+  }
+  return connection;
+}
+
+/** `host:port,...` with how it authenticates, for messages (no secrets). */
+export function describeKafka(connection: KafkaConnection): string {
+  const how = [
+    connection.sasl &&
+    `SASL ${connection.sasl.mechanism} as ${
+      "username" in connection.sasl ? connection.sasl.username : "?"
+    }`,
+    connection.ssl && "TLS",
+  ].filter(Boolean);
+  return `${connection.brokers.join(",")}${how.length ? ` (${how.join(", ")})` : ""}`;
+}
+
+/**
+ * A kafkajs client. `retries` bounds kafkajs's own retrying (0 where the
+ * caller has its own deadline).
+ */
+export function kafkaClient(connection: KafkaConnection, clientId = "cdc", retries = 8): Kafka {
   return new Kafka({
     clientId,
-    brokers: bootstrapServers.split(",").map((s) => s.trim()).filter(Boolean),
+    brokers: connection.brokers,
+    sasl: connection.sasl,
+    ssl: connection.ssl,
     logLevel: logLevel.INFO,
     logCreator,
     connectionTimeout: 5_000,
@@ -52,12 +111,18 @@ export function kafkaClient(bootstrapServers: string, clientId = "cdc", retries 
  * Asks the cluster once, without kafkajs's own retrying (the caller has its
  * deadline and backoff): resolves when a broker answers a metadata request.
  */
-export async function probeKafka(bootstrapServers: string, clientId: string): Promise<void> {
-  const admin = kafkaClient(bootstrapServers, clientId, 0).admin();
+export async function probeKafka(connection: KafkaConnection, clientId: string): Promise<void> {
+  const admin = kafkaClient(connection, clientId, 0).admin();
   try {
     await admin.connect();
     await admin.describeCluster();
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Worth retrying: anything but a refused SASL authentication (a wrong password stays wrong). */
+export function isTransientKafkaError(error: unknown): boolean {
+  // by name: kafkajs's error classes are not named exports of its CommonJS module
+  return !(error instanceof Error && error.name === "KafkaJSSASLAuthenticationError");
 }

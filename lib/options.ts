@@ -72,6 +72,12 @@ export function duration(value: string): number {
 /** Kafka connection options. */
 export interface KafkaOptions {
   bootstrapServers: string;
+  kafkaSaslMechanism?: "plain" | "scram-sha-256" | "scram-sha-512";
+  kafkaUsername?: string;
+  kafkaPassword?: string;
+  kafkaPasswordFile?: string;
+  kafkaTls?: boolean;
+  kafkaCaFile?: string;
 }
 
 /** Schema registry options. */
@@ -110,13 +116,52 @@ export interface WaitOptions {
   waitTimeout: number;
 }
 
-export const kafkaOptions = (): Option[] => [
+/** `--bootstrap-servers` alone: where Kafka is. */
+export const bootstrapOption = (): Option =>
   envOption({
     flags: "--bootstrap-servers <hosts>",
     description: "Kafka bootstrap servers, comma-separated",
     env: "CDC_BOOTSTRAP_SERVERS",
     aliases: ["BOOTSTRAP_SERVERS"],
     default: "localhost:9092",
+  });
+
+/** Where Kafka is and how to authenticate to it (SASL, TLS). */
+export const kafkaOptions = (): Option[] => [
+  bootstrapOption(),
+  envOption({
+    flags: "--kafka-sasl-mechanism <mechanism>",
+    description: "authenticate to Kafka with SASL (needs --kafka-username and a password)",
+    env: "CDC_KAFKA_SASL_MECHANISM",
+    choices: ["plain", "scram-sha-256", "scram-sha-512"],
+  }),
+  envOption({
+    flags: "--kafka-username <user>",
+    description: "SASL user name",
+    env: "CDC_KAFKA_USERNAME",
+  }),
+  envOption({
+    flags: "--kafka-password <password>",
+    description: "SASL password (prefer the env variable or a file: flags show in ps)",
+    env: "CDC_KAFKA_PASSWORD",
+    secret: true,
+  }),
+  envOption({
+    flags: "--kafka-password-file <path>",
+    description: "read the SASL password from this file",
+    env: "CDC_KAFKA_PASSWORD_FILE",
+  }),
+  envOption({
+    flags: "--kafka-tls",
+    description: "connect to Kafka over TLS (the system's CAs, or --kafka-ca-file)",
+    env: "CDC_KAFKA_TLS",
+    default: false,
+  }),
+  envOption({
+    flags: "--kafka-ca-file <path>",
+    description:
+      "PEM file of the CA(s) that signed the brokers' certificates (implies --kafka-tls)",
+    env: "CDC_KAFKA_CA_FILE",
   }),
 ];
 
@@ -257,20 +302,23 @@ export function tableTopic(options: TopicOptions, table: string): string {
 }
 
 /**
- * The MySQL password: from `--mysql-password`/env, or read from
- * `--mysql-password-file` (trailing newline removed). Never logged.
+ * A secret given directly (flag or env) or as a file (trailing newline removed);
+ * the file wins. `what` names it in the error when the file cannot be read.
  */
-export async function mysqlPassword(options: MysqlOptions): Promise<string | undefined> {
-  if (options.mysqlPasswordFile) {
-    try {
-      return (await Deno.readTextFile(options.mysqlPasswordFile)).replace(/\r?\n$/, "");
-    } catch (error) {
-      throw new Error(
-        `cannot read the MySQL password file ${options.mysqlPasswordFile}: ${
-          (error as Error).message
-        }`,
-      );
-    }
+export async function secret(
+  value: string | undefined,
+  file: string | undefined,
+  what: string,
+): Promise<string | undefined> {
+  if (!file) return value;
+  try {
+    return (await Deno.readTextFile(file)).replace(/\r?\n$/, "");
+  } catch (error) {
+    throw new Error(`cannot read the ${what} file ${file}: ${(error as Error).message}`);
   }
-  return options.mysqlPassword;
+}
+
+/** The MySQL password: `--mysql-password`/env, or `--mysql-password-file`. Never logged. */
+export function mysqlPassword(options: MysqlOptions): Promise<string | undefined> {
+  return secret(options.mysqlPassword, options.mysqlPasswordFile, "MySQL password");
 }

@@ -9,7 +9,13 @@
  */
 import type { Admin, Consumer } from "kafkajs";
 import type { Buffer } from "node:buffer";
-import { kafkaClient, probeKafka } from "./kafka.ts";
+import {
+  describeKafka,
+  isTransientKafkaError,
+  kafkaClient,
+  type KafkaConnection,
+  probeKafka,
+} from "./kafka.ts";
 import { logger } from "./log.ts";
 import { delay, errorMessage, retry } from "./retry.ts";
 import type { Positions } from "./sink.ts";
@@ -36,7 +42,7 @@ export interface SourceRecord {
 
 /** Settings of {@linkcode KafkaSource}. */
 export interface SourceOptions {
-  bootstrapServers: string;
+  kafka: KafkaConnection;
   groupId: string;
   topics: readonly string[];
 }
@@ -50,7 +56,7 @@ export class KafkaSource {
 
   constructor(options: SourceOptions) {
     this.options = options;
-    const kafka = kafkaClient(options.bootstrapServers, `cdc-${options.groupId}`);
+    const kafka = kafkaClient(options.kafka, `cdc-${options.groupId}`);
     this.#admin = kafka.admin();
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
@@ -86,13 +92,14 @@ export class KafkaSource {
   /** Waits with backoff until a broker answers. */
   async waitForBroker(timeoutMs: number): Promise<void> {
     await retry(
-      () => probeKafka(this.options.bootstrapServers, `cdc-${this.options.groupId}-wait`),
+      () => probeKafka(this.options.kafka, `cdc-${this.options.groupId}-wait`),
       {
-        what: `Kafka at ${this.options.bootstrapServers}`,
+        what: `Kafka at ${describeKafka(this.options.kafka)}`,
+        isTransient: isTransientKafkaError,
         timeoutMs,
         onRetry: ({ error, delayMs }) =>
           log.info(
-            `waiting for Kafka at ${this.options.bootstrapServers}: ${
+            `waiting for Kafka at ${describeKafka(this.options.kafka)}: ${
               errorMessage(error)
             } (next try in ${delayMs} ms)`,
           ),

@@ -50,7 +50,7 @@ async function produceBadInput() {
     event("u", "second"), // 5
     null, // 6: tombstone
   ];
-  const kafka = kafkaClient(STACK.bootstrapServers, "cdc-test-producer");
+  const kafka = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-test-producer");
   const producer = kafka.producer();
   await producer.connect();
   await produceAll(producer, topic, values);

@@ -115,7 +115,7 @@ Deno.test({
 
       // Every record of the topic is accounted for: rows plus Debezium's delete tombstones.
       const topic = `dbserver1.inventory.${table}`;
-      const admin = kafkaClient(STACK.bootstrapServers).admin();
+      const admin = kafkaClient({ brokers: [STACK.bootstrapServers] }).admin();
       await admin.connect();
       const [end] = await admin.fetchTopicOffsets(topic);
       await admin.disconnect();

@@ -25,6 +25,7 @@ import {
 } from "../connector_config.ts";
 import { logger } from "../log.ts";
 import {
+  bootstrapOption,
   type ConnectOptions,
   connectOptions,
   duration,
@@ -32,7 +33,6 @@ import {
   integer,
   jsonOption,
   type KafkaOptions,
-  kafkaOptions,
   type RegistryOptions,
   registryOptions,
   type TopicOptions,
@@ -255,7 +255,7 @@ function registerCommand(): Command {
       parse: integer(1),
     }),
     ...topicOptions(),
-    ...kafkaOptions(),
+    bootstrapOption(),
     envOption({
       flags: "--history-topic <topic>",
       description: "Debezium's schema history topic (default: dbhistory.<database>)",

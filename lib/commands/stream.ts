@@ -31,6 +31,7 @@ import {
 import { RegistryClient } from "../registry.ts";
 import { errorMessage, retry } from "../retry.ts";
 import { MysqlSink, type RowWriter } from "../sink.ts";
+import { kafkaConnection } from "../kafka.ts";
 import { KafkaSource } from "../source.ts";
 import { type OnError, Pipeline, statusLine } from "../stream.ts";
 import type { MappingOptions } from "../type_mapping.ts";
@@ -191,7 +192,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     retryTimeoutMs: options.retryTimeout,
   });
   const source = new KafkaSource({
-    bootstrapServers: options.bootstrapServers,
+    kafka: await kafkaConnection(options),
     groupId,
     topics: [...topics.keys()],
   });

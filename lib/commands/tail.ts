@@ -12,7 +12,7 @@ import { type Command, Option } from "commander";
 import type { Admin, KafkaMessage } from "kafkajs";
 import { CliError, EXIT, print, subcommand } from "../cli.ts";
 import { AvroDecoder, type DecodedValue } from "../decode.ts";
-import { kafkaClient } from "../kafka.ts";
+import { kafkaClient, kafkaConnection } from "../kafka.ts";
 import { logger } from "../log.ts";
 import {
   binaryHandlingOption,
@@ -111,7 +111,7 @@ async function runTail(options: TailOptions): Promise<number> {
   ];
   if (topics.length === 0) throw new CliError("give --table or --topic", EXIT.usage);
 
-  const kafka = kafkaClient(options.bootstrapServers, "cdc-tail", 2);
+  const kafka = kafkaClient(await kafkaConnection(options), "cdc-tail", 2);
   const admin = kafka.admin();
   const groupId = `cdc-tail-${crypto.randomUUID()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500 });

@@ -9,7 +9,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import mysql from "mysql2/promise";
 import { CliError, print, subcommand } from "../cli.ts";
 import { ConnectClient } from "../connect.ts";
-import { probeKafka } from "../kafka.ts";
+import { describeKafka, isTransientKafkaError, kafkaConnection, probeKafka } from "../kafka.ts";
 import { logger } from "../log.ts";
 import {
   type ConnectOptions,
@@ -89,6 +89,8 @@ interface Check {
   service: Service;
   where: string;
   probe: () => Promise<void>;
+  /** Failures not worth waiting out (a refused password). Default: all are retried. */
+  isTransient?: (error: unknown) => boolean;
 }
 
 async function runWait(options: WaitCommandOptions): Promise<void> {
@@ -99,11 +101,12 @@ async function runWait(options: WaitCommandOptions): Promise<void> {
   const checks = await Promise.all(services.map((service) => check(service, options)));
   const started = Date.now();
   const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
-  const outcomes = await Promise.all(checks.map(async ({ service, where, probe }) => {
+  const outcomes = await Promise.all(checks.map(async ({ service, where, probe, isTransient }) => {
     try {
       await retry(probe, {
         what: `${service} at ${where}`,
         timeoutMs: options.timeout,
+        isTransient,
         onRetry: ({ error, delayMs }) =>
           log.info(
             `waiting for ${service} at ${where}: ${
@@ -121,19 +124,22 @@ async function runWait(options: WaitCommandOptions): Promise<void> {
   const failed = outcomes.filter((s) => s !== undefined);
   if (failed.length > 0) {
     throw new CliError(
-      `not answering within ${Math.round(options.timeout / 1000)}s: ${failed.join(", ")}`,
+      `not ready within ${Math.round(options.timeout / 1000)}s: ${failed.join(", ")} (the reasons are above)`,
     );
   }
 }
 
 async function check(service: Service, options: WaitCommandOptions): Promise<Check> {
   switch (service) {
-    case "kafka":
+    case "kafka": {
+      const connection = await kafkaConnection(options);
       return {
         service,
-        where: options.bootstrapServers,
-        probe: () => probeKafka(options.bootstrapServers, "cdc-wait"),
+        where: describeKafka(connection),
+        probe: () => probeKafka(connection, "cdc-wait"),
+        isTransient: isTransientKafkaError,
       };
+    }
     case "registry": {
       const registry = new RegistryClient(options.registryUrl, { requestTimeoutMs: 5_000 });
       return { service, where: registry.baseUrl, probe: () => registry.ping() };

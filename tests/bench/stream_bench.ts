@@ -85,7 +85,7 @@ const log = (line: string) => console.error(`[bench] ${line}`);
 // 1. Pre-produce.
 const id = await registerSchema(STACK.registryUrl, `${topic}-value`, schema);
 const encode = avroEncoder(id, schema);
-const kafka = kafkaClient(STACK.bootstrapServers, "cdc-bench");
+const kafka = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-bench");
 const admin = kafka.admin();
 await admin.connect();
 await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });

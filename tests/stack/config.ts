@@ -33,6 +33,10 @@ const PORT_OFFSET = Number(Deno.env.get("CDC_STACK_PORT_OFFSET") ?? "0");
 export const PORTS = {
   kafka: 19092 + PORT_OFFSET,
   kafkaController: 19093 + PORT_OFFSET,
+  /** Kafka's SASL_PLAINTEXT listener (mechanism PLAIN, account {@link KAFKA_SASL_ACCOUNT}). */
+  kafkaSasl: 19094 + PORT_OFFSET,
+  /** Kafka's SSL listener (certificate signed by the CA in {@link KAFKA_CA_FILE}). */
+  kafkaTls: 19095 + PORT_OFFSET,
   registry: 18081 + PORT_OFFSET,
   /** The registry's Quarkus management interface (health, metrics). */
   registryManagement: 18091 + PORT_OFFSET,
@@ -45,6 +49,11 @@ export const HOST = "127.0.0.1";
 
 /** Kafka bootstrap servers. */
 export const BOOTSTRAP = `${HOST}:${PORTS.kafka}`;
+/** Kafka bootstrap servers of the SASL_PLAINTEXT and the SSL listener. */
+export const BOOTSTRAP_SASL = `${HOST}:${PORTS.kafkaSasl}`;
+export const BOOTSTRAP_TLS = `${HOST}:${PORTS.kafkaTls}`;
+/** The SASL/PLAIN account the broker accepts on its SASL listener. */
+export const KAFKA_SASL_ACCOUNT = { username: "cdc", password: "cdc-kafka-secret" } as const;
 /** Base URL of the registry's Confluent-compatible API. */
 export const REGISTRY_URL = `http://${HOST}:${PORTS.registry}/apis/ccompat/v7`;
 /** Base URL of the registry's native v3 API (what the Apicurio converter talks to). */
@@ -99,6 +108,9 @@ export const REPO_ROOT = decodeURIComponent(new URL("../../", import.meta.url).p
 
 /** All runtime state (data, logs, pid files): `<repo>/.stack`, or `$CDC_STACK_DIR`. */
 export const STATE_DIR = Deno.env.get("CDC_STACK_DIR") ?? `${REPO_ROOT}/.stack`;
+
+/** The CA (PEM) that signed the certificate of Kafka's SSL listener, made at the first `up`. */
+export const KAFKA_CA_FILE = `${STATE_DIR}/kafka/tls/ca.pem`;
 
 /** Unpacked, version-keyed downloads: `~/.cache/cdc-stack`, or `$CDC_STACK_CACHE`. */
 export const CACHE_DIR = Deno.env.get("CDC_STACK_CACHE") ?? `${home()}/.cache/cdc-stack`;

@@ -13,6 +13,7 @@
 import {
   CONNECT_URL,
   HOST,
+  KAFKA_SASL_ACCOUNT,
   LOG_DIR,
   logFile,
   MARIADB_SOCKET,
@@ -151,10 +152,60 @@ function jdkText(jdk: Jdk): string {
   return `Java ${jdk.version} (${jdk.home})`;
 }
 
+/**
+ * A CA and a broker certificate for 127.0.0.1 signed by it (PEM, unencrypted PKCS#8 key), made
+ * once with openssl; returns the broker's key-and-chain file for a PEM keystore.
+ */
+async function kafkaTlsMaterial(dir: string): Promise<string> {
+  const keystore = `${dir}/broker-keystore.pem`;
+  if (exists(keystore)) return keystore;
+  await Deno.mkdir(dir, { recursive: true });
+  const openssl = (...args: string[]) => runChecked("openssl", args, { cwd: dir });
+  await openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "3650",
+    "-subj",
+    "/CN=cdc stack CA",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+  ); // deno-fmt-ignore
+  await openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${HOST}`,
+    "-keyout", "broker.key", "-out", "broker.csr"); // deno-fmt-ignore
+  await Deno.writeTextFile(`${dir}/broker.ext`, `subjectAltName=IP:${HOST}\n`);
+  await openssl(
+    "x509",
+    "-req",
+    "-in",
+    "broker.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "3650",
+    "-extfile",
+    "broker.ext",
+    "-out",
+    "broker.pem",
+  ); // deno-fmt-ignore
+  const key = (await openssl("pkcs8", "-topk8", "-nocrypt", "-in", "broker.key")).stdout;
+  await Deno.writeTextFile(keystore, key + await Deno.readTextFile(`${dir}/broker.pem`));
+  return keystore;
+}
+
 const kafka: Service = {
   name: "kafka",
-  ports: [PORTS.kafka, PORTS.kafkaController],
-  endpoint: `${HOST}:${PORTS.kafka} (controller ${HOST}:${PORTS.kafkaController})`,
+  ports: [PORTS.kafka, PORTS.kafkaController, PORTS.kafkaSasl, PORTS.kafkaTls],
+  endpoint: `${HOST}:${PORTS.kafka} (SASL/PLAIN ${HOST}:${PORTS.kafkaSasl}, ` +
+    `TLS ${HOST}:${PORTS.kafkaTls}, controller ${HOST}:${PORTS.kafkaController})`,
   dependsOn: [],
   startDeadlineMs: 180_000,
   stopGraceMs: 60_000,
@@ -173,11 +224,21 @@ const kafka: Service = {
         "node.id": 1,
         "controller.quorum.voters": `1@${HOST}:${PORTS.kafkaController}`,
         "listeners":
-          `PLAINTEXT://${HOST}:${PORTS.kafka},CONTROLLER://${HOST}:${PORTS.kafkaController}`,
-        "advertised.listeners": `PLAINTEXT://${HOST}:${PORTS.kafka}`,
+          `PLAINTEXT://${HOST}:${PORTS.kafka},CONTROLLER://${HOST}:${PORTS.kafkaController},` +
+          `SASL_PLAINTEXT://${HOST}:${PORTS.kafkaSasl},SSL://${HOST}:${PORTS.kafkaTls}`,
+        "advertised.listeners": `PLAINTEXT://${HOST}:${PORTS.kafka},` +
+          `SASL_PLAINTEXT://${HOST}:${PORTS.kafkaSasl},SSL://${HOST}:${PORTS.kafkaTls}`,
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "listener.security.protocol.map":
+          "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL",
+        // clients that authenticate (cdc's --kafka-sasl-mechanism, --kafka-tls)
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+          "org.apache.kafka.common.security.plain.PlainLoginModule required " +
+          `user_${KAFKA_SASL_ACCOUNT.username}="${KAFKA_SASL_ACCOUNT.password}";`,
+        "listener.name.ssl.ssl.keystore.type": "PEM",
+        "listener.name.ssl.ssl.keystore.location": await kafkaTlsMaterial(`${dir}/tls`),
         "log.dirs": data,
         "num.partitions": 1,
         "default.replication.factor": 1,

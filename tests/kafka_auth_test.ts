@@ -1,0 +1,134 @@
+/**
+ * Kafka with authentication: the stack's broker also listens with SASL/PLAIN and
+ * with TLS (a certificate from its own CA). `cdc` streams, tails and waits through
+ * both; a refused password or an unknown CA is a clear error, and no secret shows.
+ */
+import assert from "node:assert/strict";
+import {
+  BOOTSTRAP_SASL,
+  BOOTSTRAP_TLS,
+  KAFKA_CA_FILE,
+  KAFKA_SASL_ACCOUNT,
+} from "./stack/config.ts";
+import {
+  CdcProcess,
+  connectMysql,
+  countRows,
+  ensureInventoryConnector,
+  runCdc,
+  STACK,
+  STACK_FLAGS,
+  streamArgs,
+  uniqueSuffix,
+  waitFor,
+} from "./helpers.ts";
+
+const SASL = [
+  "--bootstrap-servers",
+  BOOTSTRAP_SASL,
+  "--kafka-sasl-mechanism",
+  "plain",
+  "--kafka-username",
+  KAFKA_SASL_ACCOUNT.username,
+]; // deno-fmt-ignore
+const SASL_ENV = { CDC_KAFKA_PASSWORD: KAFKA_SASL_ACCOUNT.password };
+const TLS = ["--bootstrap-servers", BOOTSTRAP_TLS, "--kafka-ca-file", KAFKA_CA_FILE];
+
+Deno.test({
+  name: "kafka auth: stream over SASL/PLAIN into _cdc; the password never shows",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureInventoryConnector();
+    const sink = `cdc_sasl_${uniqueSuffix()}`;
+    // the later --bootstrap-servers wins over the one in streamArgs
+    const cdc = new CdcProcess([...streamArgs("customers", sink), ...SASL], SASL_ENV);
+    const db = await connectMysql();
+    try {
+      await cdc.waitForLog(/joined consumer group/);
+      await waitFor(
+        "snapshot rows in customers_cdc",
+        async () => await countRows(db, sink, "customers_cdc") >= 4,
+      );
+    } finally {
+      assert.equal((await cdc.stop()).code, 0, cdc.stderr);
+      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
+      await db.end();
+    }
+    assert.ok(!cdc.stderr.includes(KAFKA_SASL_ACCOUNT.password), "the password never shows");
+  },
+});
+
+Deno.test({
+  name: "kafka auth: tail and wait over TLS with the broker's CA",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureInventoryConnector();
+    const tail = await runCdc([
+      "tail",
+      "--table",
+      "customers",
+      "--from-beginning",
+      "--max",
+      "2",
+      "--registry-url",
+      STACK.registryUrl,
+      ...TLS,
+    ]); // deno-fmt-ignore
+    assert.equal(tail.code, 0, tail.stderr);
+    const lines = tail.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2);
+    assert.equal(lines[0].topic, "dbserver1.inventory.customers");
+
+    const wait = await runCdc(["wait", "--services", "kafka", "--timeout", "20s", ...TLS]);
+    assert.equal(wait.code, 0, wait.stderr);
+    assert.match(wait.stdout, new RegExp(`^ok +kafka +${BOOTSTRAP_TLS} \\(TLS\\)`, "m"));
+  },
+});
+
+Deno.test({
+  name: "kafka auth: a wrong password, an unknown CA and a missing user name are clear errors",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const started = Date.now();
+    const wrong = await runCdc(
+      ["stream", "--table", "customers", ...STACK_FLAGS, ...SASL, "--wait-timeout", "60s"],
+      { CDC_KAFKA_PASSWORD: "not-the-password" },
+    );
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /SASL PLAIN authentication failed/);
+    assert.ok(Date.now() - started < 30_000, "a refused password is not waited out");
+    assert.ok(!wrong.stderr.includes("not-the-password"));
+
+    const unknownCa = await runCdc(
+      [
+        "wait",
+        "--services",
+        "kafka",
+        "--timeout",
+        "3s",
+        "--bootstrap-servers",
+        BOOTSTRAP_TLS,
+        "--kafka-tls",
+      ],
+    ); // deno-fmt-ignore
+    assert.equal(unknownCa.code, 1);
+    assert.match(unknownCa.stdout, /FAILED +kafka .*unable to verify the first certificate/);
+
+    const noUser = await runCdc(
+      [
+        "wait",
+        "--services",
+        "kafka",
+        "--bootstrap-servers",
+        BOOTSTRAP_SASL,
+        "--kafka-sasl-mechanism",
+        "plain",
+      ],
+    ); // deno-fmt-ignore
+    assert.equal(noUser.code, 2);
+    assert.match(noUser.stderr, /needs --kafka-username and a password/);
+  },
+});
