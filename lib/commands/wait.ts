@@ -124,7 +124,9 @@ async function runWait(options: WaitCommandOptions): Promise<void> {
   const failed = outcomes.filter((s) => s !== undefined);
   if (failed.length > 0) {
     throw new CliError(
-      `not ready within ${Math.round(options.timeout / 1000)}s: ${failed.join(", ")} (the reasons are above)`,
+      `not ready within ${Math.round(options.timeout / 1000)}s: ${
+        failed.join(", ")
+      } (the reasons are above)`,
     );
   }
 }
