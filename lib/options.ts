@@ -8,6 +8,7 @@
  * @module
  */
 import { InvalidArgumentError, Option } from "commander";
+import type { MysqlEndpoint } from "./mysql_endpoint.ts";
 
 /** How one option is spelled, documented and defaulted. */
 export interface OptionSpec {
@@ -92,6 +93,8 @@ export interface MysqlOptions {
   mysqlUser: string;
   mysqlPassword?: string;
   mysqlPasswordFile?: string;
+  mysqlTls?: boolean;
+  mysqlCaFile?: string;
 }
 
 /** Kafka Connect options. */
@@ -220,6 +223,17 @@ export const mysqlOptions = (): Option[] => [
     description: "read the MySQL/MariaDB password from this file (e.g. a Docker secret)",
     env: "CDC_MYSQL_PASSWORD_FILE",
   }),
+  envOption({
+    flags: "--mysql-tls",
+    description: "connect over TLS, verifying the server (the system's CAs, or --mysql-ca-file)",
+    env: "CDC_MYSQL_TLS",
+    default: false,
+  }),
+  envOption({
+    flags: "--mysql-ca-file <path>",
+    description: "PEM file of the CA(s) that signed the server's certificate (implies --mysql-tls)",
+    env: "CDC_MYSQL_CA_FILE",
+  }),
 ];
 
 export const topicOptions = (): Option[] => [
@@ -318,7 +332,21 @@ export async function secret(
   }
 }
 
-/** The MySQL password: `--mysql-password`/env, or `--mysql-password-file`. Never logged. */
-export function mysqlPassword(options: MysqlOptions): Promise<string | undefined> {
-  return secret(options.mysqlPassword, options.mysqlPasswordFile, "MySQL password");
+/** The endpoint the options describe: password from `--mysql-password`/env or its file. */
+export async function mysqlEndpoint(options: MysqlOptions): Promise<MysqlEndpoint> {
+  const endpoint: MysqlEndpoint = {
+    host: options.mysqlHost,
+    port: options.mysqlPort,
+    user: options.mysqlUser,
+    password: await secret(options.mysqlPassword, options.mysqlPasswordFile, "MySQL password"),
+  };
+  if (options.mysqlCaFile) {
+    endpoint.ssl = {
+      ca: await secret(undefined, options.mysqlCaFile, "MySQL CA"),
+      rejectUnauthorized: true,
+    };
+  } else if (options.mysqlTls) {
+    endpoint.ssl = { rejectUnauthorized: true };
+  }
+  return endpoint;
 }

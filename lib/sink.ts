@@ -22,16 +22,13 @@ import {
 } from "./dialect.ts";
 import { logger } from "./log.ts";
 import { type Backoff, DEFAULT_BACKOFF, errorMessage, retry } from "./retry.ts";
+import { describeMysql, type MysqlEndpoint } from "./mysql_endpoint.ts";
 import type { SqlValue } from "./type_mapping.ts";
 
 const log = logger("sink");
 
 /** Connection and naming settings of the sink. */
-export interface SinkOptions {
-  host: string;
-  port: number;
-  user: string;
-  password?: string;
+export interface SinkOptions extends MysqlEndpoint {
   database: string;
   /** Consumer group whose positions this sink stores. */
   groupId: string;
@@ -122,7 +119,7 @@ export class MysqlSink implements RowWriter {
 
   /** Where the sink writes, for messages: never includes the password. */
   get description(): string {
-    return `MySQL ${this.options.user}@${this.options.host}:${this.options.port}/${this.options.database}`;
+    return `MySQL ${describeMysql(this.options)}/${this.options.database}`;
   }
 
   /**
@@ -156,6 +153,7 @@ export class MysqlSink implements RowWriter {
       port: this.options.port,
       user: this.options.user,
       password: this.options.password,
+      ssl: this.options.ssl,
       supportBigNumbers: true,
       bigNumberStrings: true,
       dateStrings: true,

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import {
   BOOTSTRAP_SASL,
   BOOTSTRAP_TLS,
-  KAFKA_CA_FILE,
   KAFKA_SASL_ACCOUNT,
+  STACK_CA_FILE,
 } from "./stack/config.ts";
 import {
   CdcProcess,
@@ -32,7 +32,7 @@ const SASL = [
   KAFKA_SASL_ACCOUNT.username,
 ]; // deno-fmt-ignore
 const SASL_ENV = { CDC_KAFKA_PASSWORD: KAFKA_SASL_ACCOUNT.password };
-const TLS = ["--bootstrap-servers", BOOTSTRAP_TLS, "--kafka-ca-file", KAFKA_CA_FILE];
+const TLS = ["--bootstrap-servers", BOOTSTRAP_TLS, "--kafka-ca-file", STACK_CA_FILE];
 
 Deno.test({
   name: "kafka auth: stream over SASL/PLAIN into _cdc; the password never shows",

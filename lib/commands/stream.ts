@@ -16,9 +16,9 @@ import {
   integer,
   type KafkaOptions,
   kafkaOptions,
+  mysqlEndpoint,
   type MysqlOptions,
   mysqlOptions,
-  mysqlPassword,
   type RegistryOptions,
   registryOptions,
   tableOption,
@@ -181,10 +181,7 @@ async function runStream(options: StreamOptions): Promise<number> {
       log.warn(`schema registry ${path}: ${errorMessage(error)}; retrying in ${delayMs} ms`),
   });
   const writer: RowWriter = options.dryRun ? new DryRunSink() : new MysqlSink({
-    host: options.mysqlHost,
-    port: options.mysqlPort,
-    user: options.mysqlUser,
-    password: await mysqlPassword(options),
+    ...await mysqlEndpoint(options),
     database: options.sinkDatabase ?? options.database,
     groupId,
     offsetsTable: options.offsetsTable,

@@ -11,6 +11,7 @@ import { CliError, print, subcommand } from "../cli.ts";
 import { ConnectClient } from "../connect.ts";
 import { describeKafka, isTransientKafkaError, kafkaConnection, probeKafka } from "../kafka.ts";
 import { logger } from "../log.ts";
+import { describeMysql } from "../mysql_endpoint.ts";
 import {
   type ConnectOptions,
   connectOptions,
@@ -18,9 +19,9 @@ import {
   envOption,
   type KafkaOptions,
   kafkaOptions,
+  mysqlEndpoint,
   type MysqlOptions,
   mysqlOptions,
-  mysqlPassword,
   type RegistryOptions,
   registryOptions,
 } from "../options.ts";
@@ -155,18 +156,12 @@ async function check(service: Service, options: WaitCommandOptions): Promise<Che
       };
     }
     case "mysql": {
-      const password = await mysqlPassword(options);
+      const endpoint = await mysqlEndpoint(options);
       return {
         service,
-        where: `${options.mysqlUser}@${options.mysqlHost}:${options.mysqlPort}`,
+        where: describeMysql(endpoint),
         probe: async () => {
-          const connection = await mysql.createConnection({
-            host: options.mysqlHost,
-            port: options.mysqlPort,
-            user: options.mysqlUser,
-            password,
-            connectTimeout: 5_000,
-          });
+          const connection = await mysql.createConnection({ ...endpoint, connectTimeout: 5_000 });
           try {
             await connection.ping();
           } finally {

@@ -35,7 +35,7 @@ export const PORTS = {
   kafkaController: 19093 + PORT_OFFSET,
   /** Kafka's SASL_PLAINTEXT listener (mechanism PLAIN, account {@link KAFKA_SASL_ACCOUNT}). */
   kafkaSasl: 19094 + PORT_OFFSET,
-  /** Kafka's SSL listener (certificate signed by the CA in {@link KAFKA_CA_FILE}). */
+  /** Kafka's SSL listener (certificate signed by the CA in {@link STACK_CA_FILE}). */
   kafkaTls: 19095 + PORT_OFFSET,
   registry: 18081 + PORT_OFFSET,
   /** The registry's Quarkus management interface (health, metrics). */
@@ -109,8 +109,10 @@ export const REPO_ROOT = decodeURIComponent(new URL("../../", import.meta.url).p
 /** All runtime state (data, logs, pid files): `<repo>/.stack`, or `$CDC_STACK_DIR`. */
 export const STATE_DIR = Deno.env.get("CDC_STACK_DIR") ?? `${REPO_ROOT}/.stack`;
 
-/** The CA (PEM) that signed the certificate of Kafka's SSL listener, made at the first `up`. */
-export const KAFKA_CA_FILE = `${STATE_DIR}/kafka/tls/ca.pem`;
+/** TLS material of the stack (its CA, and certificates of Kafka's SSL listener and MariaDB). */
+export const TLS_DIR = `${STATE_DIR}/tls`;
+/** The stack's CA (PEM), made at the first `up`: it signed Kafka's and MariaDB's certificates. */
+export const STACK_CA_FILE = `${TLS_DIR}/ca.pem`;
 
 /** Unpacked, version-keyed downloads: `~/.cache/cdc-stack`, or `$CDC_STACK_CACHE`. */
 export const CACHE_DIR = Deno.env.get("CDC_STACK_CACHE") ?? `${home()}/.cache/cdc-stack`;

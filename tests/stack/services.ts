@@ -21,8 +21,10 @@ import {
   REGISTRY_URL,
   SINK_DB,
   SOURCE_DB,
+  STACK_CA_FILE,
   STACK_SRC_DIR,
   STATE_DIR,
+  TLS_DIR,
   VERSIONS,
 } from "./config.ts";
 import { connectPlugins, kafkaClasspath, registryDistribution, type Say } from "./artifacts.ts";
@@ -152,38 +154,63 @@ function jdkText(jdk: Jdk): string {
   return `Java ${jdk.version} (${jdk.home})`;
 }
 
+let stackCa: Promise<void> | undefined;
+
+/** The stack's CA ({@link STACK_CA_FILE}), made once with openssl. */
+function ensureStackCa(): Promise<void> {
+  stackCa ??= (async () => {
+    if (exists(STACK_CA_FILE)) return;
+    await Deno.mkdir(TLS_DIR, { recursive: true });
+    await runChecked("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "3650",
+      "-subj",
+      "/CN=cdc stack CA",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+    ], { cwd: TLS_DIR }); // deno-fmt-ignore
+  })();
+  return stackCa;
+}
+
 /**
- * A CA and a broker certificate for 127.0.0.1 signed by it (PEM, unencrypted PKCS#8 key), made
- * once with openssl; returns the broker's key-and-chain file for a PEM keystore.
+ * A certificate for 127.0.0.1 signed by the stack's CA, for `server`, made once: its PEM
+ * files (certificate, unencrypted PKCS#8 key, and both in one file for a PEM keystore).
  */
-async function kafkaTlsMaterial(dir: string): Promise<string> {
-  const keystore = `${dir}/broker-keystore.pem`;
-  if (exists(keystore)) return keystore;
-  await Deno.mkdir(dir, { recursive: true });
-  const openssl = (...args: string[]) => runChecked("openssl", args, { cwd: dir });
+async function serverTls(server: string): Promise<{ cert: string; key: string; keystore: string }> {
+  const files = {
+    cert: `${TLS_DIR}/${server}.pem`,
+    key: `${TLS_DIR}/${server}.key`,
+    keystore: `${TLS_DIR}/${server}-keystore.pem`,
+  };
+  if (exists(files.keystore)) return files;
+  await ensureStackCa();
+  const openssl = (...args: string[]) => runChecked("openssl", args, { cwd: TLS_DIR });
   await openssl(
     "req",
-    "-x509",
     "-newkey",
     "rsa:2048",
     "-nodes",
-    "-days",
-    "3650",
     "-subj",
-    "/CN=cdc stack CA",
+    `/CN=${HOST}`,
     "-keyout",
-    "ca.key",
+    `${server}.rsa.key`,
     "-out",
-    "ca.pem",
+    `${server}.csr`,
   ); // deno-fmt-ignore
-  await openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${HOST}`,
-    "-keyout", "broker.key", "-out", "broker.csr"); // deno-fmt-ignore
-  await Deno.writeTextFile(`${dir}/broker.ext`, `subjectAltName=IP:${HOST}\n`);
+  await Deno.writeTextFile(`${TLS_DIR}/${server}.ext`, `subjectAltName=IP:${HOST}\n`);
   await openssl(
     "x509",
     "-req",
     "-in",
-    "broker.csr",
+    `${server}.csr`,
     "-CA",
     "ca.pem",
     "-CAkey",
@@ -192,13 +219,19 @@ async function kafkaTlsMaterial(dir: string): Promise<string> {
     "-days",
     "3650",
     "-extfile",
-    "broker.ext",
+    `${server}.ext`,
     "-out",
-    "broker.pem",
+    files.cert,
   ); // deno-fmt-ignore
-  const key = (await openssl("pkcs8", "-topk8", "-nocrypt", "-in", "broker.key")).stdout;
-  await Deno.writeTextFile(keystore, key + await Deno.readTextFile(`${dir}/broker.pem`));
-  return keystore;
+  await Deno.writeTextFile(
+    files.key,
+    (await openssl("pkcs8", "-topk8", "-nocrypt", "-in", `${server}.rsa.key`)).stdout,
+  );
+  await Deno.writeTextFile(
+    files.keystore,
+    await Deno.readTextFile(files.key) + await Deno.readTextFile(files.cert),
+  );
+  return files;
 }
 
 const kafka: Service = {
@@ -238,7 +271,7 @@ const kafka: Service = {
           "org.apache.kafka.common.security.plain.PlainLoginModule required " +
           `user_${KAFKA_SASL_ACCOUNT.username}="${KAFKA_SASL_ACCOUNT.password}";`,
         "listener.name.ssl.ssl.keystore.type": "PEM",
-        "listener.name.ssl.ssl.keystore.location": await kafkaTlsMaterial(`${dir}/tls`),
+        "listener.name.ssl.ssl.keystore.location": (await serverTls("kafka")).keystore,
         "log.dirs": data,
         "num.partitions": 1,
         "default.replication.factor": 1,
@@ -462,7 +495,7 @@ function mariadbBinary(...names: string[]): string {
 
 const MARIADB_DIR = `${STATE_DIR}/mariadb`;
 
-function mariadbConfig(): string {
+function mariadbConfig(tls: { cert: string; key: string }): string {
   const dir = MARIADB_DIR;
   return [
     "# Written by tests/stack (regenerated at every start).",
@@ -478,6 +511,10 @@ function mariadbConfig(): string {
     `log-error = ${logFile("mariadb")}`,
     `bind-address = ${HOST}`,
     "skip-name-resolve",
+    "# TLS for clients that ask (cdc's --mysql-ca-file); plain connections still work",
+    `ssl-ca = ${STACK_CA_FILE}`,
+    `ssl-cert = ${tls.cert}`,
+    `ssl-key = ${tls.key}`,
     "character-set-server = utf8mb4",
     "collation-server = utf8mb4_unicode_ci",
     "default-time-zone = '+00:00'",
@@ -535,7 +572,7 @@ const mariadb: Service = {
     const dir = MARIADB_DIR;
     for (const sub of ["tmp", "binlog"]) await Deno.mkdir(`${dir}/${sub}`, { recursive: true });
     const config = `${dir}/my.cnf`;
-    await writeIfChanged(config, mariadbConfig());
+    await writeIfChanged(config, mariadbConfig(await serverTls("mariadb")));
     if (!exists(`${dir}/data/mysql`)) {
       say("mariadb: initialising data directory");
       await Deno.remove(`${dir}/data`, { recursive: true }).catch(() => {});
