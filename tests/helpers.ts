@@ -85,16 +85,37 @@ export class CdcProcess {
       collect(this.child.stderr, "stderr"),
     ]);
     this.done = reading.then(() => this.child.status);
+    this.done.then(() => this.exited = true);
   }
+
+  /** Whether the process has ended. */
+  exited = false;
 
   /** Waits until stderr matches `pattern` (or the process ends, which fails). */
   async waitForLog(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
-    let ended = false;
-    this.done.then(() => ended = true);
     await waitFor(`log line ${pattern}`, () => {
       if (pattern.test(this.stderr)) return true;
-      if (ended) throw new Error(`cdc exited before logging ${pattern}:\n${this.stderr}`);
+      this.#failIfExited(`logging ${pattern}`);
       return false;
+    }, timeoutMs);
+  }
+
+  /** Throws (ending a {@link waitFor} at once) when the process has ended. */
+  #failIfExited(what: string): void {
+    if (this.exited) throw new Error(`cdc exited before ${what}:\n${this.stderr}`);
+  }
+
+  /** Waits until `table` in `database` holds at least `n` rows (failing if cdc exits first). */
+  async waitForRows(
+    db: mysql.Connection,
+    database: string,
+    table: string,
+    n: number,
+    timeoutMs = 60_000,
+  ): Promise<void> {
+    await waitFor(`${n} rows in ${database}.${table}`, async () => {
+      this.#failIfExited(`writing ${n} rows to ${database}.${table}`);
+      return await countRows(db, database, table) >= n;
     }, timeoutMs);
   }
 
@@ -220,4 +241,31 @@ export async function deleteConnector(name: string): Promise<void> {
   await connect.delete(name).catch((error) => {
     if (!(error instanceof ConnectError && error.status === 404)) throw error;
   });
+}
+
+/**
+ * Streams the inventory's customers into a new sink database (`adapt` changes the
+ * arguments, `env` adds variables), waits until the seeded customers' snapshot rows
+ * landed, then stops the stream (exit 0 asserted) and drops the sink.
+ * Returns the ended process, for its logs.
+ */
+export async function streamCustomersSnapshot(options: {
+  adapt?: (args: string[]) => string[];
+  env?: Record<string, string>;
+} = {}): Promise<CdcProcess> {
+  await ensureInventoryConnector();
+  const sink = `cdc_snap_${uniqueSuffix()}`;
+  const args = streamArgs("customers", sink);
+  const cdc = new CdcProcess(options.adapt?.(args) ?? args, options.env);
+  const db = await connectMysql();
+  let status: Deno.CommandStatus;
+  try {
+    await cdc.waitForRows(db, sink, "customers_cdc", 4);
+  } finally {
+    status = await cdc.stop();
+    await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
+    await db.end();
+  }
+  if (status.code !== 0) throw new Error(`cdc stream exited ${status.code}:\n${cdc.stderr}`);
+  return cdc;
 }

@@ -5,18 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { STACK_CA_FILE } from "./stack/config.ts";
-import {
-  CdcProcess,
-  connectMysql,
-  countRows,
-  ensureInventoryConnector,
-  query,
-  runCdc,
-  STACK_FLAGS,
-  streamArgs,
-  uniqueSuffix,
-  waitFor,
-} from "./helpers.ts";
+import { connectMysql, query, runCdc, STACK_FLAGS, streamCustomersSnapshot } from "./helpers.ts";
 
 /** TLS handshakes the server has accepted so far. */
 async function tlsAccepts(db: Awaited<ReturnType<typeof connectMysql>>): Promise<number> {
@@ -29,21 +18,15 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    await ensureInventoryConnector();
-    const sink = `cdc_tls_${uniqueSuffix()}`;
     const db = await connectMysql();
-    const before = await tlsAccepts(db);
-    const cdc = new CdcProcess(streamArgs("customers", sink, "--mysql-ca-file", STACK_CA_FILE));
     try {
-      await cdc.waitForLog(/into MySQL \S+ \(TLS\)\//);
-      await waitFor(
-        "snapshot rows in customers_cdc",
-        async () => await countRows(db, sink, "customers_cdc") >= 4,
-      );
+      const before = await tlsAccepts(db);
+      const cdc = await streamCustomersSnapshot({
+        adapt: (args) => [...args, "--mysql-ca-file", STACK_CA_FILE],
+      });
+      assert.match(cdc.stderr, /into MySQL \S+ \(TLS\)\//);
       assert.ok(await tlsAccepts(db) > before, "the server accepted a TLS connection");
     } finally {
-      assert.equal((await cdc.stop()).code, 0, cdc.stderr);
-      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
       await db.end();
     }
   },

@@ -31,7 +31,7 @@ import {
 import { RegistryClient } from "../registry.ts";
 import { errorMessage, retry } from "../retry.ts";
 import { MysqlSink, type RowWriter } from "../sink.ts";
-import { kafkaConnection } from "../kafka.ts";
+import { describeKafka, kafkaConnection } from "../kafka.ts";
 import { KafkaSource } from "../source.ts";
 import { type OnError, Pipeline, statusLine } from "../stream.ts";
 import type { MappingOptions } from "../type_mapping.ts";
@@ -213,8 +213,8 @@ async function runStream(options: StreamOptions): Promise<number> {
     const stored = await writer.storedPositions([...topics.keys()]);
     pipeline.seed(stored);
     log.info(
-      `streaming ${
-        [...topics].map(([t, c]) => `${t} → ${c}`).join(", ")
+      `streaming ${[...topics].map(([t, c]) => `${t} → ${c}`).join(", ")} from Kafka ${
+        describeKafka(source.options.kafka)
       } into ${writer.description} ` +
         `(group ${groupId}, ${
           stored.size ? "resuming from stored positions" : "no stored positions"
