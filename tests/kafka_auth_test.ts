@@ -1,6 +1,6 @@
 /**
- * Kafka with authentication: the stack's broker also listens with SASL/PLAIN and
- * with TLS (a certificate from its own CA). `cdc` streams, tails and waits through
+ * Kafka with authentication: the stack's broker also listens with SASL (PLAIN and
+ * SCRAM-SHA-512) and with TLS (a certificate from the stack's CA). `cdc` streams, tails and waits through
  * both; a refused password or an unknown CA is a clear error, and no secret shows.
  */
 import assert from "node:assert/strict";
@@ -45,6 +45,36 @@ Deno.test({
       /joined consumer group .*: assigned dbserver1\.inventory\.customers\[0\]/,
     );
     assert.ok(!cdc.stderr.includes(KAFKA_SASL_ACCOUNT.password), "the password never shows");
+  },
+});
+
+Deno.test({
+  name: "kafka auth: tail over SASL/SCRAM-SHA-512; a wrong SCRAM password is refused at once",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureInventoryConnector();
+    const scram = SASL.map((arg) => arg === "plain" ? "scram-sha-512" : arg);
+    const tail = await runCdc([
+      "tail",
+      "--table",
+      "customers",
+      "--from-beginning",
+      "--max",
+      "1",
+      "--registry-url",
+      STACK.registryUrl,
+      ...scram,
+    ], SASL_ENV); // deno-fmt-ignore
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.equal(JSON.parse(tail.stdout).topic, "dbserver1.inventory.customers");
+
+    const wrong = await runCdc(
+      ["wait", "--services", "kafka", "--timeout", "60s", ...scram],
+      { CDC_KAFKA_PASSWORD: "not-the-password" },
+    );
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stdout, /FAILED +kafka .*SCRAM SHA512 authentication failed/);
   },
 });
 

@@ -33,7 +33,7 @@ const PORT_OFFSET = Number(Deno.env.get("CDC_STACK_PORT_OFFSET") ?? "0");
 export const PORTS = {
   kafka: 19092 + PORT_OFFSET,
   kafkaController: 19093 + PORT_OFFSET,
-  /** Kafka's SASL_PLAINTEXT listener (mechanism PLAIN, account {@link KAFKA_SASL_ACCOUNT}). */
+  /** Kafka's SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-512; account {@link KAFKA_SASL_ACCOUNT}). */
   kafkaSasl: 19094 + PORT_OFFSET,
   /** Kafka's SSL listener (certificate signed by the CA in {@link STACK_CA_FILE}). */
   kafkaTls: 19095 + PORT_OFFSET,
@@ -52,7 +52,7 @@ export const BOOTSTRAP = `${HOST}:${PORTS.kafka}`;
 /** Kafka bootstrap servers of the SASL_PLAINTEXT and the SSL listener. */
 export const BOOTSTRAP_SASL = `${HOST}:${PORTS.kafkaSasl}`;
 export const BOOTSTRAP_TLS = `${HOST}:${PORTS.kafkaTls}`;
-/** The SASL/PLAIN account the broker accepts on its SASL listener. */
+/** The account the broker accepts on its SASL listener (PLAIN and SCRAM-SHA-512). */
 export const KAFKA_SASL_ACCOUNT = { username: "cdc", password: "cdc-kafka-secret" } as const;
 /** Base URL of the registry's Confluent-compatible API. */
 export const REGISTRY_URL = `http://${HOST}:${PORTS.registry}/apis/ccompat/v7`;

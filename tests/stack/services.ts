@@ -266,10 +266,13 @@ const kafka: Service = {
         "listener.security.protocol.map":
           "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL",
         // clients that authenticate (cdc's --kafka-sasl-mechanism, --kafka-tls)
-        "sasl.enabled.mechanisms": "PLAIN",
+        "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-512",
         "listener.name.sasl_plaintext.plain.sasl.jaas.config":
           "org.apache.kafka.common.security.plain.PlainLoginModule required " +
           `user_${KAFKA_SASL_ACCOUNT.username}="${KAFKA_SASL_ACCOUNT.password}";`,
+        // SCRAM users live in the cluster metadata: added once the broker answers (afterReady)
+        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config":
+          "org.apache.kafka.common.security.scram.ScramLoginModule required;",
         "listener.name.ssl.ssl.keystore.type": "PEM",
         "listener.name.ssl.ssl.keystore.location": (await serverTls("kafka")).keystore,
         "log.dirs": data,
@@ -323,6 +326,28 @@ const kafka: Service = {
     } catch {
       return false;
     }
+  },
+  async afterReady(say) {
+    const marker = `${STATE_DIR}/kafka/scram-user-added`;
+    if (exists(marker)) return;
+    say(`kafka: adding the SCRAM-SHA-512 user ${KAFKA_SASL_ACCOUNT.username}`);
+    const jdk = await kafkaJdk();
+    await runChecked(jdk.java, [
+      ...jvmOptions(256),
+      "-cp",
+      `${await kafkaClasspath(say)}/*`,
+      "kafka.admin.ConfigCommand",
+      "--bootstrap-server",
+      `${HOST}:${PORTS.kafka}`,
+      "--alter",
+      "--entity-type",
+      "users",
+      "--entity-name",
+      KAFKA_SASL_ACCOUNT.username,
+      "--add-config",
+      `SCRAM-SHA-512=[password=${KAFKA_SASL_ACCOUNT.password}]`,
+    ]); // deno-fmt-ignore
+    await Deno.writeTextFile(marker, `${new Date().toISOString()}\n`);
   },
 };
 
