@@ -29,6 +29,21 @@ const SASL = [
 const SASL_ENV = { CDC_KAFKA_PASSWORD: KAFKA_SASL_ACCOUNT.password };
 const TLS = ["--bootstrap-servers", BOOTSTRAP_TLS, "--kafka-ca-file", STACK_CA_FILE];
 
+/** The first `max` events of customers, through Kafka reached with `kafka` flags. */
+function tailCustomers(max: number, kafka: string[], env: Record<string, string> = {}) {
+  return runCdc([
+    "tail",
+    "--table",
+    "customers",
+    "--from-beginning",
+    "--max",
+    String(max),
+    "--registry-url",
+    STACK.registryUrl,
+    ...kafka,
+  ], env); // deno-fmt-ignore
+}
+
 Deno.test({
   name: "kafka auth: stream over SASL/PLAIN into _cdc; the password never shows",
   sanitizeOps: false,
@@ -55,17 +70,7 @@ Deno.test({
   async fn() {
     await ensureInventoryConnector();
     const scram = SASL.map((arg) => arg === "plain" ? "scram-sha-512" : arg);
-    const tail = await runCdc([
-      "tail",
-      "--table",
-      "customers",
-      "--from-beginning",
-      "--max",
-      "1",
-      "--registry-url",
-      STACK.registryUrl,
-      ...scram,
-    ], SASL_ENV); // deno-fmt-ignore
+    const tail = await tailCustomers(1, scram, SASL_ENV);
     assert.equal(tail.code, 0, tail.stderr);
     assert.equal(JSON.parse(tail.stdout).topic, "dbserver1.inventory.customers");
 
@@ -84,17 +89,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await ensureInventoryConnector();
-    const tail = await runCdc([
-      "tail",
-      "--table",
-      "customers",
-      "--from-beginning",
-      "--max",
-      "2",
-      "--registry-url",
-      STACK.registryUrl,
-      ...TLS,
-    ]); // deno-fmt-ignore
+    const tail = await tailCustomers(2, TLS);
     assert.equal(tail.code, 0, tail.stderr);
     const lines = tail.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(lines.length, 2);

@@ -10,6 +10,7 @@
  * @module
  */
 import mysql from "mysql2/promise";
+import { waitFor } from "../tests/stack/wait.ts";
 import { stackRegisterFlags } from "../tests/stack/connector.ts";
 import { PERMISSION_FLAGS } from "./compile.ts";
 import { BOOTSTRAP, CONNECT_URL, REGISTRY_URL, SINK_DB, SOURCE_DB } from "../tests/stack/config.ts";
@@ -34,20 +35,21 @@ async function run(
   if (!status.success) throw new Error(`${what} failed (exit ${status.code})`);
 }
 
-/** Polls `check` until it returns true, saying `what` now and then; fails after `timeoutMs`. */
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 180_000) {
-  const deadline = Date.now() + timeoutMs;
-  let lastSaid = 0;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    }
-    if (Date.now() - lastSaid > 10_000) {
-      say(`waiting for ${what} ...`);
-      lastSaid = Date.now();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+/**
+ * Polls `check` until it returns a truthy value (a throw counts as not yet), saying what it
+ * waits for now and then; fails after `timeoutMs`, or at once when `signal` aborts.
+ */
+function waitUntil<T>(
+  what: string,
+  check: () => Promise<T>,
+  timeoutMs = 180_000,
+  signal?: AbortSignal,
+): Promise<NonNullable<T>> {
+  return waitFor(what, check, timeoutMs, {
+    intervalMs: 250,
+    signal,
+    onProgress: (elapsedMs) => say(`waiting for ${what} (${Math.round(elapsedMs / 1000)}s) ...`),
+  });
 }
 
 async function dockerEngineAnswers(): Promise<boolean> {
@@ -122,11 +124,17 @@ async function localPipeline(): Promise<Pipeline> {
     }),
   );
   let exited = false;
-  stream.status.then(() => exited = true);
-  await waitUntil("cdc stream to start", () => {
-    if (exited) throw new Error(`cdc stream exited:\n${streamLog}`);
-    return Promise.resolve(/streaming .* into /.test(streamLog));
-  }, 120_000);
+  const died = new AbortController();
+  stream.status.then(() => {
+    exited = true;
+    died.abort(new Error(`cdc stream exited:\n${streamLog}`));
+  });
+  await waitUntil(
+    "cdc stream to start",
+    () => Promise.resolve(/streaming .* into /.test(streamLog)),
+    120_000,
+    died.signal,
+  );
   return {
     db: { host: SINK_DB.host, port: SINK_DB.port, user: SINK_DB.user, password: SINK_DB.password },
     stop: async () => {
@@ -170,18 +178,12 @@ async function dockerPipeline(): Promise<Pipeline> {
 }
 
 /** A connection to the demo database once MySQL accepts one (containers may still be starting). */
-async function connectWhenReady(options: mysql.ConnectionOptions): Promise<mysql.Connection> {
-  let connection: mysql.Connection | undefined;
-  await waitUntil(`MySQL at ${options.host}:${options.port}`, async () => {
-    connection = await mysql.createConnection({
-      ...options,
-      database: "inventory",
-      dateStrings: true,
-    })
-      .catch(() => undefined);
-    return connection !== undefined;
-  }, 600_000);
-  return connection!;
+function connectWhenReady(options: mysql.ConnectionOptions): Promise<mysql.Connection> {
+  return waitUntil(
+    `MySQL at ${options.host}:${options.port}`,
+    () => mysql.createConnection({ ...options, database: "inventory", dateStrings: true }),
+    600_000,
+  );
 }
 
 /** The rows as an aligned text table. */
@@ -204,10 +206,11 @@ async function main(): Promise<void> {
     // ("r"); change the source only once every current row has landed.
     for (const table of TABLES) {
       await waitUntil(`the snapshot of ${table} to land in ${table}_cdc`, async () => {
+        // fails until the stream has created the table: not yet
         const [rows] = await db.query(
           `SELECT COUNT(*) AS missing FROM ${table} s WHERE NOT EXISTS ` +
             `(SELECT 1 FROM ${table}_cdc c WHERE c.id = s.id)`,
-        ).catch(() => [[{ missing: -1 }]]);
+        );
         return Number((rows as { missing: number }[])[0].missing) === 0;
       });
     }

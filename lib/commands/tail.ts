@@ -98,8 +98,10 @@ export function tailCommand(): Command {
   return command;
 }
 
-/** Where each partition starts and, unless following, where it ends. */
+/** A partition, where the tail starts in it and, unless following, where it ends. */
 interface PartitionRange {
+  topic: string;
+  partition: number;
   start: number;
   end: number;
 }
@@ -140,6 +142,7 @@ async function runTail(options: TailOptions): Promise<number> {
       if (options.follow || range.start < range.end) pending.add(key);
     }
     let printed = 0;
+    const limit = options.max ?? Infinity;
     if (pending.size === 0) return EXIT.ok;
 
     await consumer.connect();
@@ -151,20 +154,15 @@ async function runTail(options: TailOptions): Promise<number> {
         const range = ranges.get(key);
         const offset = Number(message.offset);
         if (!range || offset < range.start || !pending.has(key)) return;
-        if (printed >= (options.max ?? Infinity)) return;
+        if (printed >= limit) return;
         print(JSON.stringify(await eventLine(topic, partition, message, render)));
         printed++;
         if (!options.follow && offset + 1 >= range.end) pending.delete(key);
-        if (printed >= (options.max ?? Infinity) || pending.size === 0) done.resolve();
+        if (printed >= limit || pending.size === 0) done.resolve();
       },
     });
-    for (const [key, range] of ranges) {
-      const at = key.lastIndexOf(":");
-      consumer.seek({
-        topic: key.slice(0, at),
-        partition: Number(key.slice(at + 1)),
-        offset: String(range.start),
-      });
+    for (const { topic, partition, start } of ranges.values()) {
+      consumer.seek({ topic, partition, offset: String(start) });
     }
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) done.reject(payload.error);
@@ -200,7 +198,7 @@ async function partitionRanges(
       const low = Number(p.low);
       const end = Number(p.high);
       const start = options.fromBeginning ? low : Math.max(low, end - options.last);
-      ranges.set(`${topic}:${p.partition}`, { start, end });
+      ranges.set(`${topic}:${p.partition}`, { topic, partition: p.partition, start, end });
     }
   }
   return ranges;

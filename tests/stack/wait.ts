@@ -28,6 +28,8 @@ export interface WaitOptions {
   maxIntervalMs?: number;
   /** Cancels the wait. */
   signal?: AbortSignal;
+  /** Called between probes, at most every 10 s, with the time waited so far: progress. */
+  onProgress?: (elapsedMs: number) => void;
 }
 
 /**
@@ -41,7 +43,9 @@ export async function waitFor<T>(
   deadlineMs: number,
   options: WaitOptions = {},
 ): Promise<NonNullable<T>> {
-  const end = Date.now() + deadlineMs;
+  const start = Date.now();
+  const end = start + deadlineMs;
+  let reported = start;
   let interval = options.intervalMs ?? 100;
   const maxInterval = options.maxIntervalMs ?? 1000;
   let lastError: unknown = undefined;
@@ -56,6 +60,10 @@ export async function waitFor<T>(
     }
     const left = end - Date.now();
     if (left <= 0) throw new WaitTimeout(description, deadlineMs, lastError);
+    if (options.onProgress && Date.now() - reported >= 10_000) {
+      reported = Date.now();
+      options.onProgress(reported - start);
+    }
     await pause(Math.min(interval, left), options.signal);
     interval = Math.min(interval * 2, maxInterval);
   }
