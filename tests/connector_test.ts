@@ -4,8 +4,8 @@
  * meet (wrong password, a task failing later, Connect unreachable).
  */
 import assert from "node:assert/strict";
-import { PORTS, SOURCE_DB } from "./stack/config.ts";
-import { stackRegisterFlags } from "./stack/connector.ts";
+import { PORTS, SOURCE_DB } from "../tools/stack/config.ts";
+import { stackRegisterFlags } from "../tools/stack/connector.ts";
 import {
   connectMysql,
   deleteConnector,

@@ -5,8 +5,8 @@
  * @module
  */
 import mysql from "mysql2/promise";
-import { BOOTSTRAP, CONNECT_URL, CONNECTOR_NAME, REGISTRY_URL, SINK_DB } from "./stack/config.ts";
-import { inventoryConnectorConfig } from "./stack/connector.ts";
+import { BOOTSTRAP, CONNECT_URL, CONNECTOR_NAME, REGISTRY_URL, SINK_DB } from "../tools/stack/config.ts";
+import { inventoryConnectorConfig } from "../tools/stack/connector.ts";
 import { PERMISSION_FLAGS } from "../tools/compile.ts";
 import {
   ConnectClient,

@@ -9,7 +9,7 @@ import {
   BOOTSTRAP_TLS,
   KAFKA_SASL_ACCOUNT,
   STACK_CA_FILE,
-} from "./stack/config.ts";
+} from "../tools/stack/config.ts";
 import {
   ensureInventoryConnector,
   runCdc,

@@ -4,7 +4,7 @@
  * `--mysql-tls` and only the system's CAs it refuses the server, saying why.
  */
 import assert from "node:assert/strict";
-import { STACK_CA_FILE } from "./stack/config.ts";
+import { STACK_CA_FILE } from "../tools/stack/config.ts";
 import { connectMysql, query, runCdc, STACK_FLAGS, streamCustomersSnapshot } from "./helpers.ts";
 
 /** TLS handshakes the server has accepted so far. */

@@ -30,7 +30,7 @@ import {
   SINK_DB,
   topicFor,
   waitFor,
-} from "./stack/env.ts";
+} from "../tools/stack/env.ts";
 
 const SR_JSON = "application/vnd.schemaregistry.v1+json";
 

@@ -3,7 +3,7 @@
  * named; a wait in progress succeeds once the stopped service comes back.
  */
 import assert from "node:assert/strict";
-import { startService, stopService } from "./stack/services.ts";
+import { startService, stopService } from "../tools/stack/services.ts";
 import { CdcProcess, runCdc, STACK, STACK_FLAGS } from "./helpers.ts";
 
 const WAIT = ["wait", ...STACK_FLAGS, "--connect-url", STACK.connectUrl];

@@ -3,17 +3,17 @@
  *
  * With a Docker engine: `docker compose up` (compose.yaml registers the
  * connector and runs the `cdc` streams). Without one: the local stack
- * (tests/stack), then `cdc connector register` and `cdc stream` from source.
+ * (tools/stack), then `cdc connector register` and `cdc stream` from source.
  * Either way it waits for the snapshot to land, makes inserts, updates and
  * deletes in the source, and prints the resulting `_cdc` rows as a table.
  *
  * @module
  */
 import mysql from "mysql2/promise";
-import { waitFor } from "../tests/stack/wait.ts";
-import { stackRegisterFlags } from "../tests/stack/connector.ts";
+import { waitFor } from "./stack/wait.ts";
+import { stackRegisterFlags } from "./stack/connector.ts";
 import { PERMISSION_FLAGS } from "./compile.ts";
-import { BOOTSTRAP, CONNECT_URL, REGISTRY_URL, SINK_DB, SOURCE_DB } from "../tests/stack/config.ts";
+import { BOOTSTRAP, CONNECT_URL, REGISTRY_URL, SINK_DB, SOURCE_DB } from "./stack/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const TABLES = ["customers", "addresses"] as const;
@@ -79,7 +79,7 @@ async function localPipeline(): Promise<Pipeline> {
   await run("deno task stack up", Deno.execPath(), [
     "run",
     "-A",
-    `${ROOT}tests/stack/stack.ts`,
+    `${ROOT}tools/stack/stack.ts`,
     "up",
   ]);
   say("registering the Debezium connector (cdc connector register)");

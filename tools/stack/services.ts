@@ -107,7 +107,7 @@ async function writeIfChanged(path: string, text: string): Promise<void> {
 }
 
 function properties(entries: Record<string, string | number | boolean>): string {
-  return "# Written by tests/stack (regenerated at every start).\n" +
+  return "# Written by tools/stack (regenerated at every start).\n" +
     Object.entries(entries).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
 }
 
@@ -120,7 +120,7 @@ async function writeLog4j2(): Promise<void> {
   await writeIfChanged(
     LOG4J2,
     [
-      "# Written by tests/stack: Kafka and Connect log to stdout, which goes to .stack/logs.",
+      "# Written by tools/stack: Kafka and Connect log to stdout, which goes to .stack/logs.",
       "status = warn",
       "appender.out.type = Console",
       "appender.out.name = OUT",
@@ -451,7 +451,7 @@ const connect: Service = {
         "rest.advertised.host.name": HOST,
         "rest.advertised.port": PORTS.connect,
         "plugin.path": pluginDir,
-        // worker defaults; connectors set their own (tests/stack/connector.ts)
+        // worker defaults; connectors set their own (tools/stack/connector.ts)
         "key.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "key.converter.schemas.enable": false,
@@ -523,7 +523,7 @@ const MARIADB_DIR = `${STATE_DIR}/mariadb`;
 function mariadbConfig(tls: { cert: string; key: string }): string {
   const dir = MARIADB_DIR;
   return [
-    "# Written by tests/stack (regenerated at every start).",
+    "# Written by tools/stack (regenerated at every start).",
     "[client-server]",
     `socket = ${MARIADB_SOCKET}`,
     `port = ${PORTS.mariadb}`,

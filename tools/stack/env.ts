@@ -3,7 +3,7 @@
  * stop, start and wait for its services (programmatic versions of `deno task stack`).
  *
  * ```ts
- * import { BOOTSTRAP, REGISTRY_URL, SINK_DB, stopService, startService, waitFor } from "../tests/stack/env.ts";
+ * import { BOOTSTRAP, REGISTRY_URL, SINK_DB, stopService, startService, waitFor } from "../tools/stack/env.ts";
  * await stopService("kafka");   // SIGTERM, then waits until the port is free
  * await startService("kafka");  // returns once the broker answers a Metadata request
  * ```

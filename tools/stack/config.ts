@@ -19,7 +19,7 @@ export const VERSIONS = {
   registryFallback: "3.0.9",
   /** io.apicurio:apicurio-registry-utils-converter (Kafka Connect AvroConverter). */
   converter: "3.0.9",
-  /** io.apicurio serdes the converter runs on (see tests/stack/maven/converter.pom.xml). */
+  /** io.apicurio serdes the converter runs on (see tools/stack/maven/converter.pom.xml). */
   converterSerde: "3.0.2",
 } as const;
 
@@ -85,7 +85,7 @@ export const SINK_DB: MysqlAccount = {
   password: "cdcpw",
 };
 
-/** The example database seeded by tests/stack/inventory.sql. */
+/** The example database seeded by tools/stack/inventory.sql. */
 export const SOURCE_DATABASE = "inventory";
 
 /** Debezium's topic prefix, so topics are `dbserver1.inventory.<table>`. */
@@ -98,7 +98,7 @@ function home(): string {
   return Deno.env.get("HOME") ?? "/root";
 }
 
-/** Directory holding tests/stack (this module's directory). */
+/** Directory holding tools/stack (this module's directory). */
 export const STACK_SRC_DIR = decodeURIComponent(new URL(".", import.meta.url).pathname)
   .replace(/\/$/, "");
 

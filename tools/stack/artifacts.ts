@@ -98,7 +98,7 @@ async function mvn(args: string[]): Promise<void> {
   }
 }
 
-/** Copies the runtime dependencies of one of tests/stack/maven/*.pom.xml into `dir`. */
+/** Copies the runtime dependencies of one of tools/stack/maven/*.pom.xml into `dir`. */
 async function copyDependencies(pom: string, dir: string, properties: Record<string, string>) {
   await mvn([
     "-f",
