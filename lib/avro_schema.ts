@@ -100,22 +100,31 @@ export function resolve(schema: AvroSchema, names: NamedTypes): AvroSchema {
   return schema;
 }
 
+/** A field's type with the optional union and named references looked through. */
+export interface UnwrappedType {
+  schema: AvroSchema;
+  nullable: boolean;
+  /** True when the type is a reference to a named type defined elsewhere in the schema. */
+  referenced: boolean;
+}
+
 /**
  * Splits an optional type `["null", T]` into T and whether null is allowed.
  * Unions of several non-null types do not occur in Debezium's row schemas.
  */
-export function unwrapOptional(
-  schema: AvroSchema,
-  names: NamedTypes,
-): { schema: AvroSchema; nullable: boolean } {
+export function unwrapOptional(schema: AvroSchema, names: NamedTypes): UnwrappedType {
+  let branch = schema;
+  let nullable = false;
   if (Array.isArray(schema)) {
-    const branches = schema.filter((branch) => branch !== "null");
+    const branches = schema.filter((b) => b !== "null");
     if (branches.length !== 1) {
       throw new Error(`unions of several types are not supported: ${JSON.stringify(schema)}`);
     }
-    return { schema: resolve(branches[0], names), nullable: branches.length < schema.length };
+    branch = branches[0];
+    nullable = branches.length < schema.length;
   }
-  return { schema: resolve(schema, names), nullable: false };
+  const referenced = typeof branch === "string" && !PRIMITIVES.has(branch);
+  return { schema: resolve(branch, names), nullable, referenced };
 }
 
 /** The Avro primitive underneath a schema (`"int"`, `"record"`, ...). */

@@ -4,8 +4,24 @@
  *
  * @module
  */
-import type { DeadLetter, Positions, SinkBatch, TableRows } from "./sink.ts";
+import type { DeadLetter } from "./bookkeeping.ts";
+import { type Positions, setPosition } from "./positions.ts";
 import type { SqlValue } from "./type_mapping.ts";
+
+/** Rows for one table, all with the same column list. */
+export interface TableRows {
+  table: string;
+  columnNames: readonly string[];
+  rows: SqlValue[][];
+}
+
+/** One transaction's worth of work. */
+export interface SinkBatch {
+  tables: TableRows[];
+  deadLetters: DeadLetter[];
+  /** The positions this batch advances to (next offset per partition). */
+  positions: Positions;
+}
 
 /** Accumulates one batch; `drain()` hands it over and starts the next. */
 export class BatchBuffer {
@@ -14,6 +30,12 @@ export class BatchBuffer {
   #positions: Positions = new Map();
   #records = 0;
   #startedAt: number | undefined;
+  readonly #now: () => number;
+
+  /** `now` tells the time in milliseconds (a test passes its own clock). */
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
 
   /** Rows and dead letters held. */
   get size(): number {
@@ -26,8 +48,8 @@ export class BatchBuffer {
   }
 
   /** Milliseconds since the first item of this batch arrived. */
-  ageMs(now = Date.now()): number {
-    return this.#startedAt === undefined ? 0 : now - this.#startedAt;
+  ageMs(): number {
+    return this.#startedAt === undefined ? 0 : this.#now() - this.#startedAt;
   }
 
   /** Adds a row for `table`; rows with other column lists go to their own INSERT. */
@@ -52,9 +74,7 @@ export class BatchBuffer {
 
   /** Records that everything before `nextOffset` of this partition is in the batch. */
   advance(topic: string, partition: number, nextOffset: number): void {
-    let partitions = this.#positions.get(topic);
-    if (!partitions) this.#positions.set(topic, partitions = new Map());
-    partitions.set(partition, nextOffset);
+    setPosition(this.#positions, topic, partition, nextOffset);
     this.#touch();
   }
 
@@ -74,6 +94,6 @@ export class BatchBuffer {
   }
 
   #touch(): void {
-    this.#startedAt ??= Date.now();
+    this.#startedAt ??= this.#now();
   }
 }

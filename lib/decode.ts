@@ -19,7 +19,8 @@ export type BadInputReason =
   | "unknown-schema-id"
   | "undecodable-avro"
   | "unmappable-type"
-  | "not-debezium-envelope";
+  | "not-debezium-envelope"
+  | "missing-row-image";
 
 /** A record that is not what Debezium + the Avro converter write. */
 export class BadInputError extends Error {

@@ -6,7 +6,9 @@
  */
 import { Buffer } from "node:buffer";
 import type { ColumnDef } from "./dialect.ts";
-import type { Positions, RowWriter, SinkBatch } from "./sink.ts";
+import type { SinkBatch } from "./batch.ts";
+import type { Positions } from "./positions.ts";
+import type { RowWriter } from "./sink.ts";
 import type { SqlValue } from "./type_mapping.ts";
 
 const encoder = new TextEncoder();

@@ -2,51 +2,30 @@
  * Map: a decoded Debezium change event → one `_cdc` row.
  *
  * The row image is `after` for create/update/read and `before` for delete;
- * truncate carries no image. Metadata columns follow (SPEC section 3).
+ * truncate carries no image. The metadata columns follow (`cdc_table.ts`).
  * A plan is compiled once per schema id and then applied per event.
  *
  * @module
  */
 import type { AvroRecordSchema, AvroSchema } from "./avro_schema.ts";
 import { isRecord, namedTypes, unwrapOptional } from "./avro_schema.ts";
+import { isMetadataColumn, METADATA_COLUMNS } from "./cdc_table.ts";
+import { type Envelope, isOp, type KafkaPosition } from "./debezium.ts";
 import { BadInputError } from "./decode.ts";
 import type { ColumnDef } from "./dialect.ts";
-import { METADATA_COLUMNS } from "./dialect.ts";
 import type { ColumnMapping, MappingOptions, SqlValue } from "./type_mapping.ts";
-import {
-  DEFAULT_MAPPING_OPTIONS,
-  formatDateTimeMillis,
-  mapField,
-  UnmappableTypeError,
-} from "./type_mapping.ts";
-
-/** Debezium's operation codes. */
-export type Op = "c" | "u" | "d" | "r" | "t";
-
-const OPS = new Set<string>(["c", "u", "d", "r", "t"]);
-
-/** The fields of a Debezium envelope that `cdc` reads, as avsc decodes them. */
-export interface Envelope {
-  before?: Record<string, unknown> | null;
-  after?: Record<string, unknown> | null;
-  source?: Record<string, unknown> | null;
-  op: string;
-  ts_ms?: number | bigint | null;
-}
-
-/** Where a record sits in Kafka. */
-export interface KafkaPosition {
-  partition: number;
-  offset: number;
-}
+import { DEFAULT_MAPPING_OPTIONS, mapField, UnmappableTypeError } from "./type_mapping.ts";
 
 /** The columns and the row function for one envelope schema. */
 export interface RowPlan {
-  /** Source columns, in source order; metadata columns are added by the dialect. */
+  /** Source columns, in source order; the metadata columns are added by `cdc_table.ts`. */
   columns: readonly ColumnDef[];
   /** All column names of a row, source then metadata, in value order. */
   columnNames: readonly string[];
-  /** The `_cdc` row for one event, values in `columnNames` order. */
+  /**
+   * The `_cdc` row for one event, values in `columnNames` order. Throws
+   * {@linkcode BadInputError} for an event that carries no row image where its op needs one.
+   */
   toRow(envelope: Envelope, position: KafkaPosition): SqlValue[];
 }
 
@@ -79,16 +58,49 @@ function rowRecord(
   return { record, names };
 }
 
-/** `file:pos:row` of the binlog, and the GTID where present. */
-export function sourcePosition(source: Record<string, unknown> | null | undefined): string | null {
-  if (!source || source.file == null) return null;
-  const position = `${source.file}:${source.pos ?? 0}:${source.row ?? 0}`;
-  return source.gtid ? `${position} gtid=${source.gtid}` : position;
+/** The column mappings of a row record; bad types and clashing names are bad input. */
+function columnMappings(
+  record: AvroRecordSchema,
+  names: ReturnType<typeof namedTypes>,
+  options: MappingOptions,
+): ColumnMapping[] {
+  let mappings: ColumnMapping[];
+  try {
+    mappings = record.fields.map((field) => mapField(field, names, options));
+  } catch (error) {
+    if (error instanceof UnmappableTypeError) {
+      throw new BadInputError("unmappable-type", error.message);
+    }
+    throw error;
+  }
+  const clash = mappings.find((m) => isMetadataColumn(m.name));
+  if (clash) {
+    throw new BadInputError(
+      "unmappable-type",
+      `source column "${clash.name}" has the name of a cdc metadata column; rename it in the source or with a Debezium SMT`,
+    );
+  }
+  // MySQL column names are case-insensitive; without propagated source names, Debezium's
+  // adjusted Avro names of two source columns can also coincide.
+  const seen = new Map<string, ColumnMapping>();
+  for (const m of mappings) {
+    const other = seen.get(m.name.toLowerCase());
+    if (other) {
+      throw new BadInputError(
+        "unmappable-type",
+        `source columns "${other.name}" (field ${other.field}) and "${m.name}" (field ${m.field}) ` +
+          `would share one _cdc column; register the connector with ` +
+          `column.propagate.source.type so that columns keep their source names (cdc connector ` +
+          `register does), or rename one`,
+      );
+    }
+    seen.set(m.name.toLowerCase(), m);
+  }
+  return mappings;
 }
 
-function millisToDateTime(ms: unknown): string | null {
-  return ms === null || ms === undefined ? null : formatDateTimeMillis(ms as number | bigint);
-}
+/** What each op takes its row image from. */
+const IMAGE_OF = { c: "after", u: "after", r: "after", d: "before", t: undefined } as const;
 
 /**
  * Compiles the row plan of an envelope schema. Throws {@linkcode BadInputError}
@@ -99,47 +111,32 @@ export function compileRowPlan(
   options: MappingOptions = DEFAULT_MAPPING_OPTIONS,
 ): RowPlan {
   const { record, names } = rowRecord(schema);
-  let mappings: ColumnMapping[];
-  try {
-    mappings = record.fields.map((field) => mapField(field, names, options));
-  } catch (error) {
-    if (error instanceof UnmappableTypeError) {
-      throw new BadInputError("unmappable-type", error.message);
-    }
-    throw error;
-  }
-  const clash = mappings.find((m) => METADATA_COLUMNS.some((meta) => meta.name === m.name));
-  if (clash) {
-    throw new BadInputError(
-      "unmappable-type",
-      `source column "${clash.name}" has the name of a cdc metadata column; rename it in the source or with a Debezium SMT`,
-    );
-  }
-  const fieldNames = mappings.map((m) => m.name);
+  const mappings = columnMappings(record, names, options);
+  const fields = mappings.map((m) => m.field);
   const converters = mappings.map((m) => m.convert);
+  const width = fields.length + METADATA_COLUMNS.length;
   return {
     columns: mappings.map((m) => ({ name: m.name, type: m.type, nullable: true })),
-    columnNames: [...fieldNames, ...METADATA_COLUMNS.map((c) => c.name)],
+    columnNames: [...mappings.map((m) => m.name), ...METADATA_COLUMNS.map((c) => c.name)],
     toRow(envelope, position) {
-      if (!OPS.has(envelope.op)) {
+      if (!isOp(envelope.op)) {
         throw new BadInputError("not-debezium-envelope", `unknown Debezium op "${envelope.op}"`);
       }
-      const image = envelope.op === "d"
-        ? envelope.before
-        : envelope.op === "t"
-        ? null
-        : envelope.after;
-      const row: SqlValue[] = new Array(fieldNames.length + METADATA_COLUMNS.length);
-      for (let i = 0; i < fieldNames.length; i++) {
-        row[i] = image ? converters[i](image[fieldNames[i]]) : null;
+      const side = IMAGE_OF[envelope.op];
+      const image = side ? envelope[side] : null;
+      if (side && !image) {
+        throw new BadInputError(
+          "missing-row-image",
+          `a "${envelope.op}" event without its "${side}" image: there is no row to write`,
+        );
       }
-      let i = fieldNames.length;
-      row[i++] = envelope.op;
-      row[i++] = millisToDateTime(envelope.ts_ms);
-      row[i++] = millisToDateTime(envelope.source?.ts_ms);
-      row[i++] = sourcePosition(envelope.source);
-      row[i++] = position.partition;
-      row[i] = position.offset;
+      const row: SqlValue[] = new Array(width);
+      for (let i = 0; i < fields.length; i++) {
+        row[i] = image ? converters[i](image[fields[i]]) : null;
+      }
+      for (let i = 0; i < METADATA_COLUMNS.length; i++) {
+        row[fields.length + i] = METADATA_COLUMNS[i].value(envelope, position);
+      }
       return row;
     },
   };

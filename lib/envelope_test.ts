@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { envelopeSchema, optional, sourceValue } from "../tests/fixtures/debezium_schema.ts";
 import { BadInputError } from "./decode.ts";
-import { compileRowPlan, sourcePosition } from "./envelope.ts";
+import { compileRowPlan } from "./envelope.ts";
 
 const schema = envelopeSchema("dbserver1", "inventory", "customers", [
   { name: "id", type: "int" },
@@ -72,7 +72,51 @@ Deno.test("a schema that is not an envelope, or whose column clashes with metada
   );
 });
 
-Deno.test("sourcePosition without a GTID, and without a source", () => {
-  assert.equal(sourcePosition(sourceValue("t", 9, 0)), "mysql-bin.000003:9:0");
-  assert.equal(sourcePosition(null), null);
+Deno.test("a create, update or read without its after image, or a delete without before, is bad input", () => {
+  const plan = compileRowPlan(schema);
+  const position = { partition: 0, offset: 1 };
+  const source = sourceValue("customers", 4, 1_700_000_000_000);
+  for (const op of ["c", "u", "r"]) {
+    assert.throws(
+      () => plan.toRow({ op, before: { id: 1 }, after: null, source }, position),
+      (e: unknown) =>
+        e instanceof BadInputError && e.reason === "missing-row-image" && /"after"/.test(e.message),
+      op,
+    );
+  }
+  assert.throws(
+    () => plan.toRow({ op: "d", before: null, after: null, source }, position),
+    (e: unknown) => e instanceof BadInputError && e.reason === "missing-row-image",
+  );
+  assert.equal(plan.toRow({ op: "t", source }, position)[0], null);
+});
+
+Deno.test("columns take their source names; two that would share a _cdc column are bad input", () => {
+  const named = (field: string, column: string) =>
+    optional(field, {
+      type: "int",
+      "connect.parameters": {
+        "__debezium.source.column.type": "INT",
+        "__debezium.source.column.name": column,
+      },
+    });
+  const plan = compileRowPlan(
+    envelopeSchema("p", "db", "t", [named("line_no", "line no"), named("a_b", "a.b")]),
+  );
+  assert.deepEqual(plan.columns.map((c) => c.name), ["line no", "a.b"]);
+  const row = plan.toRow({
+    op: "c",
+    after: { line_no: 3, a_b: 4 },
+    source: sourceValue("t", 1, 0),
+  }, { partition: 0, offset: 0 });
+  assert.deepEqual(row.slice(0, 2), [3, 4]);
+  assert.throws(
+    () =>
+      compileRowPlan(
+        envelopeSchema("p", "db", "t", [named("x", "Name"), named("y", "NAME")]),
+      ),
+    (e: unknown) =>
+      e instanceof BadInputError && e.reason === "unmappable-type" &&
+      /"Name" \(field x\) and "NAME" \(field y\)/.test(e.message),
+  );
 });

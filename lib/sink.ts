@@ -9,21 +9,29 @@
  * @module
  */
 import mysql from "mysql2/promise";
-import type { Buffer } from "node:buffer";
+import type { SinkBatch, TableRows } from "./batch.ts";
 import {
-  cdcTableDdl,
-  type ColumnDef,
   deadLetterTableDdl,
+  insertDeadLetters,
+  offsetsTableDdl,
+  positionsFromRows,
+  selectPositions,
+  type Statement,
+  upsertPositions,
+} from "./bookkeeping.ts";
+import { cdcTableDdl } from "./cdc_table.ts";
+import {
+  type ColumnDef,
   evolveTableDdl,
   type ExistingColumn,
-  offsetsTableDdl,
   qualifiedName,
   quoteIdent,
 } from "./dialect.ts";
 import { logger } from "./log.ts";
 import { type Backoff, DEFAULT_BACKOFF, errorMessage, retry } from "./retry.ts";
 import { describeMysql, type MysqlEndpoint } from "./mysql_endpoint.ts";
-import type { SqlValue } from "./type_mapping.ts";
+import { positionList, type Positions } from "./positions.ts";
+import type { BatchWriter } from "./stream.ts";
 
 const log = logger("sink");
 
@@ -37,35 +45,6 @@ export interface SinkOptions extends MysqlEndpoint {
   /** How long a transient failure is retried before the stream gives up. */
   retryTimeoutMs: number;
   backoff?: Backoff;
-}
-
-/** Rows for one table, all with the same column list. */
-export interface TableRows {
-  table: string;
-  columnNames: readonly string[];
-  rows: SqlValue[][];
-}
-
-/** A record that could not be turned into a row, kept raw with the reason. */
-export interface DeadLetter {
-  topic: string;
-  partition: number;
-  offset: number;
-  key: Buffer | null;
-  value: Buffer | null;
-  reason: string;
-  error: string;
-}
-
-/** Next offset to read, by topic and partition. */
-export type Positions = Map<string, Map<number, number>>;
-
-/** One transaction's worth of work. */
-export interface SinkBatch {
-  tables: TableRows[];
-  deadLetters: DeadLetter[];
-  /** The positions this batch advances to (next offset per partition). */
-  positions: Positions;
 }
 
 const TRANSIENT_CODES = new Set([
@@ -181,6 +160,10 @@ export class MysqlSink implements RowWriter {
     return result;
   }
 
+  #run(statement: Statement): Promise<unknown> {
+    return this.#query(statement.sql, statement.values);
+  }
+
   /** Retries `work` on transient errors, reconnecting between tries. */
   #withReconnect<T>(what: string, work: (attempt: number) => Promise<T>): Promise<T> {
     let attempt = 0;
@@ -205,19 +188,10 @@ export class MysqlSink implements RowWriter {
   }
 
   async #readPositions(topics: readonly string[]): Promise<Positions> {
-    const positions: Positions = new Map();
-    if (topics.length === 0) return positions;
-    const rows = await this.#query(
-      `SELECT topic, \`partition\`, next_offset FROM ${
-        qualifiedName(this.options.database, this.options.offsetsTable)
-      } WHERE group_id = ? AND topic IN (?)`,
-      [this.options.groupId, topics],
-    ) as { topic: string; partition: number; next_offset: string }[];
-    for (const row of rows) {
-      if (!positions.has(row.topic)) positions.set(row.topic, new Map());
-      positions.get(row.topic)!.set(Number(row.partition), Number(row.next_offset));
-    }
-    return positions;
+    if (topics.length === 0) return new Map();
+    const { database, offsetsTable, groupId } = this.options;
+    const rows = await this.#run(selectPositions(database, offsetsTable, groupId, topics));
+    return positionsFromRows(rows as Parameters<typeof positionsFromRows>[0]);
   }
 
   /**
@@ -271,9 +245,15 @@ export class MysqlSink implements RowWriter {
         }
         await this.#query("START TRANSACTION");
         try {
+          const { database, deadLetterTable, offsetsTable, groupId } = this.options;
           for (const rows of batch.tables) await this.#insertRows(rows);
-          if (batch.deadLetters.length) await this.#insertDeadLetters(batch.deadLetters);
-          await this.#upsertPositions(batch.positions);
+          if (batch.deadLetters.length) {
+            await this.#run(
+              insertDeadLetters(database, deadLetterTable, groupId, batch.deadLetters),
+            );
+          }
+          const positions = upsertPositions(database, offsetsTable, groupId, batch.positions);
+          if (positions) await this.#run(positions);
           await this.#query("COMMIT");
         } catch (error) {
           await this.#connection?.query("ROLLBACK").catch(() => undefined);
@@ -285,12 +265,9 @@ export class MysqlSink implements RowWriter {
 
   async #alreadyCommitted(positions: Positions): Promise<boolean> {
     const stored = await this.#readPositions([...positions.keys()]);
-    for (const [topic, partitions] of positions) {
-      for (const [partition, next] of partitions) {
-        if (stored.get(topic)?.get(partition) !== next) return false;
-      }
-    }
-    return positions.size > 0;
+    const wanted = positionList(positions);
+    return wanted.length > 0 &&
+      wanted.every((p) => stored.get(p.topic)?.get(p.partition) === p.offset);
   }
 
   /**
@@ -318,49 +295,6 @@ export class MysqlSink implements RowWriter {
     if (values.length) await this.#query(head + values.join(",") + tail);
   }
 
-  async #insertDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
-    const rows = letters.map((l) => [
-      this.options.groupId,
-      l.topic,
-      l.partition,
-      l.offset,
-      l.key,
-      l.value,
-      l.reason,
-      l.error,
-      new Date().toISOString().slice(0, 23).replace("T", " "),
-    ]);
-    await this.#query(
-      `INSERT INTO ${qualifiedName(this.options.database, this.options.deadLetterTable)}
-        (group_id, topic, \`partition\`, \`offset\`, \`key\`, \`value\`, reason, error, failed_at)
-        VALUES ?`,
-      [rows],
-    );
-  }
-
-  /**
-   * Stores the positions reached. They only move forward: a process that lost its
-   * partitions in a rebalance and writes a late batch (a no-op for its rows, thanks to the
-   * primary key) cannot move the new owner's position back.
-   */
-  async #upsertPositions(positions: Positions): Promise<void> {
-    const now = new Date().toISOString().slice(0, 23).replace("T", " ");
-    const rows: unknown[][] = [];
-    for (const [topic, partitions] of positions) {
-      for (const [partition, next] of partitions) {
-        rows.push([this.options.groupId, topic, partition, next, now]);
-      }
-    }
-    if (rows.length === 0) return;
-    await this.#query(
-      `INSERT INTO ${qualifiedName(this.options.database, this.options.offsetsTable)}
-        (group_id, topic, \`partition\`, next_offset, updated_at) VALUES ?
-        ON DUPLICATE KEY UPDATE updated_at = IF(VALUES(next_offset) > next_offset,
-          VALUES(updated_at), updated_at), next_offset = GREATEST(next_offset, VALUES(next_offset))`,
-      [rows],
-    );
-  }
-
   /** Waits for queued work, then closes the connection. */
   async close(): Promise<void> {
     await this.#queue;
@@ -370,12 +304,10 @@ export class MysqlSink implements RowWriter {
 }
 
 /** Where a stream's batches go: MySQL, or stdout for `--dry-run`. */
-export interface RowWriter {
+export interface RowWriter extends BatchWriter {
   /** For messages: where rows go. */
   readonly description: string;
   open(timeoutMs: number, onRetry?: (error: unknown, delayMs: number) => void): Promise<void>;
   storedPositions(topics: readonly string[]): Promise<Positions>;
-  ensureTable(table: string, columns: readonly ColumnDef[]): Promise<void>;
-  write(batch: SinkBatch): Promise<void>;
   close(): Promise<void>;
 }

@@ -18,7 +18,7 @@ import {
 } from "./kafka.ts";
 import { logger } from "./log.ts";
 import { delay, errorMessage, retry } from "./retry.ts";
-import type { Positions } from "./sink.ts";
+import { positionList, type Positions } from "./positions.ts";
 
 const log = logger("source");
 
@@ -160,21 +160,14 @@ export class KafkaSource {
       },
     });
     // Applied by the consumer once the partitions are assigned.
-    for (const [topic, partitions] of positions) {
-      for (const [partition, offset] of partitions) {
-        this.#consumer.seek({ topic, partition, offset: String(offset) });
-      }
+    for (const { topic, partition, offset } of positionList(positions)) {
+      this.#consumer.seek({ topic, partition, offset: String(offset) });
     }
   }
 
   /** Commits the group's offsets (after the sink committed); failures only logged. */
   async commit(positions: Positions): Promise<void> {
-    const offsets = [];
-    for (const [topic, partitions] of positions) {
-      for (const [partition, offset] of partitions) {
-        offsets.push({ topic, partition, offset: String(offset) });
-      }
-    }
+    const offsets = positionList(positions).map((p) => ({ ...p, offset: String(p.offset) }));
     if (offsets.length === 0) return;
     try {
       await this.#consumer.commitOffsets(offsets);

@@ -8,14 +8,15 @@
  *
  * @module
  */
-import type { AvroDecoder, CompiledSchema } from "./decode.ts";
-import { BadInputError } from "./decode.ts";
-import type { Envelope, RowPlan } from "./envelope.ts";
-import { compileRowPlan } from "./envelope.ts";
-import { BatchBuffer } from "./batch.ts";
+import { BatchBuffer, type SinkBatch } from "./batch.ts";
+import type { DeadLetter } from "./bookkeeping.ts";
+import { type Envelope, isLastSnapshotRead } from "./debezium.ts";
+import { BadInputError, type CompiledSchema, type DecodedValue } from "./decode.ts";
+import type { ColumnDef } from "./dialect.ts";
+import { compileRowPlan, type RowPlan } from "./envelope.ts";
 import { logger } from "./log.ts";
-import type { Positions, RowWriter } from "./sink.ts";
-import type { KafkaSource, SourceBatch, SourceRecord } from "./source.ts";
+import type { Positions } from "./positions.ts";
+import type { SourceBatch, SourceRecord } from "./source.ts";
 import type { MappingOptions } from "./type_mapping.ts";
 
 const log = logger("stream");
@@ -28,9 +29,37 @@ export interface PipelineOptions {
   /** Source topic → `_cdc` table name. */
   tables: ReadonlyMap<string, string>;
   batchSize: number;
+  /** A partial batch is written once its first item is this old. */
   flushMs: number;
   onError: OnError;
   mapping: MappingOptions;
+  /** The clock, in milliseconds (a test passes its own). */
+  now?: () => number;
+}
+
+/** Decode: a record value's bytes → the value and the schema that wrote it. */
+export interface RecordDecoder {
+  decode(bytes: Uint8Array): Promise<DecodedValue>;
+}
+
+/** Sink: tables made ready once per schema, batches written one transaction each. */
+export interface BatchWriter {
+  /** Makes `table` able to hold rows with `columns` (create, or evolve). */
+  ensureTable(table: string, columns: readonly ColumnDef[]): Promise<void>;
+  /** Writes rows, dead letters and positions in one transaction. */
+  write(batch: SinkBatch): Promise<void>;
+}
+
+/** Told of positions once they are durable in the sink (the Kafka group's commit). */
+export interface PositionCommitter {
+  commit(positions: Positions): Promise<void>;
+}
+
+/** The I/O a pipeline runs on. */
+export interface PipelineStages {
+  decoder: RecordDecoder;
+  writer: BatchWriter;
+  committer: PositionCommitter;
 }
 
 /** Counters for the status line and the exit summary. */
@@ -59,7 +88,11 @@ export class BadRecordError extends Error {
 
 const key = (topic: string, partition: number) => `${topic}\0${partition}`;
 
-/** The stream from topics to `_cdc` tables; I/O through `source` and `writer`. */
+/**
+ * The stream from topics to `_cdc` tables; I/O through its stages. Batches are
+ * handed over by the source one at a time; a timer (started by `start()`) writes
+ * partial batches once they are `flushMs` old.
+ */
 export class Pipeline {
   readonly stats: StreamStats = {
     consumed: 0,
@@ -72,10 +105,8 @@ export class Pipeline {
     batches: 0,
   };
   readonly #options: PipelineOptions;
-  readonly #decoder: AvroDecoder;
-  readonly #writer: RowWriter;
-  readonly #source: KafkaSource;
-  readonly #buffer = new BatchBuffer();
+  readonly #stages: PipelineStages;
+  readonly #buffer: BatchBuffer;
   /** Next offset not yet in the sink or the buffer, per topic and partition. */
   readonly #next = new Map<string, number>();
   readonly #highWatermarks = new Map<string, number>();
@@ -85,17 +116,12 @@ export class Pipeline {
   #serial: Promise<unknown> = Promise.resolve();
   #inflight: Promise<void> = Promise.resolve();
   #stopping = false;
+  #timer?: ReturnType<typeof setInterval>;
 
-  constructor(
-    options: PipelineOptions,
-    decoder: AvroDecoder,
-    writer: RowWriter,
-    source: KafkaSource,
-  ) {
+  constructor(options: PipelineOptions, stages: PipelineStages) {
     this.#options = options;
-    this.#decoder = decoder;
-    this.#writer = writer;
-    this.#source = source;
+    this.#stages = stages;
+    this.#buffer = new BatchBuffer(options.now);
   }
 
   /** Starts from the positions stored in the sink. */
@@ -114,9 +140,19 @@ export class Pipeline {
     return lag;
   }
 
+  /**
+   * Starts the timer that writes partial batches once they are `flushMs` old; a
+   * failure (a write that gave up) goes to `onFatal`.
+   */
+  start(onFatal: (error: Error) => void): void {
+    const tick = Math.max(50, Math.min(this.#options.flushMs, 1000));
+    this.#timer = setInterval(() => this.flushIfDue().catch(onFatal), tick);
+  }
+
   /** From now on, batches return at once; what is buffered stays for the final flush. */
   stop(): void {
     this.#stopping = true;
+    clearInterval(this.#timer);
   }
 
   /** Handles one fetched batch (called by the source, one at a time). */
@@ -170,7 +206,7 @@ export class Pipeline {
     }
     const table = this.#options.tables.get(topic)!;
     try {
-      const decoded = await this.#decoder.decode(record.value);
+      const decoded = await this.#stages.decoder.decode(record.value);
       const plan = await this.#plan(table, decoded.schema);
       const envelope = decoded.value as Envelope;
       const row = plan.toRow(envelope, { partition, offset: record.offset });
@@ -205,15 +241,7 @@ export class Pipeline {
         log.warn(
           `dead-lettered record at ${topic}/${partition}@${record.offset}: ${error.message}`,
         );
-        this.#buffer.addDeadLetter({
-          topic,
-          partition,
-          offset: record.offset,
-          key: record.key,
-          value: record.value,
-          reason: error.reason,
-          error: error.message,
-        });
+        this.#buffer.addDeadLetter(deadLetter(topic, partition, record, error));
     }
   }
 
@@ -224,7 +252,7 @@ export class Pipeline {
     if (!plan) {
       plan = (async () => {
         const compiled = compileRowPlan(schema.schema, this.#options.mapping);
-        await this.#writer.ensureTable(table, compiled.columns);
+        await this.#stages.writer.ensureTable(table, compiled.columns);
         return compiled;
       })();
       plan.catch(() => this.#plans.delete(k));
@@ -248,10 +276,10 @@ export class Pipeline {
     }
     if (!this.#buffer.pending) return;
     const batch = this.#buffer.drain();
-    const write = this.#writer.write(batch).then(async () => {
+    const write = this.#stages.writer.write(batch).then(async () => {
       this.stats.batches++;
       for (const t of batch.tables) this.stats.rowsWritten += t.rows.length;
-      await this.#source.commit(batch.positions);
+      await this.#stages.committer.commit(batch.positions);
     });
     write.catch(() => undefined); // observed by the next flush; never unhandled meanwhile
     this.#inflight = write;
@@ -264,13 +292,22 @@ export class Pipeline {
   }
 }
 
-/**
- * Debezium marks the last read of a table's snapshot (`last_in_data_collection`)
- * and the last of the whole snapshot (`last`) in `source.snapshot`.
- */
-export function isLastSnapshotRead(envelope: Envelope): boolean {
-  const mark = envelope.source?.snapshot;
-  return mark === "last" || mark === "last_in_data_collection";
+/** A bad record as the dead-letter table keeps it. */
+function deadLetter(
+  topic: string,
+  partition: number,
+  record: SourceRecord,
+  error: BadInputError,
+): DeadLetter {
+  return {
+    topic,
+    partition,
+    offset: record.offset,
+    key: record.key,
+    value: record.value,
+    reason: error.reason,
+    error: error.message,
+  };
 }
 
 /**

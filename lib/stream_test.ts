@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isLastSnapshotRead, statusLine, type StreamStats } from "./stream.ts";
+import { statusLine, type StreamStats } from "./stream.ts";
 
 const stats: StreamStats = {
   consumed: 1200,
@@ -26,14 +26,4 @@ Deno.test("statusLine: counters, and the time a backlog takes to drain at the cu
     "no estimate without a rate",
   );
   assert.match(statusLine(stats, 100, 0), /lag 0, /);
-});
-
-Deno.test("isLastSnapshotRead: Debezium's markers for a table's and the whole snapshot's end", () => {
-  const read = (snapshot: string | null) => ({ op: "r", source: { snapshot } });
-  assert.ok(isLastSnapshotRead(read("last_in_data_collection")));
-  assert.ok(isLastSnapshotRead(read("last")));
-  for (const mark of ["true", "first", "first_in_data_collection", "false", null]) {
-    assert.ok(!isLastSnapshotRead(read(mark)), String(mark));
-  }
-  assert.ok(!isLastSnapshotRead({ op: "c" }));
 });

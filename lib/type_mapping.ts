@@ -11,8 +11,15 @@
 import { Buffer } from "node:buffer";
 import type { AvroField, AvroSchema, NamedTypes } from "./avro_schema.ts";
 import { attribute, avroTypeName, unwrapOptional } from "./avro_schema.ts";
-import type { SqlType, SqlTypeName } from "./dialect.ts";
-import { GEOMETRY_TYPES, parseSqlType } from "./dialect.ts";
+import {
+  type Family,
+  familyOf,
+  parseSqlType,
+  SQL_TYPES,
+  type SqlType,
+  type SqlTypeName,
+  sqlTypeProblem,
+} from "./sql_types.ts";
 
 /** A raw SQL fragment built by `cdc` itself (never from input text). */
 export interface SqlFragment {
@@ -24,7 +31,10 @@ export type SqlValue = null | number | bigint | string | Buffer | SqlFragment;
 
 /** How one source column lands in `_cdc`: its type and the conversion of its values. */
 export interface ColumnMapping {
+  /** The column's name: the source's own (`__debezium.source.column.name`) where known. */
   name: string;
+  /** The Avro field the value is read from (Debezium's adjusted name). */
+  field: string;
   type: SqlType;
   convert: (value: unknown) => SqlValue;
 }
@@ -167,7 +177,13 @@ interface FieldContext {
   source?: { type: string; length?: number; scale?: number };
 }
 
-type Rule = (ctx: FieldContext) => { type: SqlType; convert: (value: unknown) => SqlValue };
+/** A column type and the conversion of its values. */
+interface Mapping {
+  type: SqlType;
+  convert: (value: unknown) => SqlValue;
+}
+
+type Rule = (ctx: FieldContext) => Mapping;
 
 const same = (value: unknown) => value as SqlValue;
 
@@ -191,7 +207,7 @@ const declaredType = (ctx: FieldContext) => ctx.source && parseSqlType(ctx.sourc
 const geometryRule = (name: SqlTypeName): Rule => (ctx) => {
   const declared = declaredType(ctx)?.name;
   return {
-    type: { name: declared && GEOMETRY_TYPES.has(declared) ? declared : name },
+    type: { name: declared && familyOf(declared) === "geometry" ? declared : name },
     convert: (v) => {
       const g = v as { wkb: Uint8Array; srid?: number | null };
       return geometryFragment(g.wkb, g.srid);
@@ -222,13 +238,13 @@ const withFsp = (name: SqlTypeName, n: number): SqlType => (n > 0 ? { name, fsp:
 /** Kafka Connect / Debezium logical types, by `connect.name`. */
 const LOGICAL: Record<string, Rule> = {
   "org.apache.kafka.connect.data.Decimal": (ctx) => {
-    const scale = Number(ctx.params.scale ?? 0);
+    const scale = parameterNumber(ctx, "scale", 0);
     const declared = declaredType(ctx);
     if (declared?.name === "BIGINT" && declared.unsigned && scale === 0) {
       // bigint.unsigned.handling.mode=precise
       return { type: { name: "BIGINT", unsigned: true }, convert: unscaledDecimal(0) };
     }
-    const precision = Number(ctx.params["connect.decimal.precision"] ?? 65);
+    const precision = parameterNumber(ctx, "connect.decimal.precision", 65);
     return {
       type: { name: "DECIMAL", precision: Math.min(65, Math.max(precision, scale, 1)), scale },
       convert: unscaledDecimal(scale),
@@ -296,7 +312,7 @@ const LOGICAL: Record<string, Rule> = {
   "io.debezium.data.EnumSet": membersRule("SET"),
   // BIT(n>1): Debezium sends the bits little-endian; MySQL reads a binary string big-endian.
   "io.debezium.data.Bits": (ctx) => ({
-    type: { name: "BIT", length: Number(ctx.params.length ?? ctx.source?.length ?? 64) },
+    type: { name: "BIT", length: parameterNumber(ctx, "length", ctx.source?.length ?? 64) },
     convert: (v) => Buffer.from(asBuffer(v)).reverse(),
   }),
   "io.debezium.data.geometry.Geometry": geometryRule("GEOMETRY"),
@@ -343,31 +359,28 @@ const PRIMITIVE: Record<string, Rule> = {
 };
 
 /**
- * Refines a mapping with the source column's declared type, when Debezium
- * propagates it: exact widths, UNSIGNED, and the bytes behind
- * `binary.handling.mode` base64/hex or `decimal.handling.mode` string.
+ * Refinements by the source column's declared type (`column.propagate.source.type`), for
+ * plain primitives, keyed by the declared type's family: exact widths, UNSIGNED, and the
+ * bytes behind `binary.handling.mode` base64/hex or `decimal.handling.mode` string.
+ * A rule returns undefined to keep the primitive's mapping.
  */
-function refineWithSourceType(
-  ctx: FieldContext,
-  base: { type: SqlType; convert: (value: unknown) => SqlValue },
-): { type: SqlType; convert: (value: unknown) => SqlValue } {
-  const source = ctx.source!;
-  const declared = parseSqlType(source.type);
-  if (!declared) return base;
-  const name = declared.name;
-  const length = source.length;
+const SOURCE_RULES: Partial<
+  Record<Family, (ctx: FieldContext, declared: SqlType, base: Mapping) => Mapping | undefined>
+> = {
   // BIT(1) arrives as a boolean.
-  if (name === "BIT" && ctx.avroType === "boolean") {
-    return { type: { name, length: 1 }, convert: base.convert };
-  }
+  bit: (ctx, _, base) =>
+    ctx.avroType === "boolean"
+      ? { type: { name: "BIT", length: 1 }, convert: base.convert }
+      : undefined,
   // Integers: UNSIGNED and the exact width; TINYINT(1) (BOOLEAN) keeps its display width.
-  if (/^(TINY|SMALL|MEDIUM|BIG)?INT$/.test(name) && ctx.avroType !== "boolean") {
+  integer: (ctx, declared, base) => {
+    if (ctx.avroType === "boolean") return undefined;
     const type: SqlType = {
-      name,
-      ...(name === "TINYINT" && length === 1 ? { length } : {}),
+      name: declared.name,
+      ...(declared.name === "TINYINT" && ctx.source!.length === 1 ? { length: 1 } : {}),
       ...(declared.unsigned ? { unsigned: true } : {}),
     };
-    if (name === "BIGINT" && declared.unsigned && ctx.avroType === "long") {
+    if (declared.name === "BIGINT" && declared.unsigned && ctx.avroType === "long") {
       // bigint.unsigned.handling.mode=long wraps values above 2^63-1; undo it.
       return {
         type,
@@ -378,17 +391,26 @@ function refineWithSourceType(
       };
     }
     return { type, convert: base.convert };
-  }
-  if (name === "DECIMAL" && ctx.avroType === "string" && length !== undefined) {
-    return { type: { name, precision: length, scale: source.scale ?? 0 }, convert: same };
-  }
-  if (["CHAR", "VARCHAR", "BINARY", "VARBINARY"].includes(name) && length !== undefined) {
-    return { type: { name, length }, convert: binaryConvert(ctx, name, base.convert) };
-  }
-  if (/^(TINY|MEDIUM|LONG)?(TEXT|BLOB)$/.test(name)) {
-    return { type: { name }, convert: binaryConvert(ctx, name, base.convert) };
-  }
-  return base;
+  },
+  decimal: (ctx, declared) =>
+    ctx.avroType === "string" && ctx.source!.length !== undefined
+      ? {
+        type: { name: declared.name, precision: ctx.source!.length, scale: ctx.source!.scale ?? 0 },
+        convert: same,
+      }
+      : undefined,
+  text: sizedStringRule,
+  binary: sizedStringRule,
+};
+
+/** CHAR/VARCHAR/BINARY/VARBINARY with their length; TEXT/BLOB types as they are. */
+function sizedStringRule(ctx: FieldContext, declared: SqlType, base: Mapping): Mapping | undefined {
+  const name = declared.name;
+  const convert = binaryConvert(ctx, name, base.convert);
+  if (SQL_TYPES[name].parameters === "none") return { type: { name }, convert };
+  return ctx.source!.length === undefined
+    ? undefined
+    : { type: { name, length: ctx.source!.length }, convert };
 }
 
 /** Binary columns sent as text (`binary.handling.mode` base64/hex) are turned back into bytes. */
@@ -397,8 +419,7 @@ function binaryConvert(
   name: SqlTypeName,
   convert: (value: unknown) => SqlValue,
 ): (value: unknown) => SqlValue {
-  const binary = name === "BINARY" || name === "VARBINARY" || name.endsWith("BLOB");
-  if (!binary || ctx.avroType !== "string") return convert;
+  if (familyOf(name) !== "binary" || ctx.avroType !== "string") return convert;
   const encoding = ({ hex: "hex", "base64-url-safe": "base64url" } as const)[
     ctx.binaryHandlingMode as "hex" | "base64-url-safe"
   ] ?? "base64";
@@ -415,22 +436,21 @@ export const DEFAULT_MAPPING_OPTIONS: MappingOptions = { binaryHandlingMode: "by
 
 /**
  * Maps one field of Debezium's row record to a `_cdc` column.
- * Throws {@linkcode UnmappableTypeError} for a type it has no rule for.
+ * Throws {@linkcode UnmappableTypeError} for a type it has no rule for, or whose
+ * parameters cannot become valid DDL.
  */
 export function mapField(
   field: AvroField,
   names: NamedTypes,
   options: MappingOptions = DEFAULT_MAPPING_OPTIONS,
 ): ColumnMapping {
-  const { schema } = unwrapOptional(field.type, names);
+  const { schema, referenced } = unwrapOptional(field.type, names);
   const avroType = avroTypeName(schema);
   const params = attribute(schema, "connect.parameters") ?? {};
   // A named type (Geometry, Point) is written once and referenced by later columns, whose
   // schema then carries the first column's parameters: trust them for that column only.
-  const sourceColumn = params["__debezium.source.column.name"];
-  const sourceType = sourceColumn === undefined || sourceColumn === field.name
-    ? params["__debezium.source.column.type"]
-    : undefined;
+  const own = referenced ? {} : params;
+  const sourceType = own["__debezium.source.column.type"];
   const ctx: FieldContext = {
     column: field.name,
     schema,
@@ -440,8 +460,8 @@ export function mapField(
     source: sourceType
       ? {
         type: sourceType,
-        length: optionalNumber(params["__debezium.source.column.length"]),
-        scale: optionalNumber(params["__debezium.source.column.scale"]),
+        length: optionalNumber(own["__debezium.source.column.length"]),
+        scale: optionalNumber(own["__debezium.source.column.scale"]),
       }
       : undefined,
   };
@@ -457,15 +477,29 @@ export function mapField(
   }
   let mapping = rule(ctx);
   // Logical types already carry their exact shape; plain primitives gain it from the source type.
-  if (ctx.source && !logical) mapping = refineWithSourceType(ctx, mapping);
+  const declared = !logical && ctx.source ? parseSqlType(ctx.source.type) : undefined;
+  if (declared) mapping = SOURCE_RULES[familyOf(declared)]?.(ctx, declared, mapping) ?? mapping;
+  const problem = sqlTypeProblem(mapping.type);
+  if (problem) throw new UnmappableTypeError(field.name, schema, problem);
   const convert = mapping.convert;
   return {
-    name: field.name,
+    name: own["__debezium.source.column.name"] || field.name,
+    field: field.name,
     type: mapping.type,
     convert: (value) => (value === null || value === undefined ? null : convert(value)),
   };
 }
 
+/** A numeric schema parameter; NaN for text that is no number (rejected by validation). */
+function parameterNumber(ctx: FieldContext, key: string, fallback: number): number {
+  const text = ctx.params[key];
+  return text === undefined ? fallback : /^\s*-?\d+\s*$/.test(text) ? Number(text) : NaN;
+}
+
 function optionalNumber(text: string | undefined): number | undefined {
-  return text === undefined || text === "" ? undefined : Number(text);
+  return text === undefined || text === ""
+    ? undefined
+    : /^\s*\d+\s*$/.test(text)
+    ? Number(text)
+    : NaN;
 }

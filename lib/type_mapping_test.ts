@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { AvroField } from "./avro_schema.ts";
-import { renderSqlType } from "./dialect.ts";
+import { renderSqlType } from "./sql_types.ts";
 import {
   bytesToBigInt,
   formatDate,
@@ -271,4 +271,90 @@ Deno.test("mapField: a named type's source parameters belong to the column that 
   );
   assert.equal(renderSqlType(path.type), "LINESTRING");
   assert.equal(renderSqlType(area.type), "GEOMETRY");
+});
+
+Deno.test("mapField: columns keep their source names, and renamed columns their source types", () => {
+  // `big u` is not a legal Avro name: Debezium writes the field as big_u and says the real name.
+  const bigU = mapField({
+    name: "big_u",
+    type: ["null", {
+      type: "long",
+      "connect.parameters": {
+        "__debezium.source.column.type": "BIGINT UNSIGNED",
+        "__debezium.source.column.length": "20",
+        "__debezium.source.column.name": "big u",
+      },
+    }],
+  }, new Map());
+  assert.equal(bigU.name, "big u");
+  assert.equal(bigU.field, "big_u");
+  assert.equal(renderSqlType(bigU.type), "BIGINT UNSIGNED");
+  assert.equal(bigU.convert(-1), 18446744073709551615n);
+  const lineNo = mapField({
+    name: "line_no",
+    type: ["null", {
+      type: "string",
+      "connect.parameters": {
+        "__debezium.source.column.type": "VARCHAR",
+        "__debezium.source.column.length": "10",
+        "__debezium.source.column.name": "line no",
+      },
+    }],
+  }, new Map());
+  assert.equal(lineNo.name, "line no");
+  assert.equal(renderSqlType(lineNo.type), "VARCHAR(10)");
+  // Without propagated source types, the Avro name is all there is.
+  assert.equal(mapField({ name: "a_b", type: "int" }, new Map()).name, "a_b");
+});
+
+Deno.test("mapField: schema parameters that cannot become valid DDL are unmappable, never SQL", () => {
+  const decimal = (parameters: Record<string, string>) =>
+    map({
+      type: "bytes",
+      "connect.name": "org.apache.kafka.connect.data.Decimal",
+      "connect.parameters": parameters,
+    });
+  for (
+    const parameters of <Record<string, string>[]> [
+      { scale: "2) ; DROP TABLE x; --" },
+      { scale: "-1" },
+      { scale: "31" },
+      { scale: "2.5" },
+      { scale: "2", "connect.decimal.precision": "1e3" },
+    ]
+  ) {
+    assert.throws(() => decimal(parameters), UnmappableTypeError, JSON.stringify(parameters));
+  }
+  assert.equal(
+    renderSqlType(decimal({ scale: " 2", "connect.decimal.precision": "10" }).type),
+    "DECIMAL(10,2)",
+  );
+  const sourced = (type: string, length: string) =>
+    map({
+      type: "string",
+      "connect.parameters": {
+        "__debezium.source.column.type": type,
+        "__debezium.source.column.length": length,
+      },
+    });
+  assert.throws(() => sourced("VARCHAR", "10); DROP TABLE x; --"), UnmappableTypeError);
+  assert.throws(() => sourced("VARCHAR", "70000"), /VARCHAR length 70000/);
+  assert.throws(
+    () =>
+      map({
+        type: "bytes",
+        "connect.name": "io.debezium.data.Bits",
+        "connect.parameters": { length: "65" },
+      }),
+    /BIT length 65/,
+  );
+  assert.throws(
+    () =>
+      map({
+        type: "string",
+        "connect.name": "io.debezium.data.Enum",
+        "connect.parameters": { allowed: "" },
+      }),
+    /ENUM needs at least one member/,
+  );
 });

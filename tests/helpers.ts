@@ -5,7 +5,13 @@
  * @module
  */
 import mysql from "mysql2/promise";
-import { BOOTSTRAP, CONNECT_URL, CONNECTOR_NAME, REGISTRY_URL, SINK_DB } from "../tools/stack/config.ts";
+import {
+  BOOTSTRAP,
+  CONNECT_URL,
+  CONNECTOR_NAME,
+  REGISTRY_URL,
+  SINK_DB,
+} from "../tools/stack/config.ts";
 import { inventoryConnectorConfig } from "../tools/stack/connector.ts";
 import { PERMISSION_FLAGS } from "../tools/compile.ts";
 import {

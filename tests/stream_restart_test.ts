@@ -5,7 +5,12 @@
  * nothing.
  */
 import assert from "node:assert/strict";
-import { restartService, type ServiceName, startService, stopService } from "../tools/stack/services.ts";
+import {
+  restartService,
+  type ServiceName,
+  startService,
+  stopService,
+} from "../tools/stack/services.ts";
 import {
   CdcProcess,
   connectMysql,

@@ -201,9 +201,7 @@ async function runStream(options: StreamOptions): Promise<number> {
       onError: options.onError,
       mapping: { binaryHandlingMode: options.binaryHandlingMode },
     },
-    new AvroDecoder(registry),
-    writer,
-    source,
+    { decoder: new AvroDecoder(registry), writer, committer: source },
   );
 
   const timers: ReturnType<typeof setInterval>[] = [];
@@ -221,12 +219,7 @@ async function runStream(options: StreamOptions): Promise<number> {
         })`,
     );
     await source.start(stored, (batch) => pipeline.handleBatch(batch).catch(fail), fail);
-    timers.push(
-      setInterval(
-        () => pipeline.flushIfDue().catch(fail),
-        Math.max(50, Math.min(options.flushMs, 1000)),
-      ),
-    );
+    pipeline.start(fail);
     if (options.statusInterval > 0) timers.push(statusTimer(pipeline, options.statusInterval));
     await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
   } catch (error) {

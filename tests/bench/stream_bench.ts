@@ -16,7 +16,7 @@
 import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
-import { cdcTableDdl } from "../../lib/dialect.ts";
+import { cdcTableDdl } from "../../lib/cdc_table.ts";
 import { compileRowPlan } from "../../lib/envelope.ts";
 import { kafkaClient } from "../../lib/kafka.ts";
 import { envelopeSchema, optional, sourceValue } from "../fixtures/debezium_schema.ts";
