@@ -109,7 +109,12 @@ Deno.test("sqlTypeProblem: only whole numbers within the server's limits reach D
 
 Deno.test("SQL_TYPES: every type renders and parses back as itself", () => {
   for (const name of Object.keys(SQL_TYPES) as SqlType["name"][]) {
-    const type: SqlType = name === "ENUM" || name === "SET" ? { name, values: ["a"] } : { name };
+    const parameters: Partial<Record<SqlType["name"], Partial<SqlType>>> = {
+      ENUM: { values: ["a"] },
+      SET: { values: ["a"] },
+      DECIMAL: { precision: 10, scale: 0 },
+    };
+    const type: SqlType = { name, ...parameters[name] };
     assert.deepEqual(parseSqlType(renderSqlType(type).toLowerCase()), type, name);
     assert.equal(familyOf(name), familyOf(type));
   }
