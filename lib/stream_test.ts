@@ -1,5 +1,20 @@
 import assert from "node:assert/strict";
-import { statusLine, type StreamStats } from "./stream.ts";
+import { Buffer } from "node:buffer";
+import { envelopeSchema, optional } from "../tests/fixtures/debezium_schema.ts";
+import type { SinkBatch } from "./batch.ts";
+import { BadInputError, compileAvro, type CompiledSchema, type DecodedValue } from "./decode.ts";
+import { positionList, type Positions } from "./positions.ts";
+import {
+  BadRecordError,
+  type BatchWriter,
+  Pipeline,
+  type PipelineOptions,
+  type PositionCommitter,
+  type RecordDecoder,
+  statusLine,
+  type StreamStats,
+} from "./stream.ts";
+import { DEFAULT_MAPPING_OPTIONS } from "./type_mapping.ts";
 
 const stats: StreamStats = {
   consumed: 1200,
@@ -27,3 +42,241 @@ Deno.test("statusLine: counters, and the time a backlog takes to drain at the cu
   );
   assert.match(statusLine(stats, 100, 0), /lag 0, /);
 });
+
+// ---- the pipeline, on in-memory stages ----
+
+const SCHEMA = envelopeSchema("p", "db", "t", [
+  { name: "id", type: "int" },
+  optional("name", "string"),
+]);
+const COMPILED: CompiledSchema = { id: 1, schema: SCHEMA, type: compileAvro(SCHEMA) };
+const encoder = new TextEncoder();
+
+/** Record values are JSON envelopes; anything else is bad input, as undecodable Avro is. */
+class JsonDecoder implements RecordDecoder {
+  decode(bytes: Uint8Array): Promise<DecodedValue> {
+    try {
+      return Promise.resolve({
+        schema: COMPILED,
+        value: JSON.parse(new TextDecoder().decode(bytes)),
+      });
+    } catch (error) {
+      return Promise.reject(new BadInputError("undecodable-avro", (error as Error).message));
+    }
+  }
+}
+
+/** A promise settled from outside. */
+function deferred(): { promise: Promise<void>; resolve(): void; reject(e: Error): void } {
+  let resolve!: () => void, reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => [resolve, reject] = [res, rej]);
+  return { promise, resolve, reject };
+}
+
+/** Keeps every batch; a test may hold writes back or make them fail. */
+class MemoryWriter implements BatchWriter {
+  readonly tables: string[] = [];
+  readonly batches: SinkBatch[] = [];
+  started = 0;
+  hold?: ReturnType<typeof deferred>;
+  failWith?: Error;
+  ensureTable(table: string): Promise<void> {
+    this.tables.push(table);
+    return Promise.resolve();
+  }
+  async write(batch: SinkBatch): Promise<void> {
+    this.started++;
+    if (this.hold) await this.hold.promise;
+    if (this.failWith) throw this.failWith;
+    this.batches.push(batch);
+  }
+  /** The `id`s written, batch by batch. */
+  ids(): unknown[][] {
+    return this.batches.map((b) => b.tables.flatMap((t) => t.rows.map((r) => r[0])));
+  }
+}
+
+class MemoryCommitter implements PositionCommitter {
+  readonly commits: [string, number, number][][] = [];
+  commit(positions: Positions): Promise<void> {
+    this.commits.push(positionList(positions).map((p) => [p.topic, p.partition, p.offset]));
+    return Promise.resolve();
+  }
+}
+
+const event = (id: number, op = "c") =>
+  encoder.encode(JSON.stringify({
+    op,
+    before: null,
+    after: { id, name: `n${id}` },
+    source: null,
+    ts_ms: 1_700_000_000_000,
+  }));
+
+const TOPIC = "p.db.t";
+
+function batchOf(offsets: number[], value = (o: number) => event(o) as Uint8Array | null) {
+  return {
+    topic: TOPIC,
+    partition: 0,
+    highWatermark: Math.max(...offsets) + 1,
+    records: offsets.map((offset) => {
+      const bytes = value(offset);
+      return { offset, key: null, value: bytes && Buffer.from(bytes) };
+    }),
+    heartbeat: () => Promise.resolve(),
+  };
+}
+
+function pipelineWith(options: Partial<PipelineOptions> = {}) {
+  const writer = new MemoryWriter();
+  const committer = new MemoryCommitter();
+  let clock = 0;
+  const pipeline = new Pipeline({
+    tables: new Map([[TOPIC, "t_cdc"]]),
+    batchSize: 1000,
+    flushMs: 1000,
+    onError: "fail",
+    mapping: DEFAULT_MAPPING_OPTIONS,
+    now: () => clock,
+    ...options,
+  }, { decoder: new JsonDecoder(), writer, committer });
+  return { pipeline, writer, committer, advance: (ms: number) => clock += ms };
+}
+
+Deno.test("Pipeline skips records below the stored position and resumes right after it", async () => {
+  const { pipeline, writer, committer } = pipelineWith();
+  pipeline.seed(new Map([[TOPIC, new Map([[0, 5]])]]));
+  await pipeline.handleBatch(batchOf([3, 4, 5, 6]));
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[5, 6]]);
+  assert.deepEqual(committer.commits, [[[TOPIC, 0, 7]]]);
+  assert.equal(pipeline.stats.alreadyWritten, 2);
+  // a redelivered batch (after a rebalance) is skipped as a whole
+  await pipeline.handleBatch(batchOf([5, 6]));
+  await pipeline.flush();
+  assert.equal(writer.batches.length, 1);
+  assert.equal(pipeline.stats.alreadyWritten, 4);
+});
+
+Deno.test("Pipeline: dead letters and skips advance positions; tombstones are counted", async () => {
+  const bad = (o: number) => o === 1 ? encoder.encode("not json") : o === 2 ? null : event(o);
+  for (const onError of ["dead-letter", "skip"] as const) {
+    const { pipeline, writer } = pipelineWith({ onError });
+    await pipeline.handleBatch(batchOf([0, 1, 2, 3], bad));
+    await pipeline.flush();
+    const [batch] = writer.batches;
+    assert.deepEqual(writer.ids(), [[0, 3]], onError);
+    assert.deepEqual([...batch.positions.get(TOPIC)!], [[0, 4]], onError);
+    assert.equal(batch.deadLetters.length, onError === "dead-letter" ? 1 : 0);
+    assert.equal(pipeline.stats.tombstones, 1);
+    if (onError === "dead-letter") {
+      assert.equal(batch.deadLetters[0].offset, 1);
+      assert.equal(batch.deadLetters[0].reason, "undecodable-avro");
+      assert.equal(pipeline.stats.deadLettered, 1);
+    } else assert.equal(pipeline.stats.skipped, 1);
+  }
+});
+
+Deno.test("Pipeline under --on-error fail: stops at the bad record; rows before it stay writable", async () => {
+  const { pipeline, writer } = pipelineWith();
+  await assert.rejects(
+    () =>
+      pipeline.handleBatch(
+        batchOf([0, 1, 2], (o) => o === 1 ? encoder.encode("{") : event(o)),
+      ),
+    (e: unknown) =>
+      e instanceof BadRecordError &&
+      /topic p\.db\.t, partition 0, offset 1 \(undecodable-avro\)/.test(e.message),
+  );
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[0]]);
+  assert.deepEqual(
+    [...writer.batches[0].positions.get(TOPIC)!],
+    [[0, 1]],
+    "not past the bad record",
+  );
+});
+
+Deno.test("Pipeline: a create without its after image is a bad record, not an all-NULL row", async () => {
+  const { pipeline, writer } = pipelineWith({ onError: "dead-letter" });
+  const noAfter = encoder.encode(
+    JSON.stringify({ op: "c", before: null, after: null, source: null }),
+  );
+  await pipeline.handleBatch(batchOf([0, 1], (o) => o === 0 ? noAfter : event(o)));
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[1]]);
+  assert.equal(writer.batches[0].deadLetters[0].reason, "missing-row-image");
+});
+
+Deno.test("Pipeline flushes by size, and by age through flushIfDue", async () => {
+  const { pipeline, writer, advance } = pipelineWith({ batchSize: 2, flushMs: 500 });
+  await pipeline.handleBatch(batchOf([0, 1, 2, 3, 4]));
+  await pipeline.flushIfDue(); // settles the write in flight
+  assert.deepEqual(writer.ids(), [[0, 1], [2, 3]]);
+  advance(499);
+  await pipeline.flushIfDue();
+  assert.equal(writer.batches.length, 2, "the partial batch is not due yet");
+  advance(1);
+  await pipeline.flushIfDue();
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[0, 1], [2, 3], [4]]);
+});
+
+Deno.test("Pipeline keeps one write in flight and commits each batch after it is written", async () => {
+  const { pipeline, writer, committer } = pipelineWith({ batchSize: 1 });
+  writer.hold = deferred();
+  const handled = pipeline.handleBatch(batchOf([0, 1, 2]));
+  await waitUntil(() => writer.started === 1);
+  // the second batch waits for the first write, however long that takes
+  for (let i = 0; i < 100; i++) await Promise.resolve();
+  assert.equal(writer.started, 1);
+  assert.equal(committer.commits.length, 0, "nothing committed before the write landed");
+  writer.hold.resolve();
+  await handled;
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[0], [1], [2]]);
+  assert.deepEqual(committer.commits.map((c) => c[0][2]), [1, 2, 3]);
+});
+
+Deno.test("Pipeline surfaces a failed write at the next flush, and commits nothing of it", async () => {
+  const { pipeline, writer, committer } = pipelineWith({ batchSize: 2 });
+  writer.failWith = new Error("server gone");
+  await pipeline.handleBatch(batchOf([0, 1]));
+  await assert.rejects(() => pipeline.flushIfDue(), /server gone/);
+  assert.equal(committer.commits.length, 0);
+});
+
+Deno.test("Pipeline stopped mid-batch handles no further record; the final flush ends at the last one handled", async () => {
+  const writer = new MemoryWriter();
+  const decoder = new JsonDecoder();
+  // stop while the second record is being decoded, as a signal would
+  const stopping = new Pipeline({
+    tables: new Map([[TOPIC, "t_cdc"]]),
+    batchSize: 1000,
+    flushMs: 1000,
+    onError: "fail",
+    mapping: DEFAULT_MAPPING_OPTIONS,
+  }, {
+    decoder: {
+      decode: (bytes) => {
+        if (JSON.parse(new TextDecoder().decode(bytes)).after.id === 1) stopping.stop();
+        return decoder.decode(bytes);
+      },
+    },
+    writer,
+    committer: new MemoryCommitter(),
+  });
+  await stopping.handleBatch(batchOf([0, 1, 2, 3]));
+  await stopping.handleBatch(batchOf([4]));
+  await stopping.flush();
+  assert.deepEqual(writer.ids(), [[0, 1]]);
+  assert.deepEqual([...writer.batches[0].positions.get(TOPIC)!], [[0, 2]]);
+  assert.equal(stopping.stats.consumed, 2);
+});
+
+/** Lets queued promise callbacks run until `condition` holds (bounded). */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await Promise.resolve();
+  assert.ok(condition(), "condition never held");
+}
