@@ -134,6 +134,9 @@ export function debeziumConnectorConfig(settings: ConnectorSettings): ConnectorC
     "snapshot.mode": settings.snapshotMode,
     // record names must be valid Avro names
     "schema.name.adjustment.mode": "avro",
+    // every column's declared type and real name travel in the schema: exact _cdc column types
+    // (VARCHAR(10), BIGINT UNSIGNED, ...) and source names where Avro needs adjusted ones
+    "column.propagate.source.type": ".*",
     // after a source restart the binlog client reconnects within 2 s (default 60 s)
     "connect.keep.alive.interval.ms": "2000",
     ...avroConverterConfig("key.converter", settings.converter, settings.converterRegistryUrl),

@@ -58,18 +58,19 @@ function recordRenderer(
 ): Renderer {
   const columns = record.fields.map((field) => {
     try {
-      const { convert } = mapField(field, names, options);
-      return { name: field.name, render: (v: unknown) => sqlValueJson(convert(v)) };
+      // shown under the source's column name, as in `_cdc`
+      const { name, convert } = mapField(field, names, options);
+      return { name, field: field.name, render: (v: unknown) => sqlValueJson(convert(v)) };
     } catch (error) {
       // a column cdc could not store is still worth seeing
       if (!(error instanceof UnmappableTypeError)) throw error;
-      return { name: field.name, render: plainJson };
+      return { name: field.name, field: field.name, render: plainJson };
     }
   });
   return (value) => {
     if (value === null || value === undefined) return null;
     const row = value as Record<string, unknown>;
-    return Object.fromEntries(columns.map((c) => [c.name, c.render(row[c.name])]));
+    return Object.fromEntries(columns.map((c) => [c.name, c.render(row[c.field])]));
   };
 }
 

@@ -47,3 +47,24 @@ Deno.test("compileRenderer: a key record column by column; null stays null", () 
   assert.deepEqual(render({ id: 2n ** 60n }), { id: "1152921504606846976" });
   assert.equal(render(null), null);
 });
+
+Deno.test("compileRenderer: columns under their source names, as in _cdc", () => {
+  const render = compileRenderer(
+    {
+      type: "record",
+      name: "Key",
+      fields: [{
+        name: "line_no",
+        type: {
+          type: "int",
+          "connect.parameters": {
+            "__debezium.source.column.type": "INT",
+            "__debezium.source.column.name": "line no",
+          },
+        },
+      }],
+    },
+    DEFAULT_MAPPING_OPTIONS,
+  );
+  assert.deepEqual(render({ line_no: 3 }), { "line no": 3 });
+});
