@@ -139,6 +139,9 @@ export function sqlTypeName(spelling: string): SqlTypeName | undefined {
   return isSqlTypeName(name) ? name : undefined;
 }
 
+/** A parameter as a message shows it (NaN and Infinity included). */
+const show = (n: unknown) => typeof n === "number" ? String(n) : JSON.stringify(n);
+
 const isCount = (n: unknown, min: number, max: number): n is number =>
   typeof n === "number" && Number.isSafeInteger(n) && n >= min && n <= max;
 
@@ -158,11 +161,11 @@ export function sqlTypeProblem(type: SqlType): string | undefined {
       const precision = type.precision ?? 10, scale = type.scale ?? 0;
       if (!isCount(precision, 1, MAX_DECIMAL_PRECISION)) {
         return `DECIMAL precision ${
-          JSON.stringify(type.precision)
+          show(type.precision)
         } is not a whole number from 1 to ${MAX_DECIMAL_PRECISION}`;
       }
       if (!isCount(scale, 0, Math.min(MAX_DECIMAL_SCALE, precision))) {
-        return `DECIMAL scale ${JSON.stringify(type.scale)} is not a whole number from 0 to ${
+        return `DECIMAL scale ${show(type.scale)} is not a whole number from 0 to ${
           Math.min(MAX_DECIMAL_SCALE, precision)
         } (precision ${precision})`;
       }
@@ -171,13 +174,13 @@ export function sqlTypeProblem(type: SqlType): string | undefined {
     case "fsp":
       return type.fsp === undefined || isCount(type.fsp, 0, MAX_FSP)
         ? undefined
-        : `${type.name} fractional seconds ${JSON.stringify(type.fsp)} are not 0 to ${MAX_FSP}`;
+        : `${type.name} fractional seconds ${show(type.fsp)} are not 0 to ${MAX_FSP}`;
     case "length": {
       const min = type.name === "BIT" ? 1 : 0;
       return type.length === undefined || isCount(type.length, min, s.maxLength!)
         ? undefined
         : `${type.name} length ${
-          JSON.stringify(type.length)
+          show(type.length)
         } is not a whole number from ${min} to ${s.maxLength}`;
     }
     case "members":

@@ -490,10 +490,18 @@ export function mapField(
   };
 }
 
-/** A numeric schema parameter; NaN for text that is no number (rejected by validation). */
+/** A whole-number schema parameter, or `fallback` when absent; anything else is unmappable. */
 function parameterNumber(ctx: FieldContext, key: string, fallback: number): number {
   const text = ctx.params[key];
-  return text === undefined ? fallback : /^\s*-?\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (text === undefined) return fallback;
+  if (!/^\s*-?\d{1,9}\s*$/.test(text)) {
+    throw new UnmappableTypeError(
+      ctx.column,
+      ctx.schema,
+      `parameter ${key} ${JSON.stringify(text)} is not a whole number`,
+    );
+  }
+  return Number(text);
 }
 
 function optionalNumber(text: string | undefined): number | undefined {
