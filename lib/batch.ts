@@ -8,10 +8,18 @@ import type { DeadLetter } from "./bookkeeping.ts";
 import { type Positions, setPosition } from "./positions.ts";
 import type { SqlValue } from "./type_mapping.ts";
 
-/** Rows for one table, all with the same column list. */
-export interface TableRows {
+/** Where rows go and what they hold: a table fed by one topic, its columns and key. */
+export interface RowTarget {
   table: string;
+  topic: string;
+  /** The names of a row's values, in order. */
   columnNames: readonly string[];
+  /** The source's primary key columns (empty where the mode needs none). */
+  keyColumns: readonly string[];
+}
+
+/** Rows for one table, all with the same column list, in offset order. */
+export interface TableRows extends RowTarget {
   rows: SqlValue[][];
 }
 
@@ -52,12 +60,12 @@ export class BatchBuffer {
     return this.#startedAt === undefined ? 0 : this.#now() - this.#startedAt;
   }
 
-  /** Adds a row for `table`; rows with other column lists go to their own INSERT. */
-  addRow(table: string, columnNames: readonly string[], row: SqlValue[]): void {
-    const key = `${table}\0${columnNames.join("\0")}`;
+  /** Adds a row for a table; rows with other column lists go to their own statements. */
+  addRow(target: RowTarget, row: SqlValue[]): void {
+    const key = `${target.table}\0${target.columnNames.join("\0")}`;
     let rows = this.#tables.get(key);
     if (!rows) {
-      rows = { table, columnNames, rows: [] };
+      rows = { ...target, rows: [] };
       this.#tables.set(key, rows);
     }
     rows.rows.push(row);

@@ -4,9 +4,15 @@ import { BatchBuffer } from "./batch.ts";
 Deno.test("BatchBuffer groups rows by table and column list and drains positions with them", () => {
   const buffer = new BatchBuffer();
   assert.equal(buffer.pending, false);
-  buffer.addRow("a_cdc", ["x", "__op"], [1, "c"]);
-  buffer.addRow("a_cdc", ["x", "__op"], [2, "u"]);
-  buffer.addRow("a_cdc", ["x", "y", "__op"], [3, 4, "c"]);
+  const target = (columnNames: string[]) => ({
+    table: "a_cdc",
+    topic: "t",
+    columnNames,
+    keyColumns: [],
+  });
+  buffer.addRow(target(["x", "__op"]), [1, "c"]);
+  buffer.addRow(target(["x", "__op"]), [2, "u"]);
+  buffer.addRow(target(["x", "y", "__op"]), [3, 4, "c"]);
   buffer.advance("t", 0, 3);
   buffer.advance("t", 0, 5);
   assert.equal(buffer.size, 3);

@@ -111,7 +111,7 @@ export function deadLetterTableDdl(database: string, table: string): string {
   ], ["group_id", "topic", "partition", "offset"]);
 }
 
-/** Keeps dead letters of `groupId`. */
+/** Keeps dead letters of `groupId`; one already kept (a replay) stays as it was. */
 export function insertDeadLetters(
   database: string,
   table: string,
@@ -122,7 +122,7 @@ export function insertDeadLetters(
   return {
     sql: `INSERT INTO ${qualifiedName(database, table)}
       (group_id, topic, \`partition\`, \`offset\`, \`key\`, \`value\`, reason, error, failed_at)
-      VALUES ?`,
+      VALUES ? ON DUPLICATE KEY UPDATE \`offset\` = \`offset\``,
     values: [letters.map((l) => [
       groupId,
       l.topic,

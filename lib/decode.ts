@@ -20,7 +20,8 @@ export type BadInputReason =
   | "undecodable-avro"
   | "unmappable-type"
   | "not-debezium-envelope"
-  | "missing-row-image";
+  | "missing-row-image"
+  | "missing-key";
 
 /** A record that is not what Debezium + the Avro converter write. */
 export class BadInputError extends Error {
@@ -146,16 +147,24 @@ export class AvroDecoder {
   /** Decodes one record's bytes; bad input throws {@linkcode BadInputError}. */
   async decode(bytes: Uint8Array): Promise<DecodedValue> {
     const frame = decodeConfluentFrame(bytes);
-    let schema: CompiledSchema;
+    const schema = await this.#framedSchema(frame.schemaId);
+    return { schema, value: decodeAvroPayload(schema, frame.payload) };
+  }
+
+  /** The schema that wrote `bytes`, without decoding them (e.g. a Kafka key's). */
+  schemaOf(bytes: Uint8Array): Promise<CompiledSchema> {
+    return this.#framedSchema(decodeConfluentFrame(bytes).schemaId);
+  }
+
+  async #framedSchema(id: number): Promise<CompiledSchema> {
     try {
-      schema = await this.schema(frame.schemaId);
+      return await this.schema(id);
     } catch (error) {
       if (error instanceof UnknownSchemaIdError) {
         throw new BadInputError("unknown-schema-id", error.message);
       }
       throw error; // the registry is down: transient, not bad input
     }
-    return { schema, value: decodeAvroPayload(schema, frame.payload) };
   }
 }
 

@@ -53,16 +53,14 @@ export function addColumnDdl(
   column: ColumnDef,
   after: string | undefined,
 ): string {
-  return `ALTER TABLE ${qualifiedName(database, table)} ADD COLUMN ${
-    columnDdl({ ...column, nullable: true })
-  } ${after === undefined ? "FIRST" : `AFTER ${quoteIdent(after)}`}`;
+  return `ALTER TABLE ${qualifiedName(database, table)} ADD COLUMN ${columnDdl(column)} ${
+    after === undefined ? "FIRST" : `AFTER ${quoteIdent(after)}`
+  }`;
 }
 
 /** `ALTER TABLE ... MODIFY COLUMN` widening a column. */
 export function modifyColumnDdl(database: string, table: string, column: ColumnDef): string {
-  return `ALTER TABLE ${qualifiedName(database, table)} MODIFY COLUMN ${
-    columnDdl({ ...column, nullable: true })
-  }`;
+  return `ALTER TABLE ${qualifiedName(database, table)} MODIFY COLUMN ${columnDdl(column)}`;
 }
 
 /** A column as the sink reads it from `information_schema`. */

@@ -38,7 +38,11 @@ export class DryRunSink implements RowWriter {
     return Promise.resolve(new Map());
   }
 
-  ensureTable(_table: string, _columns: readonly ColumnDef[]): Promise<void> {
+  ensureTable(
+    _table: string,
+    _columns: readonly ColumnDef[],
+    _key: readonly string[],
+  ): Promise<void> {
     return Promise.resolve();
   }
 

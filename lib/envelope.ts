@@ -14,6 +14,7 @@ import { type Envelope, isOp, type KafkaPosition } from "./debezium.ts";
 import { BadInputError } from "./decode.ts";
 import type { ColumnDef } from "./dialect.ts";
 import type { ColumnMapping, MappingOptions, SqlValue } from "./type_mapping.ts";
+import { keyTypeProblem, renderSqlType } from "./sql_types.ts";
 import { DEFAULT_MAPPING_OPTIONS, mapField, UnmappableTypeError } from "./type_mapping.ts";
 
 /** The columns and the row function for one envelope schema. */
@@ -22,6 +23,8 @@ export interface RowPlan {
   columns: readonly ColumnDef[];
   /** All column names of a row, source then metadata, in value order. */
   columnNames: readonly string[];
+  /** The source's primary key columns, from the Kafka key schema (empty without one). */
+  keyColumns: readonly string[];
   /**
    * The `_cdc` row for one event, values in `columnNames` order. Throws
    * {@linkcode BadInputError} for an event that carries no row image where its op needs one.
@@ -99,6 +102,47 @@ function columnMappings(
   return mappings;
 }
 
+/**
+ * The key columns named by a Kafka key schema: each must be a column of the row
+ * and a type MySQL can index as a whole.
+ */
+function keyColumns(
+  keySchema: AvroSchema,
+  columns: readonly ColumnMapping[],
+  options: MappingOptions,
+): string[] {
+  const names = namedTypes(keySchema);
+  if (!isRecord(keySchema)) {
+    throw new BadInputError("not-debezium-envelope", "the key schema is not a record");
+  }
+  return keySchema.fields.map((field) => {
+    let key: ColumnMapping;
+    try {
+      key = mapField(field, names, options);
+    } catch (error) {
+      if (error instanceof UnmappableTypeError) {
+        throw new BadInputError("unmappable-type", `key ${error.message}`);
+      }
+      throw error;
+    }
+    const column = columns.find((c) => c.name === key.name);
+    if (!column) {
+      throw new BadInputError(
+        "not-debezium-envelope",
+        `key column "${key.name}" is not a column of the row`,
+      );
+    }
+    const problem = keyTypeProblem(column.type);
+    if (problem) {
+      throw new BadInputError(
+        "unmappable-type",
+        `key column "${key.name}" is ${renderSqlType(column.type)}: ${problem}`,
+      );
+    }
+    return column.name;
+  });
+}
+
 /** What each op takes its row image from. */
 const IMAGE_OF = { c: "after", u: "after", r: "after", d: "before", t: undefined } as const;
 
@@ -109,15 +153,18 @@ const IMAGE_OF = { c: "after", u: "after", r: "after", d: "before", t: undefined
 export function compileRowPlan(
   schema: AvroSchema,
   options: MappingOptions = DEFAULT_MAPPING_OPTIONS,
+  keySchema?: AvroSchema,
 ): RowPlan {
   const { record, names } = rowRecord(schema);
   const mappings = columnMappings(record, names, options);
+  const key = keySchema === undefined ? [] : keyColumns(keySchema, mappings, options);
   const fields = mappings.map((m) => m.field);
   const converters = mappings.map((m) => m.convert);
   const width = fields.length + METADATA_COLUMNS.length;
   return {
     columns: mappings.map((m) => ({ name: m.name, type: m.type, nullable: true })),
     columnNames: [...mappings.map((m) => m.name), ...METADATA_COLUMNS.map((c) => c.name)],
+    keyColumns: key,
     toRow(envelope, position) {
       if (!isOp(envelope.op)) {
         throw new BadInputError("not-debezium-envelope", `unknown Debezium op "${envelope.op}"`);

@@ -10,6 +10,7 @@
  */
 import mysql from "mysql2/promise";
 import type { SinkBatch, TableRows } from "./batch.ts";
+import type { SinkMode } from "./modes/mode.ts";
 import {
   deadLetterTableDdl,
   insertDeadLetters,
@@ -19,7 +20,6 @@ import {
   type Statement,
   upsertPositions,
 } from "./bookkeeping.ts";
-import { cdcTableDdl } from "./cdc_table.ts";
 import {
   type ColumnDef,
   evolveTableDdl,
@@ -38,6 +38,8 @@ const log = logger("sink");
 /** Connection and naming settings of the sink. */
 export interface SinkOptions extends MysqlEndpoint {
   database: string;
+  /** What the target tables hold: history, mirror or scd2. */
+  mode: SinkMode;
   /** Consumer group whose positions this sink stores. */
   groupId: string;
   offsetsTable: string;
@@ -199,19 +201,21 @@ export class MysqlSink implements RowWriter {
    * sight, or adds and widens columns (SPEC section 3). Throws
    * `IncompatibleSchemaChangeError` for a change that would lose data.
    */
-  ensureTable(table: string, columns: readonly ColumnDef[]): Promise<void> {
+  ensureTable(table: string, columns: readonly ColumnDef[], key: readonly string[]): Promise<void> {
     return this.#exclusive(() =>
       this.#withReconnect(`preparing table ${table}`, async () => {
-        const db = this.options.database;
+        const { database: db, mode } = this.options;
+        const wanted = mode.sourceColumns(columns, key);
         let existing = this.#tables.get(table) ?? await this.#readColumns(table);
         if (existing.length === 0) {
           log.info(
-            `creating table ${qualifiedName(db, table)} with ${columns.length} source columns`,
+            `creating ${mode.name} table ${qualifiedName(db, table)} with ${columns.length} ` +
+              `source columns${key.length ? ` keyed by ${key.join(", ")}` : ""}`,
           );
-          await this.#query(cdcTableDdl(db, table, columns));
+          await this.#query(mode.createTableDdl(db, table, wanted, key));
           existing = await this.#readColumns(table);
         }
-        const statements = evolveTableDdl(db, table, existing, columns);
+        const statements = evolveTableDdl(db, table, existing, wanted);
         for (const statement of statements) {
           log.info(`schema change: ${statement}`);
           await this.#query(statement);
@@ -245,8 +249,11 @@ export class MysqlSink implements RowWriter {
         }
         await this.#query("START TRANSACTION");
         try {
-          const { database, deadLetterTable, offsetsTable, groupId } = this.options;
-          for (const rows of batch.tables) await this.#insertRows(rows);
+          const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
+          const tables = mode.fenced ? await this.#unwritten(batch) : batch.tables;
+          const target = { database, maxStatementBytes: this.#maxStatementBytes };
+          const run = (sql: string, values?: unknown[]) => this.#query(sql, values);
+          for (const rows of tables) await mode.write(run, target, rows);
           if (batch.deadLetters.length) {
             await this.#run(
               insertDeadLetters(database, deadLetterTable, groupId, batch.deadLetters),
@@ -271,28 +278,32 @@ export class MysqlSink implements RowWriter {
   }
 
   /**
-   * Multi-row INSERTs, as few as fit under the server's packet limit. The key
-   * is the Kafka position, so a row already present is the same record: it is
-   * left as it is (not IGNORE, which would also hide data errors).
+   * The batch's rows not yet written by any process of the group: the stored positions
+   * are read under a lock, so that of two processes holding one partition for a moment
+   * (a rebalance), the later one drops what the earlier already applied.
    */
-  async #insertRows({ table, columnNames, rows }: TableRows): Promise<void> {
-    const tail = " ON DUPLICATE KEY UPDATE `__offset` = `__offset`";
-    const head = `INSERT INTO ${qualifiedName(this.options.database, table)} (${
-      columnNames.map(quoteIdent).join(", ")
-    }) VALUES `;
-    let values: string[] = [];
-    let size = head.length + tail.length;
-    for (const row of rows) {
-      const tuple = `(${mysql.format("?", [row])})`;
-      if (values.length > 0 && size + tuple.length + 1 > this.#maxStatementBytes) {
-        await this.#query(head + values.join(",") + tail);
-        values = [];
-        size = head.length + tail.length;
+  async #unwritten(batch: SinkBatch): Promise<TableRows[]> {
+    const { database, offsetsTable, groupId } = this.options;
+    const read = selectPositions(database, offsetsTable, groupId, [...batch.positions.keys()]);
+    const stored = positionsFromRows(
+      await this.#query(`${read.sql} FOR UPDATE`, read.values) as Parameters<
+        typeof positionsFromRows
+      >[0],
+    );
+    return batch.tables.map((t) => {
+      const partition = t.columnNames.indexOf("__partition");
+      const offset = t.columnNames.indexOf("__offset");
+      const next = stored.get(t.topic);
+      if (!next) return t;
+      const rows = t.rows.filter((r) => Number(r[offset]) >= (next.get(Number(r[partition])) ?? 0));
+      if (rows.length < t.rows.length) {
+        log.info(
+          `${t.rows.length - rows.length} changes of ${t.table} were applied by another ` +
+            `process of group ${groupId} already; not applying them again`,
+        );
       }
-      values.push(tuple);
-      size += tuple.length + 1;
-    }
-    if (values.length) await this.#query(head + values.join(",") + tail);
+      return { ...t, rows };
+    });
   }
 
   /** Waits for queued work, then closes the connection. */

@@ -199,6 +199,21 @@ export function sqlTypeProblem(type: SqlType): string | undefined {
   }
 }
 
+/**
+ * Why a column of `type` cannot be (part of) a primary key, or undefined when it can:
+ * MySQL indexes TEXT/BLOB only by a prefix, which would merge keys that differ after it.
+ */
+export function keyTypeProblem(type: SqlType): string | undefined {
+  const s = spec(type.name);
+  if ((s.family === "text" || s.family === "binary") && s.parameters === "none") {
+    return "MySQL cannot index it whole; register the connector with " +
+      "column.propagate.source.type=.* (cdc connector register does) so that the column keeps " +
+      "its CHAR/VARCHAR/BINARY type";
+  }
+  if (s.family === "json" || s.family === "geometry") return "MySQL cannot make it a key";
+  return undefined;
+}
+
 /** A string literal, for ENUM/SET members: quotes and backslashes escaped. */
 export function quoteString(value: string): string {
   return "'" + value.replaceAll("\\", "\\\\").replaceAll("'", "''") + "'";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { BatchBuffer, type SinkBatch } from "./batch.ts";
+import { BatchBuffer, type RowTarget, type SinkBatch } from "./batch.ts";
 import type { DeadLetter } from "./bookkeeping.ts";
 import { type Envelope, isLastSnapshotRead } from "./debezium.ts";
 import { BadInputError, type CompiledSchema, type DecodedValue } from "./decode.ts";
@@ -33,19 +33,23 @@ export interface PipelineOptions {
   flushMs: number;
   onError: OnError;
   mapping: MappingOptions;
+  /** True when rows need the source's primary key (from the Kafka key): mirror, scd2. */
+  keyed?: boolean;
   /** The clock, in milliseconds (a test passes its own). */
   now?: () => number;
 }
 
-/** Decode: a record value's bytes → the value and the schema that wrote it. */
+/** Decode: a record's bytes → the value and the schema that wrote it. */
 export interface RecordDecoder {
   decode(bytes: Uint8Array): Promise<DecodedValue>;
+  /** The schema that wrote `bytes` (a Kafka key's: its fields name the key columns). */
+  schemaOf(bytes: Uint8Array): Promise<CompiledSchema>;
 }
 
 /** Sink: tables made ready once per schema, batches written one transaction each. */
 export interface BatchWriter {
-  /** Makes `table` able to hold rows with `columns` (create, or evolve). */
-  ensureTable(table: string, columns: readonly ColumnDef[]): Promise<void>;
+  /** Makes `table` able to hold rows with `columns` keyed by `key` (create, or evolve). */
+  ensureTable(table: string, columns: readonly ColumnDef[], key: readonly string[]): Promise<void>;
   /** Writes rows, dead letters and positions in one transaction. */
   write(batch: SinkBatch): Promise<void>;
 }
@@ -88,6 +92,12 @@ export class BadRecordError extends Error {
 
 const key = (topic: string, partition: number) => `${topic}\0${partition}`;
 
+/** A compiled plan and where its rows go. */
+interface PlannedTarget {
+  plan: RowPlan;
+  target: RowTarget;
+}
+
 /**
  * The stream from topics to `_cdc` tables; I/O through its stages. Batches are
  * handed over by the source one at a time; a timer (started by `start()`) writes
@@ -110,7 +120,7 @@ export class Pipeline {
   /** Next offset not yet in the sink or the buffer, per topic and partition. */
   readonly #next = new Map<string, number>();
   readonly #highWatermarks = new Map<string, number>();
-  readonly #plans = new Map<string, Promise<RowPlan>>();
+  readonly #plans = new Map<string, Promise<PlannedTarget>>();
   /** Snapshot reads seen per topic, for the line that says a table's snapshot is through. */
   readonly #snapshotRows = new Map<string, number>();
   #serial: Promise<unknown> = Promise.resolve();
@@ -207,10 +217,11 @@ export class Pipeline {
     const table = this.#options.tables.get(topic)!;
     try {
       const decoded = await this.#stages.decoder.decode(record.value);
-      const plan = await this.#plan(table, decoded.schema);
+      const keySchema = this.#options.keyed ? await this.#keySchema(table, record) : undefined;
+      const { plan, target } = await this.#plan(table, topic, decoded.schema, keySchema);
       const envelope = decoded.value as Envelope;
       const row = plan.toRow(envelope, { partition, offset: record.offset });
-      this.#buffer.addRow(table, plan.columnNames, row);
+      this.#buffer.addRow(target, row);
       if (envelope.op === "r") this.#snapshotRead(topic, envelope);
     } catch (error) {
       if (!(error instanceof BadInputError)) throw error;
@@ -245,20 +256,39 @@ export class Pipeline {
     }
   }
 
-  /** The row plan of a schema id for a table; the table is made ready on first sight. */
-  #plan(table: string, schema: CompiledSchema): Promise<RowPlan> {
-    const k = `${table}\0${schema.id}`;
-    let plan = this.#plans.get(k);
-    if (!plan) {
-      plan = (async () => {
-        const compiled = compileRowPlan(schema.schema, this.#options.mapping);
-        await this.#stages.writer.ensureTable(table, compiled.columns);
-        return compiled;
-      })();
-      plan.catch(() => this.#plans.delete(k));
-      this.#plans.set(k, plan);
+  /** The schema of a record's Kafka key; a table without a primary key has none. */
+  #keySchema(table: string, record: SourceRecord): Promise<CompiledSchema> {
+    if (record.key === null) {
+      throw new BadInputError(
+        "missing-key",
+        `the record has no Kafka key: source table of ${table} has no primary key, and this ` +
+          `mode keeps one row per key. Give the connector one with message.key.columns ` +
+          `("<db>.<table>:<column>[,<column>]"), or stream this table with --mode history`,
+      );
     }
-    return plan;
+    return this.#stages.decoder.schemaOf(record.key);
+  }
+
+  /** The row plan of a schema for a table; the table is made ready on first sight. */
+  #plan(
+    table: string,
+    topic: string,
+    schema: CompiledSchema,
+    keySchema: CompiledSchema | undefined,
+  ): Promise<PlannedTarget> {
+    const k = `${table}\0${schema.id}\0${keySchema?.id ?? ""}`;
+    let planned = this.#plans.get(k);
+    if (!planned) {
+      planned = (async () => {
+        const plan = compileRowPlan(schema.schema, this.#options.mapping, keySchema?.schema);
+        await this.#stages.writer.ensureTable(table, plan.columns, plan.keyColumns);
+        const { columnNames, keyColumns } = plan;
+        return { plan, target: { table, topic, columnNames, keyColumns } };
+      })();
+      planned.catch(() => this.#plans.delete(k));
+      this.#plans.set(k, planned);
+    }
+    return planned;
   }
 
   /**

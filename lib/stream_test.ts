@@ -54,6 +54,9 @@ const encoder = new TextEncoder();
 
 /** Record values are JSON envelopes; anything else is bad input, as undecodable Avro is. */
 class JsonDecoder implements RecordDecoder {
+  schemaOf(): Promise<CompiledSchema> {
+    return Promise.resolve(COMPILED);
+  }
   decode(bytes: Uint8Array): Promise<DecodedValue> {
     try {
       return Promise.resolve({
@@ -259,6 +262,7 @@ Deno.test("Pipeline stopped mid-batch handles no further record; the final flush
     mapping: DEFAULT_MAPPING_OPTIONS,
   }, {
     decoder: {
+      schemaOf: () => decoder.schemaOf(),
       decode: (bytes) => {
         if (JSON.parse(new TextDecoder().decode(bytes)).after.id === 1) stopping.stop();
         return decoder.decode(bytes);

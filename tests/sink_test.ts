@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { IncompatibleSchemaChangeError } from "../lib/dialect.ts";
+import { HISTORY } from "../lib/modes/history.ts";
 import { MysqlSink } from "../lib/sink.ts";
 import { connectMysql, query, STACK, uniqueSuffix } from "./helpers.ts";
 
@@ -18,6 +19,7 @@ Deno.test({
     const sink = new MysqlSink({
       ...STACK.mysql,
       database,
+      mode: HISTORY,
       groupId: "g",
       offsetsTable: "__cdc_offsets",
       deadLetterTable: "__cdc_dead_letter",
@@ -37,7 +39,7 @@ Deno.test({
         await sink.ensureTable("t_cdc", [
           { name: "id", type: { name: "INT" }, nullable: false },
           { name: "name", type: { name: "VARCHAR", length: 10 }, nullable: true },
-        ]);
+        ], []);
         assert.deepEqual((await columns()).map((c) => c.name), ["id", "name", ...META]);
       });
       await t.step(
@@ -46,6 +48,8 @@ Deno.test({
           const batch = () => ({
             tables: [{
               table: "t_cdc",
+              topic: "topic",
+              keyColumns: [],
               columnNames: ["id", "name", ...META],
               rows: [
                 [1, "añb😀", "c", "2024-01-01 00:00:00.000", null, "f:1:0", 0, 10],
@@ -74,6 +78,8 @@ Deno.test({
           sink.write({
             tables: [{
               table: "t_cdc",
+              topic: "topic",
+              keyColumns: [],
               columnNames: ["id", "name", ...META],
               rows: [[2, "x".repeat(11), "c", null, null, null, 0, 13]],
             }],
@@ -95,7 +101,7 @@ Deno.test({
             { name: "id", type: { name: "BIGINT" }, nullable: true },
             { name: "email", type: { name: "VARCHAR", length: 50 }, nullable: true },
             { name: "name", type: { name: "VARCHAR", length: 20 }, nullable: true },
-          ]);
+          ], []);
           const now = await columns();
           assert.deepEqual(now.map((c) => c.name), ["id", "email", "name", ...META]);
           assert.match(now[0].type, /^bigint/);
@@ -104,7 +110,7 @@ Deno.test({
             name: "id",
             type: { name: "BIGINT" },
             nullable: true,
-          }]);
+          }], []);
           assert.equal((await columns()).length, 3 + META.length, "a removed field's column stays");
         },
       );
@@ -112,7 +118,7 @@ Deno.test({
         "an incompatible change stops with table, column, old and new type",
         async () => {
           await assert.rejects(
-            sink.ensureTable("t_cdc", [{ name: "id", type: { name: "DATE" }, nullable: true }]),
+            sink.ensureTable("t_cdc", [{ name: "id", type: { name: "DATE" }, nullable: true }], []),
             (e: unknown) =>
               e instanceof IncompatibleSchemaChangeError && e.column === "id" &&
               /^BIGINT/.test(e.oldType) &&

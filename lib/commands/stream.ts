@@ -35,6 +35,8 @@ import { describeKafka, kafkaConnection } from "../kafka.ts";
 import { KafkaSource } from "../source.ts";
 import { type OnError, Pipeline, statusLine } from "../stream.ts";
 import type { MappingOptions } from "../type_mapping.ts";
+import { SINK_MODES } from "../modes/index.ts";
+import type { ModeName } from "../modes/mode.ts";
 
 const log = logger("stream");
 
@@ -42,8 +44,9 @@ const log = logger("stream");
 export interface StreamOptions
   extends KafkaOptions, RegistryOptions, MysqlOptions, TopicOptions, WaitOptions {
   table: string[];
+  mode: ModeName;
   sinkDatabase?: string;
-  tableTemplate: string;
+  tableTemplate?: string;
   groupId?: string;
   batchSize: number;
   flushMs: number;
@@ -71,15 +74,24 @@ export function streamCommand(): Command {
   }
   const options = [
     envOption({
+      flags: "--mode <mode>",
+      description: "what the target tables hold: history (every change, {table}_cdc), " +
+        "mirror (the current row per key, {table}_mirror) or scd2 (every version with its " +
+        "validity interval, {table}_scd2)",
+      env: "CDC_MODE",
+      default: "history",
+      choices: Object.keys(SINK_MODES),
+    }),
+    envOption({
       flags: "--sink-database <name>",
       description: "database of the _cdc tables on the sink server (default: --database)",
       env: "CDC_SINK_DATABASE",
     }),
     envOption({
       flags: "--table-template <template>",
-      description: "name of the history table; {table} is the source table",
+      description: "name of the target table; {table} is the source table " +
+        "(default: {table}_cdc, {table}_mirror or {table}_scd2 by --mode)",
       env: "CDC_TABLE_TEMPLATE",
-      default: "{table}_cdc",
     }),
     envOption({
       flags: "--group-id <id>",
@@ -154,9 +166,14 @@ export function streamCommand(): Command {
 /** Runs the stream until SIGINT/SIGTERM (exit 0) or a fatal error (exit 1). */
 async function runStream(options: StreamOptions): Promise<number> {
   const tables = [...new Set(options.table)];
-  const topics = new Map(
-    tables.map((t) => [tableTopic(options, t), cdcTableName(options.tableTemplate, t)]),
-  );
+  const mode = SINK_MODES[options.mode];
+  const template = options.tableTemplate ?? mode.defaultTemplate;
+  const sinkDatabase = options.sinkDatabase ?? options.database;
+  const topics = new Map(tables.map((t) => {
+    const target = cdcTableName(template, t);
+    refuseSourceAsTarget(options.database, t, sinkDatabase, target);
+    return [tableTopic(options, t), target];
+  }));
   const groupId = options.groupId ?? `cdc.${options.database}.${[...tables].sort().join(",")}`;
   const stop = new AbortController();
   let fatal: Error | undefined;
@@ -182,7 +199,8 @@ async function runStream(options: StreamOptions): Promise<number> {
   });
   const writer: RowWriter = options.dryRun ? new DryRunSink() : new MysqlSink({
     ...await mysqlEndpoint(options),
-    database: options.sinkDatabase ?? options.database,
+    database: sinkDatabase,
+    mode,
     groupId,
     offsetsTable: options.offsetsTable,
     deadLetterTable: options.deadLetterTable,
@@ -200,6 +218,7 @@ async function runStream(options: StreamOptions): Promise<number> {
       flushMs: options.flushMs,
       onError: options.onError,
       mapping: { binaryHandlingMode: options.binaryHandlingMode },
+      keyed: mode.needsKey,
     },
     { decoder: new AvroDecoder(registry), writer, committer: source },
   );
@@ -239,6 +258,29 @@ async function runStream(options: StreamOptions): Promise<number> {
   log.info(`stopped: ${statusLine(pipeline.stats, 0, pipeline.lag)}`);
   if (fatal) throw fatal instanceof CliError ? fatal : new CliError(errorMessage(fatal));
   return EXIT.ok;
+}
+
+/**
+ * Refuses a target that is the source table itself (same database and name): `cdc`
+ * cannot tell whether the sink server is the source server, and a mirror written over
+ * its own source would destroy it.
+ */
+export function refuseSourceAsTarget(
+  sourceDatabase: string,
+  table: string,
+  sinkDatabase: string,
+  target: string,
+): void {
+  if (
+    sourceDatabase.toLowerCase() === sinkDatabase.toLowerCase() &&
+    table.toLowerCase() === target.toLowerCase()
+  ) {
+    throw new CliError(
+      `the target of table ${table} would be ${sinkDatabase}.${target}, the source table ` +
+        `itself: choose another --table-template or --sink-database`,
+      EXIT.usage,
+    );
+  }
 }
 
 /** `{table}_cdc` → `customers_cdc`. */

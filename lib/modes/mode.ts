@@ -1,0 +1,168 @@
+/**
+ * Sink modes: what a target table holds and how a batch of change rows lands
+ * in it. Every mode receives the same rows (source columns in source order,
+ * then the metadata of `cdc_table.ts`) and writes them inside the batch's
+ * transaction, beside the stored positions.
+ *
+ * - `history` (`{table}_cdc`): one row per change event.
+ * - `mirror` (`{table}_mirror`): one row per source key, equal to the source row.
+ * - `scd2` (`{table}_scd2`): every version of every row with its validity interval.
+ *
+ * @module
+ */
+import mysql from "mysql2/promise";
+import type { TableRows } from "../batch.ts";
+import type { ColumnDef } from "../dialect.ts";
+import type { Op } from "../debezium.ts";
+import type { SqlValue } from "../type_mapping.ts";
+
+/** The names of the modes. */
+export type ModeName = "history" | "mirror" | "scd2";
+
+/** Runs one statement inside the batch's transaction and returns its result rows. */
+export type SqlRunner = (sql: string, values?: unknown[]) => Promise<unknown>;
+
+/** Where a mode writes, and how large one statement may be. */
+export interface WriteTarget {
+  database: string;
+  /** The server's packet limit, halved: no statement is built larger. */
+  maxStatementBytes: number;
+}
+
+/** A sink mode. */
+export interface SinkMode {
+  name: ModeName;
+  /** The target table's name when `--table-template` is not given. */
+  defaultTemplate: string;
+  /** True when every table needs the source's primary key (from the Kafka key). */
+  needsKey: boolean;
+  /**
+   * True when a replayed change would change the result (an upsert, a version): the
+   * batch then drops changes below the positions stored by any process of the group,
+   * read under a lock in the same transaction.
+   */
+  fenced: boolean;
+  /** The source columns as the target holds them (which may be NULL). */
+  sourceColumns(columns: readonly ColumnDef[], key: readonly string[]): ColumnDef[];
+  /** `CREATE TABLE IF NOT EXISTS` for the target, from its {@linkcode sourceColumns}. */
+  createTableDdl(
+    database: string,
+    table: string,
+    columns: readonly ColumnDef[],
+    key: readonly string[],
+  ): string;
+  /** Writes one table's rows of a batch, in offset order, through `run`. */
+  write(run: SqlRunner, target: WriteTarget, rows: TableRows): Promise<void>;
+}
+
+/** Every source column nullable: deletes and truncates leave them empty, keys included. */
+export function allNullable(columns: readonly ColumnDef[]): ColumnDef[] {
+  return columns.map((c) => ({ ...c, nullable: true }));
+}
+
+/** Where the metadata values sit in a row of `columnNames`. */
+export interface RowLayout {
+  op: number;
+  sourceTs: number;
+  ts: number;
+  partition: number;
+  offset: number;
+  /** The key columns' indexes, in key order. */
+  key: number[];
+}
+
+/** The layout of rows with `columnNames`, keyed by `keyColumns`. */
+export function rowLayout(
+  columnNames: readonly string[],
+  keyColumns: readonly string[],
+): RowLayout {
+  const at = (name: string) => {
+    const i = columnNames.indexOf(name);
+    if (i < 0) throw new Error(`no column ${name} in the row`);
+    return i;
+  };
+  return {
+    op: at("__op"),
+    sourceTs: at("__source_ts"),
+    ts: at("__ts"),
+    partition: at("__partition"),
+    offset: at("__offset"),
+    key: keyColumns.map(at),
+  };
+}
+
+/** The op of a row. */
+export function opOf(row: readonly SqlValue[], layout: RowLayout): Op {
+  return row[layout.op] as Op;
+}
+
+/**
+ * Splits rows at truncates: each segment is the rows before a truncate (or the
+ * end), and whether a truncate follows them.
+ */
+export function segmentsAtTruncates(
+  rows: readonly SqlValue[][],
+  layout: RowLayout,
+): { rows: SqlValue[][]; truncate?: SqlValue[] }[] {
+  const segments: { rows: SqlValue[][]; truncate?: SqlValue[] }[] = [];
+  let current: SqlValue[][] = [];
+  for (const row of rows) {
+    if (opOf(row, layout) === "t") {
+      segments.push({ rows: current, truncate: row });
+      current = [];
+    } else current.push(row);
+  }
+  if (current.length) segments.push({ rows: current });
+  return segments;
+}
+
+/** A row's key as text, the same for the same key values: groups changes by key. */
+export function keyText(row: readonly SqlValue[], layout: RowLayout): string {
+  return mysql.format("?", [layout.key.map((i) => row[i])]);
+}
+
+/** Splits preformatted items into chunks whose text stays under `maxBytes` (at least one each). */
+export function packItems(
+  items: readonly string[],
+  overhead: number,
+  maxBytes: number,
+): string[][] {
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let size = overhead;
+  for (const item of items) {
+    if (chunk.length > 0 && size + item.length + 1 > maxBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      size = overhead;
+    }
+    chunk.push(item);
+    size += item.length + 1;
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
+}
+
+/** A tuple as SQL, `(1, 'a', NULL)`, every value escaped by the driver. */
+export function sqlTuple(values: readonly SqlValue[]): string {
+  return `(${mysql.format("?", [values as SqlValue[]])})`;
+}
+
+/**
+ * Multi-row statements `head (tuple),(tuple)... tail`, as few as fit under
+ * `maxBytes`.
+ */
+export function multiRowStatements(
+  head: string,
+  tuples: readonly (readonly SqlValue[])[],
+  tail: string,
+  maxBytes: number,
+): string[] {
+  return packItems(tuples.map(sqlTuple), head.length + tail.length, maxBytes)
+    .map((chunk) => head + chunk.join(",") + tail);
+}
+
+/** Runs each statement in order. */
+export async function runAll(run: SqlRunner, statements: readonly string[]): Promise<void> {
+  for (const statement of statements) await run(statement);
+}
