@@ -82,6 +82,6 @@ Deno.test("MIRROR: the key columns are NOT NULL and the primary key", () => {
     { name: "c", type: { name: "TEXT" }, nullable: true },
   ], ["a", "b"]);
   const ddl = MIRROR.createTableDdl("db", "t_mirror", columns, ["a", "b"]);
-  assert.match(ddl, /`a` INT NOT NULL,\n  `b` VARCHAR\(5\) NOT NULL,\n  `c` TEXT NULL/);
-  assert.match(ddl, /`__offset` BIGINT NOT NULL,\n  PRIMARY KEY \(`a`, `b`\)/);
+  assert.match(ddl, /`a` INT NOT NULL,\n {2}`b` VARCHAR\(5\) NOT NULL,\n {2}`c` TEXT NULL/);
+  assert.match(ddl, /`__offset` BIGINT NOT NULL,\n {2}PRIMARY KEY \(`a`, `b`\)/);
 });

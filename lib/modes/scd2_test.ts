@@ -141,10 +141,10 @@ Deno.test("SCD2 table: keyed by the Kafka position, indexed by the source key", 
   );
   assert.match(
     ddl,
-    /`id` INT NULL,\n  `__valid_from` DATETIME\(3\) NOT NULL,\n  `__valid_to` DATETIME\(3\) NULL/,
+    /`id` INT NULL,\n {2}`__valid_from` DATETIME\(3\) NOT NULL,\n {2}`__valid_to` DATETIME\(3\) NULL/,
   );
   assert.match(
     ddl,
-    /PRIMARY KEY \(`__partition`, `__offset`\),\n  KEY `__cdc_key` \(`id`, `__current`\)\n\) ENGINE/,
+    /PRIMARY KEY \(`__partition`, `__offset`\),\n {2}KEY `__cdc_key` \(`id`, `__current`\)\n\) ENGINE/,
   );
 });
