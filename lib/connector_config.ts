@@ -137,6 +137,8 @@ export function debeziumConnectorConfig(settings: ConnectorSettings): ConnectorC
     // every column's declared type and real name travel in the schema: exact _cdc column types
     // (VARCHAR(10), BIGINT UNSIGNED, ...) and source names where Avro needs adjusted ones
     "column.propagate.source.type": ".*",
+    // truncates too (Debezium's MySQL default skips them): a mirror must empty itself
+    "skipped.operations": "none",
     // after a source restart the binlog client reconnects within 2 s (default 60 s)
     "connect.keep.alive.interval.ms": "2000",
     ...avroConverterConfig("key.converter", settings.converter, settings.converterRegistryUrl),

@@ -156,6 +156,12 @@ export class AvroDecoder {
     return this.#framedSchema(decodeConfluentFrame(bytes).schemaId);
   }
 
+  /** The newest schema of a registry subject (e.g. `<topic>-key`). */
+  async latestSchema(subject: string): Promise<CompiledSchema> {
+    const latest = await this.#registry.subjectVersion(subject, "latest");
+    return this.schema(latest.id);
+  }
+
   async #framedSchema(id: number): Promise<CompiledSchema> {
     try {
       return await this.schema(id);

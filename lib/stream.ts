@@ -44,6 +44,8 @@ export interface RecordDecoder {
   decode(bytes: Uint8Array): Promise<DecodedValue>;
   /** The schema that wrote `bytes` (a Kafka key's: its fields name the key columns). */
   schemaOf(bytes: Uint8Array): Promise<CompiledSchema>;
+  /** The newest schema of a registry subject. */
+  latestSchema(subject: string): Promise<CompiledSchema>;
 }
 
 /** Sink: tables made ready once per schema, batches written one transaction each. */
@@ -121,6 +123,8 @@ export class Pipeline {
   readonly #next = new Map<string, number>();
   readonly #highWatermarks = new Map<string, number>();
   readonly #plans = new Map<string, Promise<PlannedTarget>>();
+  /** The Kafka key schema last seen per topic, for truncates (which carry no key). */
+  readonly #keySchemas = new Map<string, CompiledSchema>();
   /** Snapshot reads seen per topic, for the line that says a table's snapshot is through. */
   readonly #snapshotRows = new Map<string, number>();
   #serial: Promise<unknown> = Promise.resolve();
@@ -217,9 +221,11 @@ export class Pipeline {
     const table = this.#options.tables.get(topic)!;
     try {
       const decoded = await this.#stages.decoder.decode(record.value);
-      const keySchema = this.#options.keyed ? await this.#keySchema(table, record) : undefined;
-      const { plan, target } = await this.#plan(table, topic, decoded.schema, keySchema);
       const envelope = decoded.value as Envelope;
+      const keySchema = this.#options.keyed
+        ? await this.#keySchema(table, topic, record, envelope)
+        : undefined;
+      const { plan, target } = await this.#plan(table, topic, decoded.schema, keySchema);
       const row = plan.toRow(envelope, { partition, offset: record.offset });
       this.#buffer.addRow(target, row);
       if (envelope.op === "r") this.#snapshotRead(topic, envelope);
@@ -256,17 +262,32 @@ export class Pipeline {
     }
   }
 
-  /** The schema of a record's Kafka key; a table without a primary key has none. */
-  #keySchema(table: string, record: SourceRecord): Promise<CompiledSchema> {
-    if (record.key === null) {
-      throw new BadInputError(
-        "missing-key",
-        `the record has no Kafka key: source table of ${table} has no primary key, and this ` +
-          `mode keeps one row per key. Give the connector one with message.key.columns ` +
-          `("<db>.<table>:<column>[,<column>]"), or stream this table with --mode history`,
-      );
+  /**
+   * The schema of a record's Kafka key. A truncate has no key: it takes the table's
+   * key as last seen, or as the registry has it. A table without a primary key has none.
+   */
+  async #keySchema(
+    table: string,
+    topic: string,
+    record: SourceRecord,
+    envelope: Envelope,
+  ): Promise<CompiledSchema> {
+    if (record.key !== null) {
+      const schema = await this.#stages.decoder.schemaOf(record.key);
+      this.#keySchemas.set(topic, schema);
+      return schema;
     }
-    return this.#stages.decoder.schemaOf(record.key);
+    if (envelope.op === "t") {
+      const known = this.#keySchemas.get(topic) ??
+        await this.#stages.decoder.latestSchema(`${topic}-key`).catch(() => undefined);
+      if (known) return known;
+    }
+    throw new BadInputError(
+      "missing-key",
+      `the record has no Kafka key: source table of ${table} has no primary key, and this ` +
+        `mode keeps one row per key. Give the connector one with message.key.columns ` +
+        `("<db>.<table>:<column>[,<column>]"), or stream this table with --mode history`,
+    );
   }
 
   /** The row plan of a schema for a table; the table is made ready on first sight. */

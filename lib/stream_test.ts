@@ -57,6 +57,9 @@ class JsonDecoder implements RecordDecoder {
   schemaOf(): Promise<CompiledSchema> {
     return Promise.resolve(COMPILED);
   }
+  latestSchema(): Promise<CompiledSchema> {
+    return Promise.resolve(COMPILED);
+  }
   decode(bytes: Uint8Array): Promise<DecodedValue> {
     try {
       return Promise.resolve({
@@ -263,6 +266,7 @@ Deno.test("Pipeline stopped mid-batch handles no further record; the final flush
   }, {
     decoder: {
       schemaOf: () => decoder.schemaOf(),
+      latestSchema: () => decoder.latestSchema(),
       decode: (bytes) => {
         if (JSON.parse(new TextDecoder().decode(bytes)).after.id === 1) stopping.stop();
         return decoder.decode(bytes);
