@@ -5,7 +5,12 @@
  * nothing.
  */
 import assert from "node:assert/strict";
-import { restartService, type ServiceName, startService, stopService } from "../tools/stack/services.ts";
+import {
+  restartService,
+  type ServiceName,
+  startService,
+  stopService,
+} from "../tools/stack/services.ts";
 import {
   CdcProcess,
   connectMysql,
@@ -15,8 +20,8 @@ import {
   STACK,
   streamArgs,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { waitFor } from "../lib/retry.ts";
 
 const ROWS = 4_000;
 

@@ -43,7 +43,7 @@ import {
   terminate,
   which,
 } from "./proc.ts";
-import { waitFor } from "./wait.ts";
+import { waitFor } from "../../lib/retry.ts";
 
 /** Names of the stack's services, in start order. */
 export const SERVICE_NAMES = ["mariadb", "kafka", "registry", "connect"] as const;
@@ -687,7 +687,7 @@ function ours(pid: number): boolean {
 }
 
 /** The pid of a running service, from its pid file or, failing that, from its ports. */
-export function servicePid(name: ServiceName): number | undefined {
+function servicePid(name: ServiceName): number | undefined {
   try {
     const pid = Number(Deno.readTextFileSync(pidFile(name)).trim());
     if (ours(pid)) return pid;
@@ -708,16 +708,6 @@ export function servicePid(name: ServiceName): number | undefined {
 /** Whether a service answers. */
 export function serviceReady(name: ServiceName): Promise<boolean> {
   return SERVICES[name].ready();
-}
-
-/** Where clients reach a service. */
-export function serviceEndpoint(name: ServiceName): string {
-  return SERVICES[name].endpoint;
-}
-
-/** The ports a service listens on. */
-export function servicePorts(name: ServiceName): number[] {
-  return [...SERVICES[name].ports];
 }
 
 /** Options of {@link startService} and {@link stopService}. */

@@ -23,7 +23,7 @@ import {
   startService,
   stopService,
 } from "./services.ts";
-import { errorText } from "./wait.ts";
+import { errorMessage } from "../../lib/retry.ts";
 import { exists } from "./proc.ts";
 
 const began = performance.now();
@@ -71,7 +71,7 @@ async function up(names: ServiceName[]): Promise<void> {
     }
   }
   if (failed.length > 0) {
-    for (const [name, error] of failed) say(`${name}: FAILED: ${errorText(error)}`);
+    for (const [name, error] of failed) say(`${name}: FAILED: ${errorMessage(error)}`);
     throw new Error(`could not start ${failed.map(([n]) => n).join(", ")}`);
   }
   say(`up: all running (${((performance.now() - began) / 1000).toFixed(1)}s); logs in ${LOG_DIR}`);
@@ -83,7 +83,7 @@ async function down(wipe: boolean): Promise<void> {
     try {
       await stopService(name, { say });
     } catch (error) {
-      errors.push(`${name}: ${errorText(error)}`);
+      errors.push(`${name}: ${errorMessage(error)}`);
     }
   }
   if (errors.length > 0) throw new Error(errors.join("\n"));
@@ -165,7 +165,7 @@ if (import.meta.main) {
       console.error(`stack: ${error.message}\n${USAGE}`);
       Deno.exit(2);
     }
-    console.error(`stack: ${errorText(error)}`);
+    console.error(`stack: ${errorMessage(error)}`);
     Deno.exit(1);
   }
 }
