@@ -297,21 +297,12 @@ const kafka: Service = {
     );
     if (!exists(`${data}/meta.properties`)) {
       say("kafka: formatting KRaft storage");
-      const id = crypto.getRandomValues(new Uint8Array(16));
-      id[6] = (id[6] & 0x0f) | 0x40; // a version-4 UUID, as Kafka's own random-uuid makes
-      id[8] = (id[8] & 0x3f) | 0x80;
-      const clusterId = btoa(String.fromCharCode(...id)).replace(/\+/g, "-").replace(/\//g, "_")
-        .replace(/=+$/, "");
       await runChecked(jdk.java, [
         ...jvmOptions(256),
         "-cp",
         `${lib}/*`,
         "kafka.tools.StorageTool",
-        "format",
-        "--cluster-id",
-        clusterId,
-        "--config",
-        config,
+        ...storageFormatArgs(kraftClusterId(), config),
       ], { cwd: dir });
     }
     return {
@@ -708,6 +699,27 @@ function servicePid(name: ServiceName): number | undefined {
 /** Whether a service answers. */
 export function serviceReady(name: ServiceName): Promise<boolean> {
   return SERVICES[name].ready();
+}
+
+/**
+ * A random KRaft cluster id as Kafka's own `kafka-storage random-uuid` makes it: a version-4
+ * UUID in unpadded base64url (22 characters, which may begin with `-`).
+ */
+export function kraftClusterId(): string {
+  const id = crypto.getRandomValues(new Uint8Array(16));
+  id[6] = (id[6] & 0x0f) | 0x40;
+  id[8] = (id[8] & 0x3f) | 0x80;
+  return btoa(String.fromCharCode(...id)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+}
+
+/**
+ * Arguments of `kafka-storage format`. The id goes in one `--cluster-id=<id>` argument:
+ * given apart, an id beginning with `-` reads as an option and the tool fails with
+ * "argument --cluster-id/-t: expected one argument" (1 fresh start in 64).
+ */
+export function storageFormatArgs(clusterId: string, config: string): string[] {
+  return ["format", `--cluster-id=${clusterId}`, "--config", config];
 }
 
 /** Options of {@link startService} and {@link stopService}. */
