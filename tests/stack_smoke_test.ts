@@ -30,7 +30,7 @@ import {
 } from "../tools/stack/config.ts";
 import { inventoryConnectorConfig } from "../tools/stack/connector.ts";
 import { SERVICE_NAMES, serviceReady } from "../tools/stack/services.ts";
-import { tableTopic } from "../lib/options.ts";
+import { tableTopic } from "../lib/options/common.ts";
 import { waitFor } from "../lib/retry.ts";
 
 /** Topic Debezium writes the inventory's `table` to. */
