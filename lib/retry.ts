@@ -84,7 +84,7 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Errors for which this returns true end the wait at once (as a {@link FinalError} does). */
   isFinal?: (error: unknown) => boolean;
-  /** Called before the first pause, then at most every `progressEveryMs`: to say what is being waited for. */
+  /** Says what is being waited for: before the first pause, then at most every `progressEveryMs`. */
   onProgress?: (progress: WaitProgress) => void;
   /** Least time between two `onProgress` calls. Default 0: before every pause. */
   progressEveryMs?: number;
