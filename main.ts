@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError } from "commander";
 import denoJson from "./deno.json" with { type: "json" };
-import { EXIT } from "./lib/cli.ts";
+import { EXIT } from "./lib/errors.ts";
 import { connectorCommand } from "./lib/commands/connector.ts";
 import { schemasCommand } from "./lib/commands/schemas.ts";
 import { streamCommand } from "./lib/commands/stream.ts";

@@ -1,24 +1,14 @@
 /**
  * What every subcommand shares: logging set-up from its options, and the
- * mapping of outcomes to exit codes (0 ok, 1 failure, 2 usage).
+ * mapping of outcomes to exit codes (0 ok, 1 failure, 2 usage; see errors.ts).
  *
  * @module
  */
 import { Command } from "commander";
 import { configureLogging, logger } from "./log.ts";
-import { type LogOptions, logOptions } from "./options.ts";
+import { CliError, EXIT } from "./errors.ts";
+import { type LogOptions, logOptions } from "./options/common.ts";
 import { errorMessage } from "./retry.ts";
-
-/** Exit codes of `cdc`. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
-
-/** An error whose message is the whole story: printed without a stack trace. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT.failure) {
-    super(message);
-    this.name = "CliError";
-  }
-}
 
 /** Writes one result line to stdout (logs go to stderr). */
 export function print(text: string): void {

@@ -6,7 +6,7 @@
  */
 import type { ConnectorConfig } from "./connector_config.ts";
 import { endpoint } from "./http_url.ts";
-import { delay, retry } from "./retry.ts";
+import { DeadlineError, retry, waitFor } from "./retry.ts";
 
 /** States Kafka Connect reports for a connector or a task. */
 export type ConnectorState =
@@ -187,31 +187,38 @@ export class ConnectClient {
     timeoutMs: number,
     onProgress: (summary: string) => void = () => {},
   ): Promise<ConnectorStatus> {
-    const deadline = Date.now() + timeoutMs;
     let last = "";
-    for (let attempt = 1;; attempt++) {
-      const status = await this.status(name).catch((error) => {
-        // just registered: the status appears once a worker picked the connector up
-        if (error instanceof ConnectError && error.status === 404) return undefined;
-        throw error;
-      });
-      if (status) {
-        if (failureReport(status)) throw new ConnectorFailedError(status);
-        const summary = stateSummary(status);
-        if (summary !== last) onProgress(last = summary);
-        if (
-          status.connector.state === state && status.tasks.length > 0 &&
-          status.tasks.every((task) => task.state === state)
-        ) return status;
-      }
-      if (Date.now() >= deadline) {
-        throw new Error(
-          `${name} did not reach ${state} within ${Math.round(timeoutMs / 1000)}s ` +
-            `(${last || "no status yet"}): see \`cdc connector status --name ${name}\` ` +
-            `and the Connect worker's log`,
-        );
-      }
-      await delay(Math.min(2_000, 100 * attempt, Math.max(0, deadline - Date.now())));
+    try {
+      return await waitFor(
+        `${name} to reach ${state}`,
+        async () => {
+          const status = await this.status(name).catch((error) => {
+            // just registered: the status appears once a worker picked the connector up
+            if (error instanceof ConnectError && error.status === 404) return undefined;
+            throw error;
+          });
+          if (!status) return undefined;
+          if (failureReport(status)) throw new ConnectorFailedError(status);
+          const summary = stateSummary(status);
+          if (summary !== last) onProgress(last = summary);
+          const reached = status.connector.state === state && status.tasks.length > 0 &&
+            status.tasks.every((task) => task.state === state);
+          return reached ? status : undefined;
+        },
+        timeoutMs,
+        {
+          backoff: { initialMs: 100, maxMs: 2_000, factor: 2 },
+          // a FAILED connector, or Connect answering an error: waiting cannot help
+          isFinal: () => true,
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof DeadlineError)) throw error;
+      throw new Error(
+        `${name} did not reach ${state} within ${Math.round(timeoutMs / 1000)}s ` +
+          `(${last || "no status yet"}): see \`cdc connector status --name ${name}\` ` +
+          `and the Connect worker's log`,
+      );
     }
   }
 

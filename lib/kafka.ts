@@ -6,9 +6,7 @@
  */
 import { Kafka, type LogEntry, logLevel, type SASLOptions } from "kafkajs";
 import process from "node:process";
-import { CliError, EXIT } from "./cli.ts";
 import { logger } from "./log.ts";
-import { type KafkaOptions, secret } from "./options.ts";
 
 const log = logger("kafka");
 
@@ -41,41 +39,6 @@ export interface KafkaConnection {
   sasl?: SASLOptions;
   /** `true`: TLS with the system's CAs; an object: TLS with these CAs. */
   ssl?: true | { ca: string[] };
-}
-
-/**
- * The connection the options describe, secrets and CA file read. A SASL
- * mechanism without a user name or a password is a usage error.
- */
-export async function kafkaConnection(options: KafkaOptions): Promise<KafkaConnection> {
-  const brokers = options.bootstrapServers.split(",").map((s) => s.trim()).filter(Boolean);
-  const connection: KafkaConnection = { brokers };
-  if (options.kafkaSaslMechanism) {
-    const password = await secret(
-      options.kafkaPassword,
-      options.kafkaPasswordFile,
-      "Kafka password",
-    );
-    if (!options.kafkaUsername || password === undefined) {
-      throw new CliError(
-        `--kafka-sasl-mechanism ${options.kafkaSaslMechanism} needs --kafka-username and a ` +
-          `password (CDC_KAFKA_PASSWORD or --kafka-password-file)`,
-        EXIT.usage,
-      );
-    }
-    // kafkajs types each mechanism apart; the three take the same credentials
-    connection.sasl = {
-      mechanism: options.kafkaSaslMechanism,
-      username: options.kafkaUsername,
-      password,
-    } as SASLOptions;
-  }
-  if (options.kafkaCaFile) {
-    connection.ssl = { ca: [await secret(undefined, options.kafkaCaFile, "Kafka CA") as string] };
-  } else if (options.kafkaTls) {
-    connection.ssl = true;
-  }
-  return connection;
 }
 
 /** `host:port,...` with how it authenticates, for messages (no secrets). */

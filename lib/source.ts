@@ -17,8 +17,8 @@ import {
   probeKafka,
 } from "./kafka.ts";
 import { logger } from "./log.ts";
-import { delay, errorMessage, retry } from "./retry.ts";
 import { positionList, type Positions } from "./positions.ts";
+import { errorMessage, retry, waitFor } from "./retry.ts";
 
 const log = logger("source");
 
@@ -112,20 +112,28 @@ export class KafkaSource {
    * first writes to it, so this waits without a deadline, saying so.
    */
   async waitForTopics(signal: AbortSignal): Promise<void> {
-    let lastReport = 0;
-    for (let attempt = 1;; attempt++) {
-      const existing = new Set(await this.#admin.listTopics());
-      const missing = this.options.topics.filter((t) => !existing.has(t));
-      if (missing.length === 0) return;
-      if (Date.now() - lastReport > 15_000) {
-        log.info(
-          `waiting for topic(s) ${missing.join(", ")}: is the connector registered, ` +
-            `and does the table have rows? (cdc connector status)`,
-        );
-        lastReport = Date.now();
-      }
-      await delay(Math.min(5_000, 250 * attempt), signal);
-    }
+    let missing: string[] = [];
+    await waitFor(
+      "the topics",
+      async () => {
+        const existing = new Set(await this.#admin.listTopics());
+        missing = this.options.topics.filter((t) => !existing.has(t));
+        return missing.length === 0;
+      },
+      Infinity,
+      {
+        signal,
+        backoff: { initialMs: 250, maxMs: 5_000, factor: 2 },
+        // listing topics fails only when Kafka does: that is not a topic still to appear
+        isFinal: () => true,
+        progressEveryMs: 15_000,
+        onProgress: () =>
+          log.info(
+            `waiting for topic(s) ${missing.join(", ")}: is the connector registered, ` +
+              `and does the table have rows? (cdc connector status)`,
+          ),
+      },
+    );
   }
 
   /**

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parseDocument } from "yaml";
 import { avroConverterConfig } from "../lib/connector_config.ts";
+import { VERSIONS } from "../tools/stack/config.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const read = (path: string) => Deno.readTextFile(new URL(path, ROOT));
@@ -61,6 +62,36 @@ function imageProblems(compose: ComposeFile): string[] {
     const tag = lastPart.includes(":") ? lastPart.split("@")[0].split(":")[1] : undefined;
     if (!digest && !tag) problems.push(`${name}: image ${image} has no tag`);
     if (tag === "latest") problems.push(`${name}: image ${image} is not pinned (latest)`);
+  }
+  return problems;
+}
+
+/**
+ * The images run the versions the local stack pins (tools/stack/config.ts), so that the
+ * tests against the stack speak for the Docker demo: Kafka, Debezium (connect and its
+ * example MySQL) and Apicurio Registry.
+ */
+function versionProblems(compose: ComposeFile): string[] {
+  const pinned: [RegExp, string][] = [
+    [/^apache\/kafka:/, VERSIONS.kafka],
+    [/^quay\.io\/debezium\//, VERSIONS.debezium],
+    [/^apicurio\/apicurio-registry:/, VERSIONS.registry],
+  ];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const [name, service] of Object.entries(compose.services)) {
+    if (typeof service.image !== "string") continue;
+    for (const [pattern, version] of pinned) {
+      if (!pattern.test(service.image)) continue;
+      seen.add(version);
+      const tag = service.image.split(":").pop();
+      if (tag !== version) {
+        problems.push(`${name}: ${service.image}, but the local stack pins ${version}`);
+      }
+    }
+  }
+  for (const [pattern, version] of pinned) {
+    if (!seen.has(version)) problems.push(`no image matches ${pattern} (${version})`);
   }
   return problems;
 }
@@ -375,6 +406,10 @@ Deno.test("compose.yaml pins every image", () => {
   assert.deepEqual(imageProblems(compose), []);
 });
 
+Deno.test("compose.yaml runs the versions the local stack pins (Kafka, Debezium, registry)", () => {
+  assert.deepEqual(versionProblems(compose), []);
+});
+
 Deno.test("compose.yaml waits on readiness: dependencies, healthchecks, one-shots", () => {
   assert.deepEqual(dependencyProblems(compose), []);
 });
@@ -433,6 +468,11 @@ Deno.test("each compose check reports a broken file", async () => {
   assert.notDeepEqual(
     imageProblems(broken((c) => s(c, "kafka").image = "apache/kafka:latest")),
     [],
+  );
+  assert.notDeepEqual(
+    versionProblems(broken((c) => s(c, "connect").image = "quay.io/debezium/connect:3.6.1.Final")),
+    [],
+    "a Debezium other than the stack's",
   );
   assert.notDeepEqual(
     dependencyProblems(broken((c) => delete s(c, "registry").healthcheck)),

@@ -6,15 +6,8 @@
 import assert from "node:assert/strict";
 import { PORTS, SOURCE_DB } from "../tools/stack/config.ts";
 import { stackRegisterFlags } from "../tools/stack/connector.ts";
-import {
-  connectMysql,
-  deleteConnector,
-  query,
-  runCdc,
-  STACK,
-  uniqueSuffix,
-  waitFor,
-} from "./helpers.ts";
+import { connectMysql, deleteConnector, query, runCdc, STACK, uniqueSuffix } from "./helpers.ts";
+import { steadyBackoff, waitFor } from "../lib/retry.ts";
 
 const CONNECT = ["--connect-url", STACK.connectUrl];
 
@@ -135,7 +128,7 @@ Deno.test({
           return status.code === 1;
         },
         90_000,
-        500,
+        { backoff: steadyBackoff(500) },
       );
       assert.match(status.stdout, /task 0: FAILED/);
       assert.match(status.stdout, new RegExp(`task ${name}-0 FAILED:\\n {4}\\S`));

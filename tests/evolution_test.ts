@@ -15,8 +15,8 @@ import {
   registerConnector,
   streamArgs,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { waitFor } from "../lib/retry.ts";
 
 /** A source database with a table `items`, a connector of its own, and `cdc stream` of it. */
 class CapturedItems {
@@ -63,8 +63,8 @@ class CapturedItems {
   }
 
   /** Waits for the row with `id` in `items_cdc` (failing at once if the connector fails). */
-  arrived(id: number): Promise<void> {
-    return waitFor(`row ${id} in ${this.sink}.items_cdc`, async () => {
+  async arrived(id: number): Promise<void> {
+    await waitFor(`row ${id} in ${this.sink}.items_cdc`, async () => {
       await connectorStatus(this.connector);
       const sql = `SELECT 1 FROM \`${this.sink}\`.items_cdc WHERE id = ?`;
       return (await query(this.db, sql, [id]).catch(() => [])).length === 1;

@@ -1,6 +1,6 @@
 /**
  * Test helpers for running `cdc` as users do (a subprocess) against the local
- * stack, and for waiting on conditions with deadlines (never fixed sleeps).
+ * stack (waits go through `waitFor` of lib/retry.ts: deadlines, never fixed sleeps).
  *
  * @module
  */
@@ -21,6 +21,7 @@ import {
   failureReport,
 } from "../lib/connect.ts";
 import type { ConnectorConfig } from "../lib/connector_config.ts";
+import { FinalError, waitFor } from "../lib/retry.ts";
 
 /** Endpoints of the local stack, as `cdc` options name them. */
 export const STACK = {
@@ -108,7 +109,7 @@ export class CdcProcess {
 
   /** Throws (ending a {@link waitFor} at once) when the process has ended. */
   #failIfExited(what: string): void {
-    if (this.exited) throw new Error(`cdc exited before ${what}:\n${this.stderr}`);
+    if (this.exited) throw new FinalError(`cdc exited before ${what}:\n${this.stderr}`);
   }
 
   /** Waits until `table` in `database` holds at least `n` rows (failing if cdc exits first). */
@@ -139,27 +140,6 @@ export async function runCdc(args: string[], env: Record<string, string> = {}) {
   const process = new CdcProcess(args, env);
   const status = await process.done;
   return { code: status.code, stdout: process.stdout, stderr: process.stderr };
-}
-
-/** Polls `condition` until it returns true, failing after `timeoutMs` with `what`. */
-export async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-  intervalMs = 100,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await condition()) return;
-    } catch (error) {
-      last = error;
-      if (error instanceof Error && /exited before/.test(error.message)) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
 }
 
 /** A MariaDB connection to the stack as the admin user. */
@@ -237,8 +217,8 @@ export async function connectorStatus(name: string): Promise<ConnectorStatus | u
     throw error;
   });
   const failed = status && failureReport(status);
-  // "exited before" makes waitFor give up at once rather than wait for its deadline
-  if (failed) throw new Error(`connector ${name} exited before finishing: ${failed}`);
+  // final: a waitFor probing this gives up at once rather than wait for its deadline
+  if (failed) throw new FinalError(`connector ${name} failed: ${failed}`);
   return status;
 }
 

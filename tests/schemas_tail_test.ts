@@ -11,8 +11,8 @@ import {
   runCdc,
   STACK,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { steadyBackoff, waitFor } from "../lib/retry.ts";
 
 const REGISTRY = ["--registry-url", STACK.registryUrl];
 const KAFKA = ["--bootstrap-servers", STACK.bootstrapServers, ...REGISTRY];
@@ -71,7 +71,7 @@ Deno.test({
           return result.code === 0 && lines(result.stdout).length === 2;
         },
         60_000,
-        500,
+        { backoff: steadyBackoff(500) },
       );
       const [first, second] = lines(result.stdout);
       assert.ok(!result.stderr.includes("TimeoutNegativeWarning"), "kafkajs#1751 noise kept out");
@@ -121,7 +121,7 @@ Deno.test({
           return probe.code === 0;
         },
         60_000,
-        500,
+        { backoff: steadyBackoff(500) },
       );
       const tail = new CdcProcess(["tail", "--table", table, "--last", "0", "--follow", ...KAFKA]);
       await waitFor(
@@ -131,7 +131,7 @@ Deno.test({
           return /"op":"u"/.test(tail.stdout);
         },
         60_000,
-        1_000,
+        { backoff: steadyBackoff(1_000) },
       );
       const status = await tail.stop("SIGTERM");
       assert.equal(status.code, 0, tail.stderr);
@@ -174,7 +174,7 @@ Deno.test({
           return subjects.stdout.split("\n").includes(subject);
         },
         60_000,
-        500,
+        { backoff: steadyBackoff(500) },
       );
 
       const versions = await runCdc(["schemas", "versions", subject, ...REGISTRY]);

@@ -22,15 +22,20 @@ import {
   BOOTSTRAP,
   CONNECT_URL,
   CONNECTOR_NAME,
-  inventoryConnectorConfig,
   REGISTRY_NATIVE_URL,
   REGISTRY_URL,
-  SERVICE_NAMES,
-  serviceReady,
   SINK_DB,
-  topicFor,
-  waitFor,
-} from "../tools/stack/env.ts";
+  SOURCE_DATABASE,
+  TOPIC_PREFIX,
+} from "../tools/stack/config.ts";
+import { inventoryConnectorConfig } from "../tools/stack/connector.ts";
+import { SERVICE_NAMES, serviceReady } from "../tools/stack/services.ts";
+import { tableTopic } from "../lib/options/common.ts";
+import { waitFor } from "../lib/retry.ts";
+
+/** Topic Debezium writes the inventory's `table` to. */
+const topicFor = (table: string) =>
+  tableTopic({ topicPrefix: TOPIC_PREFIX, database: SOURCE_DATABASE }, table);
 
 const SR_JSON = "application/vnd.schemaregistry.v1+json";
 

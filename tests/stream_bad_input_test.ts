@@ -17,8 +17,8 @@ import {
   STACK,
   STACK_FLAGS,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { waitFor } from "../lib/retry.ts";
 
 /** Produces the bad-input sequence once; returns the topic, database and raw values. */
 async function produceBadInput() {

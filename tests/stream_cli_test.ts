@@ -14,8 +14,8 @@ import {
   streamArgs,
   streamCustomersSnapshot,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { waitFor } from "../lib/retry.ts";
 
 Deno.test("stream: a usage error exits 2 and says what is missing", async () => {
   const result = await runCdc(["stream"]);

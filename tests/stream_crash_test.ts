@@ -14,8 +14,8 @@ import {
   STACK,
   streamArgs,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { waitFor } from "../lib/retry.ts";
 
 const INSERTS = 20_000;
 const UPDATES = 2_000;

@@ -12,8 +12,8 @@ import {
   query,
   streamArgs,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { waitFor } from "../lib/retry.ts";
 
 const ROWS = 3_000;
 const PER_STATEMENT = 100;

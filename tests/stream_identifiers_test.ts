@@ -10,8 +10,8 @@ import {
   query,
   streamArgs,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { waitFor } from "../lib/retry.ts";
 
 Deno.test({
   name: "stream: reserved words, spaces and backticks in names, SQL in values",

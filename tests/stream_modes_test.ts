@@ -21,8 +21,8 @@ import {
   STACK_FLAGS,
   streamArgs,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { FinalError, steadyBackoff, waitFor } from "../lib/retry.ts";
 
 /** The tables under test: their DDL, key and non-key columns. */
 const TABLES = {
@@ -135,7 +135,9 @@ function asOf(table: string, at: string): string {
 /** Waits until the clock has passed the next whole second: binlog times have whole seconds. */
 async function nextSecond(): Promise<string> {
   const boundary = Math.ceil((Date.now() + 1) / 1000) * 1000;
-  await waitFor("the next second", () => Date.now() > boundary, 5_000, 20);
+  await waitFor("the next second", () => Date.now() > boundary, 5_000, {
+    backoff: steadyBackoff(20),
+  });
   // every change before the boundary has a source time below it; every later change at or after
   return new Date(boundary - 1).toISOString().replace("T", " ").slice(0, 23);
 }
@@ -229,7 +231,7 @@ Deno.test({
         await waitFor(`${mode} to catch up`, async () => {
           const cdc = running[mode]!;
           if (cdc.exited) {
-            throw new Error(`cdc --mode ${mode} exited before catching up:\n${cdc.stderr}`);
+            throw new FinalError(`cdc --mode ${mode} exited before catching up:\n${cdc.stderr}`);
           }
           const stored = await query<{ topic: string; next: string }>(
             db,

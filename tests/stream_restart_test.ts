@@ -20,8 +20,8 @@ import {
   STACK,
   streamArgs,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { waitFor } from "../lib/retry.ts";
 
 const ROWS = 4_000;
 

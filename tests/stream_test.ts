@@ -11,8 +11,8 @@ import {
   query,
   streamArgs,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { waitFor } from "../lib/retry.ts";
 
 Deno.test({
   name: "stream: snapshot, insert, update and delete of customers and addresses land in _cdc",

@@ -18,8 +18,8 @@ import {
   registerConnector,
   streamArgs,
   uniqueSuffix,
-  waitFor,
 } from "./helpers.ts";
+import { FinalError, waitFor } from "../lib/retry.ts";
 import {
   createTableSql,
   expectedSinkType,
@@ -220,7 +220,7 @@ Deno.test({
       const rowsIn = (lane: Lane, n: number) =>
         waitFor(`${n} rows in ${lane.sink}.${TABLE}_cdc`, async () => {
           if (lane.exited) {
-            throw new Error(
+            throw new FinalError(
               `cdc ${lane.label} exited before writing ${n} rows:\n${lane.cdc!.stderr}`,
             );
           }

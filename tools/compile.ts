@@ -17,7 +17,7 @@
  * dependency cannot read unrelated secrets from the environment.
  *
  * - `CDC_*`: every option's variable (12-factor), in every subcommand.
- * - The seed's names accepted as aliases (`aliases` in lib/options.ts).
+ * - The seed's names accepted as aliases (`aliases` in lib/options/).
  * - What the npm dependencies read (found by grepping them for `process.env`):
  *   kafkajs `NODE_ENV` and `KAFKAJS_*` (at import and when a client is created),
  *   mysql2 `TZ` (local-time parsing) and `NODE_DEBUG` (packet tracing), commander

@@ -10,7 +10,7 @@
  * @module
  */
 import mysql from "mysql2/promise";
-import { waitFor } from "./stack/wait.ts";
+import { waitFor } from "../lib/retry.ts";
 import { stackRegisterFlags } from "./stack/connector.ts";
 import { PERMISSION_FLAGS } from "./compile.ts";
 import { BOOTSTRAP, CONNECT_URL, REGISTRY_URL, SINK_DB, SOURCE_DB } from "./stack/config.ts";
@@ -46,9 +46,11 @@ function waitUntil<T>(
   signal?: AbortSignal,
 ): Promise<NonNullable<T>> {
   return waitFor(what, check, timeoutMs, {
-    intervalMs: 250,
+    backoff: { initialMs: 250, maxMs: 1_000, factor: 2 },
     signal,
-    onProgress: (elapsedMs) => say(`waiting for ${what} (${Math.round(elapsedMs / 1000)}s) ...`),
+    progressEveryMs: 10_000,
+    onProgress: ({ elapsedMs }) =>
+      say(`waiting for ${what} (${Math.round(elapsedMs / 1000)}s) ...`),
   });
 }
 
@@ -187,7 +189,7 @@ function connectWhenReady(options: mysql.ConnectionOptions): Promise<mysql.Conne
 }
 
 /** The rows as an aligned text table. */
-export function textTable(rows: Record<string, unknown>[]): string {
+function textTable(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return "(no rows)";
   const columns = Object.keys(rows[0]);
   const cells = rows.map((row) => columns.map((c) => row[c] === null ? "NULL" : String(row[c])));

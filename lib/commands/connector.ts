@@ -5,7 +5,8 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { CliError, EXIT, print, subcommand } from "../cli.ts";
+import { print, subcommand } from "../cli.ts";
+import { CliError, EXIT } from "../errors.ts";
 import {
   ConnectClient,
   ConnectorFailedError,
@@ -25,19 +26,16 @@ import {
 } from "../connector_config.ts";
 import { logger } from "../log.ts";
 import {
-  bootstrapOption,
   type ConnectOptions,
   connectOptions,
-  duration,
-  envOption,
-  integer,
   jsonOption,
-  type KafkaOptions,
   type RegistryOptions,
   registryOptions,
   type TopicOptions,
   topicOptions,
-} from "../options.ts";
+} from "../options/common.ts";
+import { bootstrapOption, type KafkaOptions } from "../options/kafka.ts";
+import { duration, envOption, integer } from "../options/option.ts";
 import { errorMessage } from "../retry.ts";
 
 const log = logger("connector");
@@ -83,8 +81,7 @@ const waitingOptions = () => [
     flags: "--timeout <duration>",
     description: "how long to wait for the connector and its tasks to reach the state",
     env: "CDC_CONNECTOR_TIMEOUT",
-    default: 120_000,
-    defaultLabel: "2m",
+    default: "2m",
     parse: duration,
   }),
   new Option("--no-wait", "return once Kafka Connect accepted the request (env: set to skip)")
@@ -231,7 +228,7 @@ function registerCommand(): Command {
       flags: "--source-port <port>",
       description: "source MySQL/MariaDB port",
       env: "CDC_SOURCE_PORT",
-      default: 3306,
+      default: "3306",
       parse: integer(1),
     }),
     envOption({
@@ -251,7 +248,7 @@ function registerCommand(): Command {
       flags: "--server-id <id>",
       description: "replication client id, unique among the source's replicas",
       env: "CDC_SERVER_ID",
-      default: 184054,
+      default: "184054",
       parse: integer(1),
     }),
     ...topicOptions(),

@@ -7,14 +7,8 @@
 import { Command } from "commander";
 import { print, subcommand } from "../cli.ts";
 import { logger } from "../log.ts";
-import {
-  duration,
-  envOption,
-  integer,
-  jsonOption,
-  type RegistryOptions,
-  registryOptions,
-} from "../options.ts";
+import { jsonOption, type RegistryOptions, registryOptions } from "../options/common.ts";
+import { duration, envOption, integer } from "../options/option.ts";
 import { RegistryClient } from "../registry.ts";
 
 interface SchemasOptions extends RegistryOptions {
@@ -34,8 +28,7 @@ export function schemasCommand(): Command {
       flags: "--timeout <duration>",
       description: "how long to retry while the registry does not answer",
       env: "CDC_REGISTRY_TIMEOUT",
-      default: 30_000,
-      defaultLabel: "30s",
+      default: "30s",
       parse: duration,
     }));
     command.addCommand(sub);

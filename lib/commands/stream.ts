@@ -5,20 +5,13 @@
  * @module
  */
 import type { Command } from "commander";
-import { CliError, EXIT, subcommand } from "../cli.ts";
+import { subcommand } from "../cli.ts";
+import { CliError, EXIT } from "../errors.ts";
 import { AvroDecoder } from "../decode.ts";
 import { DryRunSink } from "../dry_run_sink.ts";
 import { logger } from "../log.ts";
 import {
   binaryHandlingOption,
-  duration,
-  envOption,
-  integer,
-  type KafkaOptions,
-  kafkaOptions,
-  mysqlEndpoint,
-  type MysqlOptions,
-  mysqlOptions,
   type RegistryOptions,
   registryOptions,
   tableOption,
@@ -27,11 +20,14 @@ import {
   topicOptions,
   type WaitOptions,
   waitOptions,
-} from "../options.ts";
+} from "../options/common.ts";
+import { kafkaConnection, type KafkaOptions, kafkaOptions } from "../options/kafka.ts";
+import { mysqlEndpoint, type MysqlOptions, mysqlOptions } from "../options/mysql.ts";
+import { duration, envOption, integer } from "../options/option.ts";
 import { RegistryClient } from "../registry.ts";
 import { errorMessage, retry } from "../retry.ts";
 import { MysqlSink, type RowWriter } from "../sink.ts";
-import { describeKafka, kafkaConnection } from "../kafka.ts";
+import { describeKafka } from "../kafka.ts";
 import { KafkaSource } from "../source.ts";
 import { type OnError, Pipeline, statusLine } from "../stream.ts";
 import type { MappingOptions } from "../type_mapping.ts";
@@ -103,15 +99,14 @@ export function streamCommand(): Command {
       flags: "--batch-size <n>",
       description: "rows per transaction, at most",
       env: "CDC_BATCH_SIZE",
-      default: 5000,
+      default: "5000",
       parse: integer(1),
     }),
     envOption({
       flags: "--flush-ms <duration>",
       description: "write a partial batch once its first row is this old",
       env: "CDC_FLUSH_MS",
-      default: 1000,
-      defaultLabel: "1s",
+      default: "1s",
       parse: duration,
     }),
     envOption({
@@ -144,16 +139,14 @@ export function streamCommand(): Command {
       flags: "--status-interval <duration>",
       description: "how often a status line is logged (0: never)",
       env: "CDC_STATUS_INTERVAL",
-      default: 10_000,
-      defaultLabel: "10s",
+      default: "10s",
       parse: duration,
     }),
     envOption({
       flags: "--retry-timeout <duration>",
       description: "how long a failing write or look-up is retried before the stream stops",
       env: "CDC_RETRY_TIMEOUT",
-      default: 600_000,
-      defaultLabel: "10m",
+      default: "10m",
       parse: duration,
     }),
     binaryHandlingOption(),

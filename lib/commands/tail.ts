@@ -10,24 +10,22 @@
  */
 import { type Command, Option } from "commander";
 import type { Admin, KafkaMessage } from "kafkajs";
-import { CliError, EXIT, print, subcommand } from "../cli.ts";
+import { print, subcommand } from "../cli.ts";
+import { CliError, EXIT } from "../errors.ts";
 import { AvroDecoder, type DecodedValue } from "../decode.ts";
-import { kafkaClient, kafkaConnection } from "../kafka.ts";
+import { kafkaClient } from "../kafka.ts";
 import { logger } from "../log.ts";
 import {
   binaryHandlingOption,
-  collectList,
-  envOption,
-  integer,
-  type KafkaOptions,
-  kafkaOptions,
   type RegistryOptions,
   registryOptions,
   tableOption,
   tableTopic,
   type TopicOptions,
   topicOptions,
-} from "../options.ts";
+} from "../options/common.ts";
+import { kafkaConnection, type KafkaOptions, kafkaOptions } from "../options/kafka.ts";
+import { collectList, envOption, integer } from "../options/option.ts";
 import { compileRenderer, type JsonValue, type Renderer } from "../render.ts";
 import { RegistryClient } from "../registry.ts";
 import { errorMessage } from "../retry.ts";
@@ -68,7 +66,7 @@ export function tailCommand(): Command {
       flags: "--last <n>",
       description: "otherwise start this many events before each partition's end",
       env: "CDC_TAIL_LAST",
-      default: 10,
+      default: "10",
       parse: integer(0),
     }),
     envOption({

@@ -7,24 +7,21 @@
  */
 import { type Command, InvalidArgumentError } from "commander";
 import mysql from "mysql2/promise";
-import { CliError, print, subcommand } from "../cli.ts";
+import { print, subcommand } from "../cli.ts";
+import { CliError } from "../errors.ts";
 import { ConnectClient } from "../connect.ts";
-import { describeKafka, isTransientKafkaError, kafkaConnection, probeKafka } from "../kafka.ts";
+import { describeKafka, isTransientKafkaError, probeKafka } from "../kafka.ts";
 import { logger } from "../log.ts";
 import { describeMysql } from "../mysql_endpoint.ts";
 import {
   type ConnectOptions,
   connectOptions,
-  duration,
-  envOption,
-  type KafkaOptions,
-  kafkaOptions,
-  mysqlEndpoint,
-  type MysqlOptions,
-  mysqlOptions,
   type RegistryOptions,
   registryOptions,
-} from "../options.ts";
+} from "../options/common.ts";
+import { kafkaConnection, type KafkaOptions, kafkaOptions } from "../options/kafka.ts";
+import { mysqlEndpoint, type MysqlOptions, mysqlOptions } from "../options/mysql.ts";
+import { duration, envOption } from "../options/option.ts";
 import { RegistryClient } from "../registry.ts";
 import { errorMessage, retry } from "../retry.ts";
 
@@ -72,8 +69,7 @@ export function waitCommand(): Command {
       flags: "--timeout <duration>",
       description: "how long to wait for all of them",
       env: "CDC_WAIT_TIMEOUT",
-      default: 120_000,
-      defaultLabel: "2m",
+      default: "2m",
       parse: duration,
     }),
     ...kafkaOptions(),
@@ -95,11 +91,7 @@ interface Check {
 }
 
 async function runWait(options: WaitCommandOptions): Promise<void> {
-  // commander hands over the default unparsed
-  const services = typeof options.services === "string"
-    ? parseServices(options.services)
-    : options.services;
-  const checks = await Promise.all(services.map((service) => check(service, options)));
+  const checks = await Promise.all(options.services.map((service) => check(service, options)));
   const started = Date.now();
   const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
   const outcomes = await Promise.all(checks.map(async ({ service, where, probe, isTransient }) => {

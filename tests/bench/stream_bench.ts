@@ -22,6 +22,7 @@ import { kafkaClient } from "../../lib/kafka.ts";
 import { envelopeSchema, optional, sourceValue } from "../fixtures/debezium_schema.ts";
 import { avroEncoder, produceAll, registerSchema } from "../fixtures/produce.ts";
 import { STACK, STACK_FLAGS } from "../helpers.ts";
+import { steadyBackoff, waitFor } from "../../lib/retry.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -131,22 +132,23 @@ const child = new Deno.Command(Deno.execPath(), {
 t = performance.now();
 let peakRssKb = 0;
 let firstRowAt: number | undefined;
-const deadline = Date.now() + 30 * 60_000;
-for (;;) {
-  const status = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
-  peakRssKb = Math.max(peakRssKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-  const [rows] = await sql.query(
-    "SELECT next_offset FROM bench.__cdc_offsets WHERE topic = ?",
-    [topic],
-  ).catch(() => [[]]) as unknown as [{ next_offset: string }[]];
-  const next = Number(rows[0]?.next_offset ?? 0);
-  if (next > 0) firstRowAt ??= performance.now();
-  if (next >= N) break;
-  if (Date.now() > deadline) {
-    throw new Error(`cdc stream did not drain ${N} events in 30 min (at ${next})`);
-  }
-  await new Promise((r) => setTimeout(r, 100)); // polling interval of the measurement, not synchronisation
-}
+// sampled every 100 ms: the resolution of the measurement
+await waitFor(
+  `cdc stream to drain ${N} events`,
+  async () => {
+    const status = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
+    peakRssKb = Math.max(peakRssKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+    const [rows] = await sql.query(
+      "SELECT next_offset FROM bench.__cdc_offsets WHERE topic = ?",
+      [topic],
+    ).catch(() => [[]]) as unknown as [{ next_offset: string }[]];
+    const next = Number(rows[0]?.next_offset ?? 0);
+    if (next > 0) firstRowAt ??= performance.now();
+    return next >= N;
+  },
+  30 * 60_000,
+  { backoff: steadyBackoff(100) },
+);
 const streamSeconds = (performance.now() - t) / 1000;
 const drainSeconds = (performance.now() - firstRowAt!) / 1000;
 child.kill("SIGTERM");

@@ -103,7 +103,7 @@ export const STACK_SRC_DIR = decodeURIComponent(new URL(".", import.meta.url).pa
   .replace(/\/$/, "");
 
 /** The repository root. */
-export const REPO_ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname)
+const REPO_ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname)
   .replace(/\/$/, "");
 
 /** All runtime state (data, logs, pid files): `<repo>/.stack`, or `$CDC_STACK_DIR`. */

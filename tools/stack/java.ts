@@ -53,7 +53,7 @@ async function describe(home: string): Promise<Jdk | undefined> {
 }
 
 /** Every JDK found, without duplicates (symlinked homes count once). */
-export async function installedJdks(): Promise<Jdk[]> {
+async function installedJdks(): Promise<Jdk[]> {
   if (cached) return cached;
   const homes: string[] = [];
   const javaHome = Deno.env.get("JAVA_HOME");

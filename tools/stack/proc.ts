@@ -4,7 +4,7 @@
  * @module
  */
 
-import { waitFor } from "./wait.ts";
+import { steadyBackoff, waitFor } from "../../lib/retry.ts";
 
 /** Result of {@link run}. */
 export interface RunResult {
@@ -124,7 +124,9 @@ export async function terminate(
   if (!kill) {
     signal(pid, "SIGTERM");
     try {
-      await waitFor(`pid ${pid} to exit`, () => !isAlive(pid), graceMs, { maxIntervalMs: 250 });
+      await waitFor(`pid ${pid} to exit`, () => !isAlive(pid), graceMs, {
+        backoff: { initialMs: 100, maxMs: 250, factor: 2 },
+      });
       return "exited";
     } catch {
       // fall through to SIGKILL
@@ -132,7 +134,7 @@ export async function terminate(
   }
   signal(pid, "SIGKILL");
   await waitFor(`pid ${pid} to die after SIGKILL`, () => !isAlive(pid), 15_000, {
-    maxIntervalMs: 100,
+    backoff: steadyBackoff(100),
   });
   return "killed";
 }

@@ -43,7 +43,7 @@ import {
   terminate,
   which,
 } from "./proc.ts";
-import { waitFor } from "./wait.ts";
+import { waitFor } from "../../lib/retry.ts";
 
 /** Names of the stack's services, in start order. */
 export const SERVICE_NAMES = ["mariadb", "kafka", "registry", "connect"] as const;
@@ -297,21 +297,12 @@ const kafka: Service = {
     );
     if (!exists(`${data}/meta.properties`)) {
       say("kafka: formatting KRaft storage");
-      const id = crypto.getRandomValues(new Uint8Array(16));
-      id[6] = (id[6] & 0x0f) | 0x40; // a version-4 UUID, as Kafka's own random-uuid makes
-      id[8] = (id[8] & 0x3f) | 0x80;
-      const clusterId = btoa(String.fromCharCode(...id)).replace(/\+/g, "-").replace(/\//g, "_")
-        .replace(/=+$/, "");
       await runChecked(jdk.java, [
         ...jvmOptions(256),
         "-cp",
         `${lib}/*`,
         "kafka.tools.StorageTool",
-        "format",
-        "--cluster-id",
-        clusterId,
-        "--config",
-        config,
+        ...storageFormatArgs(kraftClusterId(), config),
       ], { cwd: dir });
     }
     return {
@@ -687,7 +678,7 @@ function ours(pid: number): boolean {
 }
 
 /** The pid of a running service, from its pid file or, failing that, from its ports. */
-export function servicePid(name: ServiceName): number | undefined {
+function servicePid(name: ServiceName): number | undefined {
   try {
     const pid = Number(Deno.readTextFileSync(pidFile(name)).trim());
     if (ours(pid)) return pid;
@@ -710,14 +701,25 @@ export function serviceReady(name: ServiceName): Promise<boolean> {
   return SERVICES[name].ready();
 }
 
-/** Where clients reach a service. */
-export function serviceEndpoint(name: ServiceName): string {
-  return SERVICES[name].endpoint;
+/**
+ * A random KRaft cluster id as Kafka's own `kafka-storage random-uuid` makes it: a version-4
+ * UUID in unpadded base64url (22 characters, which may begin with `-`).
+ */
+export function kraftClusterId(): string {
+  const id = crypto.getRandomValues(new Uint8Array(16));
+  id[6] = (id[6] & 0x0f) | 0x40;
+  id[8] = (id[8] & 0x3f) | 0x80;
+  return btoa(String.fromCharCode(...id)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
-/** The ports a service listens on. */
-export function servicePorts(name: ServiceName): number[] {
-  return [...SERVICES[name].ports];
+/**
+ * Arguments of `kafka-storage format`. The id goes in one `--cluster-id=<id>` argument:
+ * given apart, an id beginning with `-` reads as an option and the tool fails with
+ * "argument --cluster-id/-t: expected one argument" (1 fresh start in 64).
+ */
+export function storageFormatArgs(clusterId: string, config: string): string[] {
+  return ["format", `--cluster-id=${clusterId}`, "--config", config];
 }
 
 /** Options of {@link startService} and {@link stopService}. */

@@ -5,6 +5,7 @@
  * up [service...]          start what is not running (all services by default)
  * down [--wipe]            stop every service; --wipe also deletes their data
  * status                   each service, its endpoint and whether it answers
+ * env                      the CDC_* exports pointing cdc at the stack: eval "$(deno task stack env)"
  * start|stop|restart NAME  one service: mariadb, kafka, registry or connect
  * kill NAME                SIGKILL one service (a crash, for experiments)
  * ```
@@ -12,6 +13,7 @@
  * @module
  */
 
+import { cdcEnv, shellExports } from "./cdc_env.ts";
 import { LOG_DIR, STATE_DIR, VERSIONS } from "./config.ts";
 import {
   downloadAll,
@@ -23,7 +25,7 @@ import {
   startService,
   stopService,
 } from "./services.ts";
-import { errorText } from "./wait.ts";
+import { errorMessage } from "../../lib/retry.ts";
 import { exists } from "./proc.ts";
 
 const began = performance.now();
@@ -37,6 +39,8 @@ const USAGE = `usage: deno task stack <command>
   up [service...]          start whatever is not running (default: all), wait until it answers
   down [--wipe]            stop every service and free its ports; --wipe deletes .stack data
   status                   show each service; exit 0 only if all answer
+  env                      print the CDC_* exports that point cdc at the stack:
+                             eval "$(deno task stack env)"; exit 1 if a service does not answer
   start|stop|restart NAME  act on one service
   kill NAME                SIGKILL one service (simulated crash)
 services: ${SERVICE_NAMES.join(", ")}`;
@@ -71,7 +75,7 @@ async function up(names: ServiceName[]): Promise<void> {
     }
   }
   if (failed.length > 0) {
-    for (const [name, error] of failed) say(`${name}: FAILED: ${errorText(error)}`);
+    for (const [name, error] of failed) say(`${name}: FAILED: ${errorMessage(error)}`);
     throw new Error(`could not start ${failed.map(([n]) => n).join(", ")}`);
   }
   say(`up: all running (${((performance.now() - began) / 1000).toFixed(1)}s); logs in ${LOG_DIR}`);
@@ -83,7 +87,7 @@ async function down(wipe: boolean): Promise<void> {
     try {
       await stopService(name, { say });
     } catch (error) {
-      errors.push(`${name}: ${errorText(error)}`);
+      errors.push(`${name}: ${errorMessage(error)}`);
     }
   }
   if (errors.length > 0) throw new Error(errors.join("\n"));
@@ -122,6 +126,19 @@ async function status(): Promise<boolean> {
   return rows.every((row) => row.ready);
 }
 
+/**
+ * Prints the exports (stdout, for `eval`); says on stderr which services do not answer, so
+ * that a stopped stack is noticed before cdc waits for it.
+ */
+async function env(): Promise<boolean> {
+  Deno.stdout.writeSync(new TextEncoder().encode(shellExports(cdcEnv())));
+  const down = (await stackStatus()).filter((row) => !row.ready).map((row) => row.name);
+  if (down.length > 0) {
+    console.error(`stack: not answering: ${down.join(", ")} (deno task stack up)`);
+  }
+  return down.length === 0;
+}
+
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
@@ -134,6 +151,9 @@ async function main(args: string[]): Promise<number> {
       return 0;
     case "status":
       return await status() ? 0 : 1;
+    case "env":
+      if (rest.length > 0) throw new UsageError(`env takes no arguments`);
+      return await env() ? 0 : 1;
     case "start":
     case "stop":
     case "restart":
@@ -165,7 +185,7 @@ if (import.meta.main) {
       console.error(`stack: ${error.message}\n${USAGE}`);
       Deno.exit(2);
     }
-    console.error(`stack: ${errorText(error)}`);
+    console.error(`stack: ${errorMessage(error)}`);
     Deno.exit(1);
   }
 }
