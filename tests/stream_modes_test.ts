@@ -326,3 +326,88 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "modes: ADD COLUMN and widenings (the key's too) while mirror and scd2 stream",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const suffix = uniqueSuffix();
+    const source = `modevo_${suffix}`;
+    const connector = `modevo-${suffix}`;
+    const db = await connectMysql();
+    const sinks = { mirror: `${source}_mirror`, scd2: `${source}_scd2` };
+    const processes: CdcProcess[] = [];
+    const columnType = async (database: string, table: string, column: string) =>
+      (await query<{ t: string }>(
+        db,
+        `SELECT COLUMN_TYPE AS t FROM information_schema.COLUMNS
+          WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?`,
+        [database, table, column],
+      ))[0]?.t;
+    try {
+      await db.query(`CREATE DATABASE ${source}`);
+      await db.query(`CREATE TABLE ${source}.t (id INT PRIMARY KEY, name VARCHAR(10))`);
+      await db.query(`INSERT INTO ${source}.t VALUES (1, 'one'), (2, 'two')`);
+      await registerConnector(connector, databaseConnectorConfig(source, source));
+      for (const mode of ["mirror", "scd2"] as const) {
+        processes.push(
+          new CdcProcess(
+            streamArgs(
+              "t",
+              sinks[mode],
+              "--mode",
+              mode,
+              "--topic-prefix",
+              source,
+              "--database",
+              source,
+              "--flush-ms",
+              "100",
+            ),
+          ),
+        ); // deno-fmt-ignore
+      }
+      await processes[0].waitForRows(db, sinks.mirror, "t_mirror", 2, 90_000);
+      await db.query(
+        `ALTER TABLE ${source}.t ADD COLUMN extra VARCHAR(5), MODIFY name VARCHAR(50), MODIFY id BIGINT`,
+      ); // deno-fmt-ignore
+      await db.query(`INSERT INTO ${source}.t VALUES (5000000000, '${"x".repeat(50)}', 'new')`);
+      await db.query(`UPDATE ${source}.t SET extra = 'e1', name = 'uno' WHERE id = 1`);
+      await db.query(`DELETE FROM ${source}.t WHERE id = 2`);
+      const columns = ["id", "name", "extra"];
+      await waitFor("mirror and scd2 to follow the evolved table", async () => {
+        for (const p of processes) if (p.exited) throw new FinalError(`cdc exited:\n${p.stderr}`);
+        const mirror = await difference(db, `${source}.t`, `${sinks.mirror}.t_mirror`, columns)
+          .catch(() => -1);
+        const current = `(SELECT * FROM ${sinks.scd2}.t_scd2 WHERE __current = 1)`;
+        const scd2 = await difference(db, `${source}.t`, current, columns).catch(() => -1);
+        return mirror === 0 && scd2 === 0;
+      }, 90_000);
+      for (const [database, table] of [[sinks.mirror, "t_mirror"], [sinks.scd2, "t_scd2"]]) {
+        assert.match((await columnType(database, table, "id"))!, /^bigint/, table);
+        assert.equal(await columnType(database, table, "name"), "varchar(50)", table);
+        assert.equal(await columnType(database, table, "extra"), "varchar(5)", table);
+      }
+      // scd2 keeps the old versions: id 1 as 'one', then 'uno'; id 2 closed by its delete
+      const history = await query<{ id: string; name: string; open: number }>(
+        db,
+        `SELECT id, name, __valid_to IS NULL AS open FROM ${sinks.scd2}.t_scd2
+          WHERE __deleted = 0 ORDER BY id, __offset`,
+      );
+      assert.deepEqual(history.map((r) => [Number(r.id), r.name, Number(r.open)]), [
+        [1, "one", 0],
+        [1, "uno", 1],
+        [2, "two", 0],
+        [5000000000, "x".repeat(50), 1],
+      ]);
+    } finally {
+      for (const p of processes) assert.equal((await p.stop()).code, 0, p.stderr);
+      await deleteConnector(connector);
+      for (const database of [source, ...Object.values(sinks)]) {
+        await db.query(`DROP DATABASE IF EXISTS ${database}`);
+      }
+      await db.end();
+    }
+  },
+});
