@@ -4,10 +4,10 @@
  * `_cdc` still holds every change exactly once.
  */
 import assert from "node:assert/strict";
+import type mysql from "mysql2/promise";
 import {
   CdcProcess,
   connectMysql,
-  countRows,
   ensureInventoryConnector,
   query,
   streamArgs,
@@ -25,73 +25,109 @@ function assigned(cdc: CdcProcess): string[] {
   return [...last.matchAll(/([\w.]+)\[[\d,]+\]/g)].map((m) => m[1]).sort();
 }
 
+/**
+ * Two processes of `mode` share a group over two tables while rows are inserted and
+ * updated; one is killed; `verify` checks each table's target once the survivor is done.
+ */
+async function takeOver(
+  mode: string,
+  verify: (db: mysql.Connection, sink: string, table: string) => Promise<void>,
+): Promise<void> {
+  await ensureInventoryConnector();
+  const suffix = uniqueSuffix();
+  const tables = [`grp_a_${suffix}`, `grp_b_${suffix}`];
+  const sink = `cdc_group_${suffix}`;
+  const db = await connectMysql("inventory");
+  for (const table of tables) {
+    await query(db, `CREATE TABLE ${table} (id INT PRIMARY KEY, note VARCHAR(100) NOT NULL)`);
+    await query(db, `INSERT INTO ${table} VALUES (0, 'first')`); // creates the topic
+  }
+  const args = streamArgs(tables, sink, "--flush-ms", "100", "--mode", mode);
+  const first = new CdcProcess(args);
+  await first.waitForLog(/streaming /);
+  const second = new CdcProcess(args);
+  try {
+    await second.waitForLog(/streaming /);
+
+    const writing = (async () => {
+      for (let start = 1; start <= ROWS; start += PER_STATEMENT) {
+        for (const table of tables) {
+          const rows = Array.from(
+            { length: PER_STATEMENT },
+            (_, i) => [start + i, `row ${start + i}`],
+          );
+          await db.query(`INSERT INTO ${table} (id, note) VALUES ?`, [rows]);
+          // changes that a replay would undo in a mirror: each row's note grows
+          await db.query(`UPDATE ${table} SET note = CONCAT(note, '+') WHERE id < ?`, [start]);
+        }
+      }
+    })();
+    // Kafka splits the two single-partition topics between the two processes.
+    await waitFor("one table's partition on each process", () => {
+      const [a, b] = [assigned(first), assigned(second)];
+      return a.length === 1 && b.length === 1 && a[0] !== b[0];
+    }, 60_000);
+    first.child.kill("SIGKILL");
+    assert.equal((await first.done).signal, "SIGKILL");
+    await writing;
+    await waitFor(
+      "the survivor to take both partitions over",
+      () => assigned(second).length === 2,
+      60_000,
+    );
+
+    for (const table of tables) await verify(db, sink, table);
+  } finally {
+    const status = await second.stop("SIGTERM");
+    await first.stop("SIGKILL");
+    await query(db, `DROP DATABASE IF EXISTS \`${sink}\``);
+    for (const table of tables) await query(db, `DROP TABLE IF EXISTS ${table}`);
+    await db.end();
+    assert.equal(status.code, 0, second.stderr);
+  }
+}
+
 Deno.test({
   name: "stream: two processes share a group; one is killed, the other takes over, nothing lost",
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn() {
-    await ensureInventoryConnector();
-    const suffix = uniqueSuffix();
-    const tables = [`grp_a_${suffix}`, `grp_b_${suffix}`];
-    const sink = `cdc_group_${suffix}`;
-    const db = await connectMysql("inventory");
-    for (const table of tables) {
-      await query(db, `CREATE TABLE ${table} (id INT PRIMARY KEY, note VARCHAR(32) NOT NULL)`);
-      await query(db, `INSERT INTO ${table} VALUES (0, 'first')`); // creates the topic
-    }
-    const args = streamArgs(tables, sink, "--flush-ms", "100");
-    const first = new CdcProcess(args);
-    await first.waitForLog(/streaming /);
-    const second = new CdcProcess(args);
-    try {
-      await second.waitForLog(/streaming /);
-
-      const writing = (async () => {
-        for (let start = 1; start <= ROWS; start += PER_STATEMENT) {
-          for (const table of tables) {
-            const rows = Array.from(
-              { length: PER_STATEMENT },
-              (_, i) => [start + i, `row ${start + i}`],
-            );
-            await db.query(`INSERT INTO ${table} (id, note) VALUES ?`, [rows]);
-          }
-        }
-      })();
-      // Kafka splits the two single-partition topics between the two processes.
-      await waitFor("one table's partition on each process", () => {
-        const [a, b] = [assigned(first), assigned(second)];
-        return a.length === 1 && b.length === 1 && a[0] !== b[0];
-      }, 60_000);
-      first.child.kill("SIGKILL");
-      assert.equal((await first.done).signal, "SIGKILL");
-      await writing;
-      await waitFor(
-        "the survivor to take both partitions over",
-        () => assigned(second).length === 2,
-        60_000,
-      );
-
-      for (const table of tables) {
-        await waitFor(
-          `all ${ROWS + 1} rows of ${table} in ${table}_cdc`,
-          async () => await countRows(db, sink, `${table}_cdc`) >= ROWS + 1,
-          120_000,
-        );
-        const [{ n, ids }] = await query<{ n: string; ids: string }>(
+  fn: () =>
+    takeOver("history", async (db, sink, table) => {
+      const inserts = async () =>
+        (await query<{ n: string; ids: string }>(
           db,
           `SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM \`${sink}\`.\`${table}_cdc\`
             WHERE __op = 'c' AND note = IF(id = 0, 'first', CONCAT('row ', id))`,
-        );
-        assert.equal(Number(n), ROWS + 1, `${table}: every insert once, with its values`);
-        assert.equal(Number(ids), ROWS + 1);
-      }
-    } finally {
-      const status = await second.stop("SIGTERM");
-      await first.stop("SIGKILL");
-      await query(db, `DROP DATABASE IF EXISTS \`${sink}\``);
-      for (const table of tables) await query(db, `DROP TABLE IF EXISTS ${table}`);
-      await db.end();
-      assert.equal(status.code, 0, second.stderr);
-    }
-  },
+        ))[0];
+      await waitFor(
+        `all ${ROWS + 1} inserts of ${table} in ${table}_cdc`,
+        async () => Number((await inserts().catch(() => ({ n: "0" }))).n) >= ROWS + 1,
+        120_000,
+      );
+      const { n, ids } = await inserts();
+      assert.equal(Number(n), ROWS + 1, `${table}: every insert once, with its values`);
+      assert.equal(Number(ids), ROWS + 1);
+    }),
+});
+
+Deno.test({
+  name:
+    "stream --mode mirror: two processes share a group; one is killed; the mirror equals the source",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    takeOver("mirror", async (db, sink, table) => {
+      const target = `\`${sink}\`.\`${table}_mirror\``;
+      const equal = `SELECT COUNT(*) AS n FROM ${table} s JOIN ${target} m
+        ON m.id = s.id AND m.note = s.note`;
+      await waitFor(`${target} to equal ${table}`, async () => {
+        const [{ n }] = await query<{ n: string }>(db, equal).catch(() => [{ n: "0" }]);
+        const [{ all }] = await query<{ all: string }>(
+          db,
+          `SELECT COUNT(*) AS \`all\` FROM ${target}`,
+        )
+          .catch(() => [{ all: "-1" }]);
+        return Number(n) === ROWS + 1 && Number(all) === ROWS + 1;
+      }, 120_000);
+    }),
 });
