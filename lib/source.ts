@@ -2,8 +2,8 @@
  * Source: Debezium topics read with a Kafka consumer group.
  *
  * The sink's stored positions are the truth: the consumer is sought to them
- * on start, and the group's offsets are committed only after the sink's
- * commit (for lag monitoring and as the second choice on start).
+ * on start (lib/resume.ts decides), and the group's offsets are committed only
+ * after the sink's commit (for lag monitoring, and for `--start-from group`).
  *
  * @module
  */
@@ -16,7 +16,9 @@ import {
   type KafkaConnection,
   probeKafka,
 } from "./kafka.ts";
+import { partitionOffsets } from "./kafka_offsets.ts";
 import { logger } from "./log.ts";
+import type { KafkaPartitionOffsets } from "./resume.ts";
 import { delay, errorMessage, retry } from "./retry.ts";
 import type { Positions } from "./sink.ts";
 
@@ -128,13 +130,18 @@ export class KafkaSource {
     }
   }
 
+  /** Each partition's earliest, end and group-committed offsets, for the resume plan. */
+  offsets(): Promise<Map<string, KafkaPartitionOffsets[]>> {
+    return partitionOffsets(this.#admin, this.options.groupId, this.options.topics);
+  }
+
   /**
-   * Joins the group and feeds `handler` batch by batch. Stored positions win
-   * over the group's committed offsets; with neither, reading starts at the
-   * earliest offset. `onFatal` hears of a consumer that cannot go on.
+   * Joins the group and feeds `handler` batch by batch, each partition from
+   * its offset in `start` (see lib/resume.ts). `onFatal` hears of a consumer
+   * that cannot go on.
    */
   async start(
-    positions: Positions,
+    start: Positions,
     handler: (batch: SourceBatch) => Promise<void>,
     onFatal: (error: Error) => void,
   ): Promise<void> {
@@ -160,7 +167,7 @@ export class KafkaSource {
       },
     });
     // Applied by the consumer once the partitions are assigned.
-    for (const [topic, partitions] of positions) {
+    for (const [topic, partitions] of start) {
       for (const [partition, offset] of partitions) {
         this.#consumer.seek({ topic, partition, offset: String(offset) });
       }

@@ -22,8 +22,6 @@ import {
   type RegistryOptions,
   registryOptions,
   tableOption,
-  tableTopic,
-  type TopicOptions,
   topicOptions,
   type WaitOptions,
   waitOptions,
@@ -33,6 +31,8 @@ import { errorMessage, retry } from "../retry.ts";
 import { MysqlSink, type RowWriter } from "../sink.ts";
 import { describeKafka, kafkaConnection } from "../kafka.ts";
 import { KafkaSource } from "../source.ts";
+import { planPositions, planResume, resumeLog, START_FROM, type StartFrom } from "../resume.ts";
+import { streamTarget, type StreamTargetOptions, streamTargetOptions } from "../stream_target.ts";
 import { type OnError, Pipeline, statusLine } from "../stream.ts";
 import type { MappingOptions } from "../type_mapping.ts";
 
@@ -40,15 +40,11 @@ const log = logger("stream");
 
 /** Options of `cdc stream`. */
 export interface StreamOptions
-  extends KafkaOptions, RegistryOptions, MysqlOptions, TopicOptions, WaitOptions {
-  table: string[];
-  sinkDatabase?: string;
-  tableTemplate: string;
-  groupId?: string;
+  extends KafkaOptions, RegistryOptions, MysqlOptions, StreamTargetOptions, WaitOptions {
+  startFrom: StartFrom;
   batchSize: number;
   flushMs: number;
   onError: OnError;
-  offsetsTable: string;
   deadLetterTable: string;
   dryRun: boolean;
   statusInterval: number;
@@ -70,22 +66,15 @@ export function streamCommand(): Command {
     command.addOption(option);
   }
   const options = [
+    ...streamTargetOptions(),
     envOption({
-      flags: "--sink-database <name>",
-      description: "database of the _cdc tables on the sink server (default: --database)",
-      env: "CDC_SINK_DATABASE",
-    }),
-    envOption({
-      flags: "--table-template <template>",
-      description: "name of the history table; {table} is the source table",
-      env: "CDC_TABLE_TEMPLATE",
-      default: "{table}_cdc",
-    }),
-    envOption({
-      flags: "--group-id <id>",
-      description: "Kafka consumer group, also the key of stored positions " +
-        "(default: cdc.<database>.<tables>; keep it when changing the table list)",
-      env: "CDC_GROUP_ID",
+      flags: "--start-from <where>",
+      description: "where a partition starts that has no position stored in the sink: " +
+        "stored reads it from the earliest offset (never skipping history still in Kafka), " +
+        "group from the group's committed offset; earliest re-reads every partition",
+      env: "CDC_START_FROM",
+      default: "stored",
+      choices: START_FROM,
     }),
     envOption({
       flags: "--batch-size <n>",
@@ -109,12 +98,6 @@ export function streamCommand(): Command {
       env: "CDC_ON_ERROR",
       default: "fail",
       choices: ["fail", "skip", "dead-letter"],
-    }),
-    envOption({
-      flags: "--offsets-table <name>",
-      description: "sink table of stored positions",
-      env: "CDC_OFFSETS_TABLE",
-      default: "__cdc_offsets",
     }),
     envOption({
       flags: "--dead-letter-table <name>",
@@ -153,11 +136,9 @@ export function streamCommand(): Command {
 
 /** Runs the stream until SIGINT/SIGTERM (exit 0) or a fatal error (exit 1). */
 async function runStream(options: StreamOptions): Promise<number> {
-  const tables = [...new Set(options.table)];
-  const topics = new Map(
-    tables.map((t) => [tableTopic(options, t), cdcTableName(options.tableTemplate, t)]),
-  );
-  const groupId = options.groupId ?? `cdc.${options.database}.${[...tables].sort().join(",")}`;
+  const target = streamTarget(options);
+  const topics = new Map(target.tables.map((t) => [t.topic, t.cdcTable]));
+  const groupId = target.groupId;
   const stop = new AbortController();
   let fatal: Error | undefined;
   const fail = (error: Error) => {
@@ -182,7 +163,7 @@ async function runStream(options: StreamOptions): Promise<number> {
   });
   const writer: RowWriter = options.dryRun ? new DryRunSink() : new MysqlSink({
     ...await mysqlEndpoint(options),
-    database: options.sinkDatabase ?? options.database,
+    database: target.sinkDatabase,
     groupId,
     offsetsTable: options.offsetsTable,
     deadLetterTable: options.deadLetterTable,
@@ -211,16 +192,24 @@ async function runStream(options: StreamOptions): Promise<number> {
     await waitForServices(options, registry, writer, source);
     await source.waitForTopics(stop.signal);
     const stored = await writer.storedPositions([...topics.keys()]);
-    pipeline.seed(stored);
+    const plan = planResume({
+      groupId,
+      startFrom: options.startFrom,
+      stored,
+      kafka: await source.offsets(),
+    });
+    for (const { warn, text } of resumeLog(plan, writer.description)) {
+      if (warn) log.warn(text);
+      else log.info(text);
+    }
+    const start = planPositions(plan);
+    pipeline.seed(start);
     log.info(
       `streaming ${[...topics].map(([t, c]) => `${t} → ${c}`).join(", ")} from Kafka ${
         describeKafka(source.options.kafka)
-      } into ${writer.description} ` +
-        `(group ${groupId}, ${
-          stored.size ? "resuming from stored positions" : "no stored positions"
-        })`,
+      } into ${writer.description} (group ${groupId})`,
     );
-    await source.start(stored, (batch) => pipeline.handleBatch(batch).catch(fail), fail);
+    await source.start(start, (batch) => pipeline.handleBatch(batch).catch(fail), fail);
     timers.push(
       setInterval(
         () => pipeline.flushIfDue().catch(fail),
@@ -246,14 +235,6 @@ async function runStream(options: StreamOptions): Promise<number> {
   log.info(`stopped: ${statusLine(pipeline.stats, 0, pipeline.lag)}`);
   if (fatal) throw fatal instanceof CliError ? fatal : new CliError(errorMessage(fatal));
   return EXIT.ok;
-}
-
-/** `{table}_cdc` → `customers_cdc`. */
-export function cdcTableName(template: string, table: string): string {
-  if (!template.includes("{table}")) {
-    throw new CliError(`--table-template "${template}" must contain {table}`, EXIT.usage);
-  }
-  return template.replaceAll("{table}", table);
 }
 
 /** Start-up: registry, sink and Kafka, each waited for with backoff, saying what it waits for. */
