@@ -5,6 +5,7 @@ import {
   planPositions,
   planResume,
   ResumeError,
+  resumeLog,
   type StartFrom,
 } from "./resume.ts";
 import type { Positions } from "./sink.ts";
@@ -100,4 +101,32 @@ Deno.test("every partition gets its own decision, in partition order, as seekabl
     describeResumePoint(points[0]),
     `${T}[0] from offset 4 (stored in the sink)`,
   );
+});
+
+Deno.test("the start-up log warns once for a sink without positions, then per partition", () => {
+  const emptied = resumeLog(
+    plan("stored", [
+      { partition: 0, committed: 9, earliest: 0, end: 9 },
+      { partition: 1, earliest: 0, end: 2 },
+    ]),
+    "MySQL x/db",
+  );
+  assert.deepEqual(emptied.map((l) => l.warn), [true, true, false]);
+  assert.match(
+    emptied[0].text,
+    /^MySQL x\/db holds no stored positions, but the consumer group has committed offsets for 1 partition\(s\)/,
+  );
+  assert.match(emptied[1].text, new RegExp(`^resuming ${T}\\[0\\] from offset 0 `));
+  // a sink that holds positions for some partitions is not "emptied": per-partition warnings only
+  const partly = resumeLog(
+    plan("stored", [
+      { partition: 0, committed: 9, earliest: 0, end: 9 },
+      { partition: 1, committed: 2, earliest: 0, end: 2 },
+    ], [[1, 2]]),
+    "MySQL x/db",
+  );
+  assert.deepEqual(partly.map((l) => [l.warn, l.text.slice(0, 8)]), [
+    [true, "resuming"],
+    [false, "resuming"],
+  ]);
 });

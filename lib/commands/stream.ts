@@ -191,13 +191,11 @@ async function runStream(options: StreamOptions): Promise<number> {
   try {
     await waitForServices(options, registry, writer, source);
     await source.waitForTopics(stop.signal);
+    // Kafka first: the group commits only after the sink did, so every committed offset seen
+    // here has its stored position by the time the sink is read (no false "sink emptied").
+    const kafka = await source.offsets();
     const stored = await writer.storedPositions([...topics.keys()]);
-    const plan = planResume({
-      groupId,
-      startFrom: options.startFrom,
-      stored,
-      kafka: await source.offsets(),
-    });
+    const plan = planResume({ groupId, startFrom: options.startFrom, stored, kafka });
     for (const { warn, text } of resumeLog(plan, writer.description)) {
       if (warn) log.warn(text);
       else log.info(text);
