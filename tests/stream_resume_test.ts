@@ -5,37 +5,48 @@
  * table, and the log says why; `--start-from group` resumes at G's offsets.
  */
 import assert from "node:assert/strict";
+import { kafkaClient } from "../lib/kafka.ts";
 import {
   CdcProcess,
   connectMysql,
   ensureInventoryConnector,
   query,
+  STACK,
   streamArgs,
   uniqueSuffix,
+  waitFor,
 } from "./helpers.ts";
 
-Deno.test({
-  name:
-    "an emptied sink with a used group: the default re-reads history, --start-from group skips it",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await ensureInventoryConnector();
-    const suffix = uniqueSuffix();
-    const table = `resume_${suffix}`;
-    const sink = `cdc_resume_${suffix}`; // also the group id (streamArgs)
-    const topic = `dbserver1.inventory.${table}`;
-    const db = await connectMysql();
-    let inserted = 0;
-    const insert = async (n: number) => {
+/** A source table of its own, streamed into a sink database that also names the group. */
+async function resumeFixture(name: string) {
+  await ensureInventoryConnector();
+  const suffix = uniqueSuffix();
+  const table = `${name}_${suffix}`;
+  const sink = `cdc_${name}_${suffix}`; // also the group id (streamArgs)
+  const topic = `dbserver1.inventory.${table}`;
+  const db = await connectMysql();
+  await db.query(`CREATE TABLE inventory.\`${table}\` (id INT PRIMARY KEY)`);
+  let inserted = 0;
+  return {
+    table,
+    sink,
+    topic,
+    db,
+    /** Inserts `n` rows with the next ids (1, 2, ...): Debezium gives them offsets 0, 1, ... */
+    async insert(n: number) {
       const rows = Array.from({ length: n }, (_, i) => [inserted + i + 1]);
       await db.query(`INSERT INTO inventory.\`${table}\` (id) VALUES ?`, [rows]);
       inserted += n;
-    };
-    const ids = async () =>
-      (await query<{ id: number }>(db, `SELECT id FROM \`${sink}\`.\`${table}_cdc\` ORDER BY id`))
-        .map((r) => Number(r.id));
-    const stream = async (rows: number, ...extra: string[]) => {
+    },
+    /** The ids in the `_cdc` table. */
+    async ids() {
+      return (await query<{ id: number }>(
+        db,
+        `SELECT id FROM \`${sink}\`.\`${table}_cdc\` ORDER BY id`,
+      )).map((r) => Number(r.id));
+    },
+    /** Streams until `rows` rows are in `_cdc`, stops (exit 0 asserted), returns the log. */
+    async stream(rows: number, ...extra: string[]) {
       const cdc = new CdcProcess(streamArgs(table, sink, "--flush-ms", "100", ...extra));
       try {
         await cdc.waitForRows(db, sink, `${table}_cdc`, rows, 90_000);
@@ -44,11 +55,26 @@ Deno.test({
         assert.equal(status.code, 0, cdc.stderr);
       }
       return cdc.stderr;
-    };
-    const range = (from: number, to: number) =>
-      Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    },
+    async cleanup() {
+      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
+      await db.query(`DROP TABLE IF EXISTS inventory.\`${table}\``);
+      await db.end();
+    },
+  };
+}
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+Deno.test({
+  name:
+    "an emptied sink with a used group: the default re-reads history, --start-from group skips it",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { topic, sink, db, insert, ids, stream, cleanup } = await resumeFixture("resume");
     try {
-      await db.query(`CREATE TABLE inventory.\`${table}\` (id INT PRIMARY KEY)`);
       await insert(20);
       const first = await stream(20);
       assert.match(
@@ -98,9 +124,42 @@ Deno.test({
       );
       assert.deepEqual(await ids(), range(31, 36));
     } finally {
-      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
-      await db.query(`DROP TABLE IF EXISTS inventory.\`${table}\``);
-      await db.end();
+      await cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "records deleted from Kafka before they were written: start at the earliest, name the gap",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { topic, insert, ids, stream, cleanup } = await resumeFixture("retention");
+    const admin = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-test-retention").admin();
+    try {
+      await insert(10);
+      await stream(10);
+      await insert(10); // offsets 10..19, while no stream runs
+      await admin.connect();
+      await waitFor(
+        "Debezium to write offsets 10..19",
+        async () => (await admin.fetchTopicOffsets(topic))[0].high === "20",
+      );
+      // what retention does to old segments: the partition now starts at offset 15
+      await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: "15" }] });
+      const log = await stream(15);
+      assert.match(
+        log,
+        new RegExp(
+          `WRN.*resuming ${topic}\\[0\\] from offset 15 \\(stored in the sink was 10, before ` +
+            `the earliest offset\\): records 10\\.\\.14 were deleted by Kafka's retention before ` +
+            `they were written: the _cdc table misses them`,
+        ),
+      );
+      assert.deepEqual(await ids(), [...range(1, 10), ...range(16, 20)]);
+    } finally {
+      await admin.disconnect();
+      await cleanup();
     }
   },
 });
