@@ -9,6 +9,7 @@ import denoJson from "./deno.json" with { type: "json" };
 import { EXIT } from "./lib/errors.ts";
 import { connectorCommand } from "./lib/commands/connector.ts";
 import { schemasCommand } from "./lib/commands/schemas.ts";
+import { statusCommand } from "./lib/commands/status.ts";
 import { streamCommand } from "./lib/commands/stream.ts";
 import { tailCommand } from "./lib/commands/tail.ts";
 import { waitCommand } from "./lib/commands/wait.ts";
@@ -18,6 +19,7 @@ export function program(): Command {
   const cdc = new Command("cdc")
     .description("Debezium change streams → <table>_cdc change-history tables in MySQL/MariaDB")
     .addCommand(streamCommand())
+    .addCommand(statusCommand())
     .addCommand(connectorCommand())
     .addCommand(schemasCommand())
     .addCommand(tailCommand())

@@ -2,8 +2,8 @@
  * Source: Debezium topics read with a Kafka consumer group.
  *
  * The sink's stored positions are the truth: the consumer is sought to them
- * on start, and the group's offsets are committed only after the sink's
- * commit (for lag monitoring and as the second choice on start).
+ * on start (lib/resume.ts decides), and the group's offsets are committed only
+ * after the sink's commit (for lag monitoring, and for `--start-from group`).
  *
  * @module
  */
@@ -16,8 +16,10 @@ import {
   type KafkaConnection,
   probeKafka,
 } from "./kafka.ts";
+import { partitionOffsets } from "./kafka_offsets.ts";
 import { logger } from "./log.ts";
 import { positionList, type Positions } from "./positions.ts";
+import type { KafkaPartitionOffsets } from "./resume.ts";
 import { errorMessage, retry, waitFor } from "./retry.ts";
 
 const log = logger("source");
@@ -136,13 +138,18 @@ export class KafkaSource {
     );
   }
 
+  /** Each partition's earliest, end and group-committed offsets, for the resume plan. */
+  offsets(): Promise<Map<string, KafkaPartitionOffsets[]>> {
+    return partitionOffsets(this.#admin, this.options.groupId, this.options.topics);
+  }
+
   /**
-   * Joins the group and feeds `handler` batch by batch. Stored positions win
-   * over the group's committed offsets; with neither, reading starts at the
-   * earliest offset. `onFatal` hears of a consumer that cannot go on.
+   * Joins the group and feeds `handler` batch by batch, each partition from
+   * its offset in `start` (see lib/resume.ts). `onFatal` hears of a consumer
+   * that cannot go on.
    */
   async start(
-    positions: Positions,
+    start: Positions,
     handler: (batch: SourceBatch) => Promise<void>,
     onFatal: (error: Error) => void,
   ): Promise<void> {
@@ -168,7 +175,7 @@ export class KafkaSource {
       },
     });
     // Applied by the consumer once the partitions are assigned.
-    for (const { topic, partition, offset } of positionList(positions)) {
+    for (const { topic, partition, offset } of positionList(start)) {
       this.#consumer.seek({ topic, partition, offset: String(offset) });
     }
   }

@@ -15,8 +15,6 @@ import {
   type RegistryOptions,
   registryOptions,
   tableOption,
-  tableTopic,
-  type TopicOptions,
   topicOptions,
   type WaitOptions,
   waitOptions,
@@ -29,25 +27,24 @@ import { errorMessage, retry } from "../retry.ts";
 import { MysqlSink, type RowWriter } from "../sink.ts";
 import { describeKafka } from "../kafka.ts";
 import { KafkaSource } from "../source.ts";
+import { planPositions, planResume, resumeLog, START_FROM, type StartFrom } from "../resume.ts";
+import {
+  streamTarget,
+  type StreamTargetOptions,
+  streamTargetOptions,
+} from "../options/stream_target.ts";
 import { type OnError, Pipeline, statusLine } from "../stream.ts";
 import type { MappingOptions } from "../type_mapping.ts";
-import { SINK_MODES } from "../modes/index.ts";
-import type { ModeName } from "../modes/mode.ts";
 
 const log = logger("stream");
 
 /** Options of `cdc stream`. */
 export interface StreamOptions
-  extends KafkaOptions, RegistryOptions, MysqlOptions, TopicOptions, WaitOptions {
-  table: string[];
-  mode: ModeName;
-  sinkDatabase?: string;
-  tableTemplate?: string;
-  groupId?: string;
+  extends KafkaOptions, RegistryOptions, MysqlOptions, StreamTargetOptions, WaitOptions {
+  startFrom: StartFrom;
   batchSize: number;
   flushMs: number;
   onError: OnError;
-  offsetsTable: string;
   deadLetterTable: string;
   dryRun: boolean;
   statusInterval: number;
@@ -69,31 +66,15 @@ export function streamCommand(): Command {
     command.addOption(option);
   }
   const options = [
+    ...streamTargetOptions(),
     envOption({
-      flags: "--mode <mode>",
-      description: "what the target tables hold: history (every change, {table}_cdc), " +
-        "mirror (the current row per key, {table}_mirror) or scd2 (every version with its " +
-        "validity interval, {table}_scd2)",
-      env: "CDC_MODE",
-      default: "history",
-      choices: Object.keys(SINK_MODES),
-    }),
-    envOption({
-      flags: "--sink-database <name>",
-      description: "database of the _cdc tables on the sink server (default: --database)",
-      env: "CDC_SINK_DATABASE",
-    }),
-    envOption({
-      flags: "--table-template <template>",
-      description: "name of the target table; {table} is the source table " +
-        "(default: {table}_cdc, {table}_mirror or {table}_scd2 by --mode)",
-      env: "CDC_TABLE_TEMPLATE",
-    }),
-    envOption({
-      flags: "--group-id <id>",
-      description: "Kafka consumer group, also the key of stored positions " +
-        "(default: cdc.<database>.<tables>; keep it when changing the table list)",
-      env: "CDC_GROUP_ID",
+      flags: "--start-from <where>",
+      description: "where a partition starts that has no position stored in the sink: " +
+        "stored reads it from the earliest offset (never skipping history still in Kafka), " +
+        "group from the group's committed offset; earliest re-reads every partition",
+      env: "CDC_START_FROM",
+      default: "stored",
+      choices: START_FROM,
     }),
     envOption({
       flags: "--batch-size <n>",
@@ -116,12 +97,6 @@ export function streamCommand(): Command {
       env: "CDC_ON_ERROR",
       default: "fail",
       choices: ["fail", "skip", "dead-letter"],
-    }),
-    envOption({
-      flags: "--offsets-table <name>",
-      description: "sink table of stored positions",
-      env: "CDC_OFFSETS_TABLE",
-      default: "__cdc_offsets",
     }),
     envOption({
       flags: "--dead-letter-table <name>",
@@ -158,16 +133,9 @@ export function streamCommand(): Command {
 
 /** Runs the stream until SIGINT/SIGTERM (exit 0) or a fatal error (exit 1). */
 async function runStream(options: StreamOptions): Promise<number> {
-  const tables = [...new Set(options.table)];
-  const mode = SINK_MODES[options.mode];
-  const template = options.tableTemplate ?? mode.defaultTemplate;
-  const sinkDatabase = options.sinkDatabase ?? options.database;
-  const topics = new Map(tables.map((t) => {
-    const target = cdcTableName(template, t);
-    refuseSourceAsTarget(options.database, t, sinkDatabase, target);
-    return [tableTopic(options, t), target];
-  }));
-  const groupId = options.groupId ?? `cdc.${options.database}.${[...tables].sort().join(",")}`;
+  const target = streamTarget(options);
+  const topics = new Map(target.tables.map((t) => [t.topic, t.cdcTable]));
+  const groupId = target.groupId;
   const stop = new AbortController();
   let fatal: Error | undefined;
   const fail = (error: Error) => {
@@ -192,8 +160,8 @@ async function runStream(options: StreamOptions): Promise<number> {
   });
   const writer: RowWriter = options.dryRun ? new DryRunSink() : new MysqlSink({
     ...await mysqlEndpoint(options),
-    database: sinkDatabase,
-    mode,
+    database: target.sinkDatabase,
+    mode: target.mode,
     groupId,
     offsetsTable: options.offsetsTable,
     deadLetterTable: options.deadLetterTable,
@@ -211,7 +179,7 @@ async function runStream(options: StreamOptions): Promise<number> {
       flushMs: options.flushMs,
       onError: options.onError,
       mapping: { binaryHandlingMode: options.binaryHandlingMode },
-      keyed: mode.needsKey,
+      keyed: target.mode.needsKey,
     },
     { decoder: new AvroDecoder(registry), writer, committer: source },
   );
@@ -220,17 +188,23 @@ async function runStream(options: StreamOptions): Promise<number> {
   try {
     await waitForServices(options, registry, writer, source);
     await source.waitForTopics(stop.signal);
+    // Kafka first: the group commits only after the sink did, so every committed offset seen
+    // here has its stored position by the time the sink is read (no false "sink emptied").
+    const kafka = await source.offsets();
     const stored = await writer.storedPositions([...topics.keys()]);
-    pipeline.seed(stored);
+    const plan = planResume({ groupId, startFrom: options.startFrom, stored, kafka });
+    for (const { warn, text } of resumeLog(plan, writer.description)) {
+      if (warn) log.warn(text);
+      else log.info(text);
+    }
+    const start = planPositions(plan);
+    pipeline.seed(start);
     log.info(
       `streaming ${[...topics].map(([t, c]) => `${t} → ${c}`).join(", ")} from Kafka ${
         describeKafka(source.options.kafka)
-      } into ${writer.description} ` +
-        `(group ${groupId}, ${
-          stored.size ? "resuming from stored positions" : "no stored positions"
-        })`,
+      } into ${writer.description} (group ${groupId})`,
     );
-    await source.start(stored, (batch) => pipeline.handleBatch(batch).catch(fail), fail);
+    await source.start(start, (batch) => pipeline.handleBatch(batch).catch(fail), fail);
     pipeline.start(fail);
     if (options.statusInterval > 0) timers.push(statusTimer(pipeline, options.statusInterval));
     await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
@@ -251,37 +225,6 @@ async function runStream(options: StreamOptions): Promise<number> {
   log.info(`stopped: ${statusLine(pipeline.stats, 0, pipeline.lag)}`);
   if (fatal) throw fatal instanceof CliError ? fatal : new CliError(errorMessage(fatal));
   return EXIT.ok;
-}
-
-/**
- * Refuses a target that is the source table itself (same database and name): `cdc`
- * cannot tell whether the sink server is the source server, and a mirror written over
- * its own source would destroy it.
- */
-export function refuseSourceAsTarget(
-  sourceDatabase: string,
-  table: string,
-  sinkDatabase: string,
-  target: string,
-): void {
-  if (
-    sourceDatabase.toLowerCase() === sinkDatabase.toLowerCase() &&
-    table.toLowerCase() === target.toLowerCase()
-  ) {
-    throw new CliError(
-      `the target of table ${table} would be ${sinkDatabase}.${target}, the source table ` +
-        `itself: choose another --table-template or --sink-database`,
-      EXIT.usage,
-    );
-  }
-}
-
-/** `{table}_cdc` → `customers_cdc`. */
-export function cdcTableName(template: string, table: string): string {
-  if (!template.includes("{table}")) {
-    throw new CliError(`--table-template "${template}" must contain {table}`, EXIT.usage);
-  }
-  return template.replaceAll("{table}", table);
 }
 
 /** Start-up: registry, sink and Kafka, each waited for with backoff, saying what it waits for. */
