@@ -97,7 +97,7 @@ export interface ConnectorSettings {
   databases: readonly string[];
   /**
    * Tables to capture (`db.table` regexes); default (also without a `table.include.list`
-   * in `extra`): all but the `_cdc` history tables.
+   * in `extra`): all but the target tables of every mode (`_cdc`, `_mirror`, `_scd2`).
    */
   tables?: readonly string[];
   /** Kafka as Kafka Connect reaches it, for the schema history topic. */
@@ -147,10 +147,13 @@ export function debeziumConnectorConfig(settings: ConnectorSettings): ConnectorC
   if (settings.tables) {
     config["table.include.list"] = settings.tables.join(",");
   } else if (!settings.extra?.["table.include.list"]) {
-    // never capture what cdc writes next to the source tables: the history tables and
-    // its own __cdc_offsets / __cdc_dead_letter
+    // never capture what cdc writes next to the source tables: the target tables of every
+    // mode and its own __cdc_offsets / __cdc_dead_letter
     config["table.exclude.list"] = settings.databases
-      .flatMap((db) => [`${regexLiteral(db)}\\..*_cdc`, `${regexLiteral(db)}\\.__cdc_.*`])
+      .flatMap((db) => [
+        ...["_cdc", "_mirror", "_scd2"].map((suffix) => `${regexLiteral(db)}\\..*${suffix}`),
+        `${regexLiteral(db)}\\.__cdc_.*`,
+      ])
       .join(",");
   }
   return { ...config, ...settings.extra };

@@ -28,7 +28,10 @@ Deno.test("debeziumConnectorConfig: the seed's settings, _cdc tables excluded, C
   const config = debeziumConnectorConfig(settings);
   assert.equal(config["connector.class"], "io.debezium.connector.mysql.MySqlConnector");
   assert.equal(config["database.server.id"], "184054");
-  assert.equal(config["table.exclude.list"], "inventory\\..*_cdc,inventory\\.__cdc_.*");
+  assert.equal(
+    config["table.exclude.list"],
+    "inventory\\..*_cdc,inventory\\..*_mirror,inventory\\..*_scd2,inventory\\.__cdc_.*",
+  );
   assert.equal(config["table.include.list"], undefined);
   assert.equal(
     config["value.converter.apicurio.registry.id-handler"],
