@@ -34,7 +34,8 @@ Deno.test("stream: --help documents options with defaults and environment variab
       "--on-error <policy>",
       "CDC_BATCH_SIZE",
       "BOOTSTRAP_SERVERS",
-      'default: "{table}_cdc"',
+      "{table}_mirror or {table}_scd2 by --mode)",
+      "CDC_MODE",
     ]
   ) {
     assert.ok(result.stdout.includes(text), `help mentions ${text}`);
