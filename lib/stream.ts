@@ -29,7 +29,10 @@ export interface PipelineOptions {
   /** Source topic → `_cdc` table name. */
   tables: ReadonlyMap<string, string>;
   batchSize: number;
-  /** A partial batch is written once its first item is this old. */
+  /**
+   * A partial batch is written once no write is in flight and its first item is this
+   * old (0: at once, the lowest latency; while a write is in flight batches grow anyway).
+   */
   flushMs: number;
   onError: OnError;
   mapping: MappingOptions;
@@ -129,6 +132,8 @@ export class Pipeline {
   readonly #snapshotRows = new Map<string, number>();
   #serial: Promise<unknown> = Promise.resolve();
   #inflight: Promise<void> = Promise.resolve();
+  /** True from the start of a write until it settles. */
+  #writing = false;
   #stopping = false;
   #timer?: ReturnType<typeof setInterval>;
 
@@ -188,7 +193,11 @@ export class Pipeline {
           await this.#flush(batch.heartbeat);
         }
       }
-      if (this.#buffer.ageMs() >= this.#options.flushMs) await this.#flush(batch.heartbeat);
+      // Adaptive: with no write in flight, what arrived is written at once (or once it is
+      // flushMs old); while one is, the next batch grows (up to batchSize) until it is done.
+      if (!this.#writing && this.#buffer.ageMs() >= this.#options.flushMs) {
+        await this.#flush(batch.heartbeat);
+      }
     });
   }
 
@@ -197,11 +206,13 @@ export class Pipeline {
    * outcome of a write in flight (called by a timer).
    */
   flushIfDue(): Promise<void> {
-    return this.#exclusive(async () => {
-      if (this.#buffer.pending && this.#buffer.ageMs() >= this.#options.flushMs) {
-        await this.#flush();
-      } else await this.#inflight;
-    });
+    return this.#exclusive(() => this.#flushIfOld());
+  }
+
+  async #flushIfOld(): Promise<void> {
+    if (this.#buffer.pending && this.#buffer.ageMs() >= this.#options.flushMs) {
+      await this.#flush();
+    } else await this.#inflight;
   }
 
   /** Writes whatever is buffered and waits for every write (on shutdown). */
@@ -315,7 +326,8 @@ export class Pipeline {
   /**
    * Hands the buffer to the writer. One write is in flight at a time, and it
    * runs while the next batch is decoded: waiting for it first keeps batches
-   * in order and bounds memory to two batches.
+   * in order and bounds memory to two batches. When it is done, whatever was
+   * buffered meanwhile is written next.
    */
   async #flush(heartbeat?: () => Promise<void>): Promise<void> {
     // Long waits (a retrying write) must not cost the group membership.
@@ -327,10 +339,18 @@ export class Pipeline {
     }
     if (!this.#buffer.pending) return;
     const batch = this.#buffer.drain();
+    this.#writing = true;
     const write = this.#stages.writer.write(batch).then(async () => {
       this.stats.batches++;
       for (const t of batch.tables) this.stats.rowsWritten += t.rows.length;
       await this.#stages.committer.commit(batch.positions);
+    }).finally(() => {
+      this.#writing = false;
+      // what arrived meanwhile goes next, without waiting for another fetch or the timer
+      if (this.#buffer.pending && !this.#stopping) {
+        this.#exclusive(() => this.#writing ? Promise.resolve() : this.#flushIfOld())
+          .catch(() => undefined); // a failed write surfaces through #inflight
+      }
     });
     write.catch(() => undefined); // observed by the next flush; never unhandled meanwhile
     this.#inflight = write;

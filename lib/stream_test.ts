@@ -141,7 +141,7 @@ function pipelineWith(options: Partial<PipelineOptions> = {}) {
   const pipeline = new Pipeline({
     tables: new Map([[TOPIC, "t_cdc"]]),
     batchSize: 1000,
-    flushMs: 1000,
+    flushMs: 0,
     onError: "fail",
     mapping: DEFAULT_MAPPING_OPTIONS,
     now: () => clock,
@@ -215,16 +215,35 @@ Deno.test("Pipeline: a create without its after image is a bad record, not an al
   assert.equal(writer.batches[0].deadLetters[0].reason, "missing-row-image");
 });
 
-Deno.test("Pipeline flushes by size, and by age through flushIfDue", async () => {
-  const { pipeline, writer, advance } = pipelineWith({ batchSize: 2, flushMs: 500 });
-  await pipeline.handleBatch(batchOf([0, 1, 2, 3, 4]));
-  await pipeline.flushIfDue(); // settles the write in flight
-  assert.deepEqual(writer.ids(), [[0, 1], [2, 3]]);
+Deno.test("Pipeline writes at once when idle, and grows the next batch while a write is in flight", async () => {
+  const { pipeline, writer } = pipelineWith({ batchSize: 1000, flushMs: 0 });
+  writer.hold = deferred();
+  await pipeline.handleBatch(batchOf([0, 1, 2]));
+  assert.equal(writer.started, 1, "no write in flight: the fetched records are written at once");
+  await pipeline.handleBatch(batchOf([3, 4]));
+  await pipeline.handleBatch(batchOf([5]));
+  assert.equal(writer.started, 1, "while a write is in flight, the next batch grows");
+  writer.hold.resolve();
+  await waitUntil(() => writer.batches.length === 2);
+  assert.deepEqual(writer.ids(), [[0, 1, 2], [3, 4, 5]], "written when the first is done");
+});
+
+Deno.test("Pipeline with --flush-ms waits until a partial batch is that old", async () => {
+  const { pipeline, writer, advance } = pipelineWith({ flushMs: 500 });
+  await pipeline.handleBatch(batchOf([0]));
   advance(499);
+  await pipeline.handleBatch(batchOf([1]));
   await pipeline.flushIfDue();
-  assert.equal(writer.batches.length, 2, "the partial batch is not due yet");
+  assert.equal(writer.started, 0, "not yet 500 ms old");
   advance(1);
   await pipeline.flushIfDue();
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[0, 1]]);
+});
+
+Deno.test("Pipeline cuts batches at --batch-size", async () => {
+  const { pipeline, writer } = pipelineWith({ batchSize: 2 });
+  await pipeline.handleBatch(batchOf([0, 1, 2, 3, 4]));
   await pipeline.flush();
   assert.deepEqual(writer.ids(), [[0, 1], [2, 3], [4]]);
 });

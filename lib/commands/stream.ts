@@ -85,9 +85,10 @@ export function streamCommand(): Command {
     }),
     envOption({
       flags: "--flush-ms <duration>",
-      description: "write a partial batch once its first row is this old",
+      description: "how old a partial batch may get before it is written when no write is in " +
+        "flight (0: at once; while one is in flight, the next batch grows up to --batch-size)",
       env: "CDC_FLUSH_MS",
-      default: "1s",
+      default: "0",
       parse: duration,
     }),
     envOption({
