@@ -33,7 +33,7 @@ export interface SinkBatch {
 
 /** Accumulates one batch; `drain()` hands it over and starts the next. */
 export class BatchBuffer {
-  #tables = new Map<string, TableRows>();
+  #tables = new Map<RowTarget, TableRows>();
   #deadLetters: DeadLetter[] = [];
   #positions: Positions = new Map();
   #records = 0;
@@ -60,13 +60,16 @@ export class BatchBuffer {
     return this.#startedAt === undefined ? 0 : this.#now() - this.#startedAt;
   }
 
-  /** Adds a row for a table; rows with other column lists go to their own statements. */
+  /**
+   * Adds a row for a target; rows of another target (another table, or another column
+   * list of the same table) go to their own statements. Targets are compared by identity:
+   * the caller keeps one object per table and column list.
+   */
   addRow(target: RowTarget, row: SqlValue[]): void {
-    const key = `${target.table}\0${target.columnNames.join("\0")}`;
-    let rows = this.#tables.get(key);
+    let rows = this.#tables.get(target);
     if (!rows) {
       rows = { ...target, rows: [] };
-      this.#tables.set(key, rows);
+      this.#tables.set(target, rows);
     }
     rows.rows.push(row);
     this.#records++;

@@ -10,9 +10,10 @@ Deno.test("BatchBuffer groups rows by table and column list and drains positions
     columnNames,
     keyColumns: [],
   });
-  buffer.addRow(target(["x", "__op"]), [1, "c"]);
-  buffer.addRow(target(["x", "__op"]), [2, "u"]);
-  buffer.addRow(target(["x", "y", "__op"]), [3, 4, "c"]);
+  const narrow = target(["x", "__op"]), wide = target(["x", "y", "__op"]);
+  buffer.addRow(narrow, [1, "c"]);
+  buffer.addRow(narrow, [2, "u"]);
+  buffer.addRow(wide, [3, 4, "c"]);
   buffer.advance("t", 0, 3);
   buffer.advance("t", 0, 5);
   assert.equal(buffer.size, 3);

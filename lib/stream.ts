@@ -126,6 +126,7 @@ export class Pipeline {
   readonly #next = new Map<string, number>();
   readonly #highWatermarks = new Map<string, number>();
   readonly #plans = new Map<string, Promise<PlannedTarget>>();
+  readonly #targets = new Map<string, RowTarget>();
   /** The Kafka key schema last seen per topic, for truncates (which carry no key). */
   readonly #keySchemas = new Map<string, CompiledSchema>();
   /** Snapshot reads seen per topic, for the line that says a table's snapshot is through. */
@@ -314,13 +315,24 @@ export class Pipeline {
       planned = (async () => {
         const plan = compileRowPlan(schema.schema, this.#options.mapping, keySchema?.schema);
         await this.#stages.writer.ensureTable(table, plan.columns, plan.keyColumns);
-        const { columnNames, keyColumns } = plan;
-        return { plan, target: { table, topic, columnNames, keyColumns } };
+        return { plan, target: this.#target(table, topic, plan) };
       })();
       planned.catch(() => this.#plans.delete(k));
       this.#plans.set(k, planned);
     }
     return planned;
+  }
+
+  /** One target object per table and column list: rows of several schemas with the same
+   * columns share their statements. */
+  #target(table: string, topic: string, plan: RowPlan): RowTarget {
+    const k = `${table}\0${plan.columnNames.join("\0")}\0${plan.keyColumns.join("\0")}`;
+    let target = this.#targets.get(k);
+    if (!target) {
+      const { columnNames, keyColumns } = plan;
+      this.#targets.set(k, target = { table, topic, columnNames, keyColumns });
+    }
+    return target;
   }
 
   /**

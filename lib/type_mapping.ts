@@ -62,6 +62,42 @@ export function formatDate(days: number): string {
   return new Date(days * 86_400_000).toISOString().slice(0, 10);
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * `YYYY-MM-DD` of the day holding an instant, remembered for the last day seen: a
+ * stream's timestamps mostly fall on few days, and `Date#toISOString` per value was a
+ * tenth of the stream's CPU.
+ */
+const dayPrefix = (() => {
+  let start = NaN;
+  let text = "";
+  return (dayStart: number): string => {
+    if (dayStart !== start) {
+      start = dayStart;
+      text = new Date(dayStart).toISOString().slice(0, 10);
+    }
+    return text;
+  };
+})();
+
+const two = (n: number) => (n < 10 ? "0" : "") + n;
+
+/** `HH:MM:SS` of a millisecond of the day. */
+function timeOfDay(msOfDay: number): string {
+  const seconds = Math.floor(msOfDay / 1000);
+  return `${two(Math.floor(seconds / 3600))}:${two(Math.floor(seconds / 60) % 60)}:${
+    two(seconds % 60)
+  }`;
+}
+
+/** Whole seconds since the epoch (UTC) → `YYYY-MM-DD HH:MM:SS`. */
+function dateTimeOfSecond(seconds: number): string {
+  const ms = seconds * 1000;
+  const dayStart = Math.floor(ms / DAY_MS) * DAY_MS;
+  return `${dayPrefix(dayStart)} ${timeOfDay(ms - dayStart)}`;
+}
+
 /** Microseconds since the epoch (UTC) → `YYYY-MM-DD HH:MM:SS.ffffff`. */
 export function formatDateTimeMicros(micros: number | bigint): string {
   let seconds: number;
@@ -74,14 +110,14 @@ export function formatDateTimeMicros(micros: number | bigint): string {
     seconds = Number(s);
     fraction = Number(micros - s * 1_000_000n);
   }
-  const iso = new Date(seconds * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${pad(fraction, 6)}`;
+  return `${dateTimeOfSecond(seconds)}.${pad(fraction, 6)}`;
 }
 
 /** Milliseconds since the epoch (UTC) → `YYYY-MM-DD HH:MM:SS.fff`. */
 export function formatDateTimeMillis(millis: number | bigint): string {
-  const iso = new Date(Number(millis)).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  const ms = Number(millis);
+  const seconds = Math.floor(ms / 1000);
+  return `${dateTimeOfSecond(seconds)}.${pad(ms - seconds * 1000, 3)}`;
 }
 
 /** Microseconds (possibly negative, beyond 24 h) → MySQL TIME `[-]HHH:MM:SS.ffffff`. */

@@ -6,6 +6,7 @@ import {
   bytesToBigInt,
   formatDate,
   formatDateTimeMicros,
+  formatDateTimeMillis,
   formatDecimal,
   formatTimeMicros,
   mapField,
@@ -27,6 +28,21 @@ Deno.test("datetimes keep microseconds, before and after the epoch", () => {
   assert.equal(formatDateTimeMicros(1_700_000_000_123_456), "2023-11-14 22:13:20.123456");
   assert.equal(formatDateTimeMicros(-1), "1969-12-31 23:59:59.999999");
   assert.equal(formatDateTimeMicros(253402300799999999n), "9999-12-31 23:59:59.999999");
+});
+
+Deno.test("datetimes in milliseconds agree with Date#toISOString across days, years and the epoch", () => {
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 20_000; i++) {
+    // 1000-01-01 … 9999-12-31, with runs of nearby instants as a stream has
+    const ms = Math.floor((next() - 0.5) * 2 * 253_402_300_799_999) - (i % 3) * 86_399_999;
+    const iso = new Date(ms).toISOString();
+    if (!/^\d{4}-/.test(iso)) continue;
+    assert.equal(formatDateTimeMillis(ms), `${iso.slice(0, 10)} ${iso.slice(11, 23)}`, String(ms));
+  }
+  assert.equal(formatDateTimeMillis(0), "1970-01-01 00:00:00.000");
+  assert.equal(formatDateTimeMillis(-1), "1969-12-31 23:59:59.999");
+  assert.equal(formatDateTimeMillis(1_700_000_000_123n), "2023-11-14 22:13:20.123");
 });
 
 Deno.test("times may be negative and beyond 24 hours", () => {

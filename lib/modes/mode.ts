@@ -11,6 +11,7 @@
  * @module
  */
 import mysql from "mysql2/promise";
+import { Buffer } from "node:buffer";
 import type { TableRows } from "../batch.ts";
 import type { ColumnDef } from "../dialect.ts";
 import type { Op } from "../debezium.ts";
@@ -143,9 +144,31 @@ export function packItems(
   return chunks;
 }
 
-/** A tuple as SQL, `(1, 'a', NULL)`, every value escaped by the driver. */
+/**
+ * A value as a SQL literal: numbers as they are, strings escaped by the driver's
+ * escaper, bytes as hex, fragments `cdc` built itself (geometry) as their SQL.
+ */
+export function sqlLiteral(value: SqlValue): string {
+  if (value === null) return "NULL";
+  switch (typeof value) {
+    case "number":
+    case "bigint":
+      return String(value);
+    case "string":
+      return mysql.escape(value);
+    default:
+      return Buffer.isBuffer(value) ? `X'${value.toString("hex")}'` : value.toSqlString();
+  }
+}
+
+/**
+ * A tuple as SQL, `(1, 'a', NULL)`. Built value by value: formatting `?` through the
+ * driver per row scanned the placeholder text each time (a tenth of the stream's CPU).
+ */
 export function sqlTuple(values: readonly SqlValue[]): string {
-  return `(${mysql.format("?", [values as SqlValue[]])})`;
+  let sql = "(";
+  for (let i = 0; i < values.length; i++) sql += (i ? ", " : "") + sqlLiteral(values[i]);
+  return sql + ")";
 }
 
 /**
