@@ -39,6 +39,11 @@ export interface ConfluentFrame {
 
 /** Splits Confluent framing off `bytes`; throws {@linkcode BadInputError} when absent. */
 export function decodeConfluentFrame(bytes: Uint8Array): ConfluentFrame {
+  return { schemaId: confluentSchemaId(bytes), payload: bytes.subarray(5) };
+}
+
+/** The schema id of Confluent-framed `bytes`; throws {@linkcode BadInputError} when unframed. */
+export function confluentSchemaId(bytes: Uint8Array): number {
   if (bytes.length < 5) {
     throw new BadInputError(
       "not-confluent-framing",
@@ -52,8 +57,8 @@ export function decodeConfluentFrame(bytes: Uint8Array): ConfluentFrame {
         `is the connector's converter writing Avro with the Confluent framing?`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { schemaId: view.getUint32(1, false), payload: bytes.subarray(5) };
+  // big-endian, unsigned; arithmetic rather than a DataView per record
+  return bytes[1] * 0x100_0000 + ((bytes[2] << 16) | (bytes[3] << 8) | bytes[4]);
 }
 
 /**
@@ -146,14 +151,13 @@ export class AvroDecoder {
 
   /** Decodes one record's bytes; bad input throws {@linkcode BadInputError}. */
   async decode(bytes: Uint8Array): Promise<DecodedValue> {
-    const frame = decodeConfluentFrame(bytes);
-    const schema = await this.#framedSchema(frame.schemaId);
-    return { schema, value: decodeAvroPayload(schema, frame.payload) };
+    const schema = await this.#framedSchema(confluentSchemaId(bytes));
+    return { schema, value: decodeAvroAt(schema, bytes, 5) };
   }
 
   /** The schema that wrote `bytes`, without decoding them (e.g. a Kafka key's). */
   schemaOf(bytes: Uint8Array): Promise<CompiledSchema> {
-    return this.#framedSchema(decodeConfluentFrame(bytes).schemaId);
+    return this.#framedSchema(confluentSchemaId(bytes));
   }
 
   /** The newest schema of a registry subject (e.g. `<topic>-key`). */
@@ -176,17 +180,23 @@ export class AvroDecoder {
 
 /** Reads Avro binary with a compiled schema; truncated or trailing bytes are bad input. */
 export function decodeAvroPayload(schema: CompiledSchema, payload: Uint8Array): unknown {
+  return decodeAvroAt(schema, payload, 0);
+}
+
+/** Reads the Avro value that fills `bytes` from `start` (no copy of the payload). */
+function decodeAvroAt(schema: CompiledSchema, bytes: Uint8Array, start: number): unknown {
+  let problem: string;
   try {
-    // avsc wants a Node Buffer; this view shares the bytes, no copy.
-    return schema.type.fromBuffer(toBuffer(payload));
+    const { value, offset } = schema.type.decode(toBuffer(bytes), start);
+    if (offset === bytes.length) return value;
+    problem = offset < 0 ? "truncated buffer" : `${bytes.length - offset} trailing bytes`;
   } catch (error) {
-    throw new BadInputError(
-      "undecodable-avro",
-      `cannot decode ${payload.length} bytes of Avro with schema id ${schema.id}: ${
-        (error as Error).message
-      }`,
-    );
+    problem = (error as Error).message;
   }
+  throw new BadInputError(
+    "undecodable-avro",
+    `cannot decode ${bytes.length - start} bytes of Avro with schema id ${schema.id}: ${problem}`,
+  );
 }
 
 function toBuffer(bytes: Uint8Array): Buffer {

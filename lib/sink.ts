@@ -90,7 +90,7 @@ export class MysqlSink implements RowWriter {
   readonly options: SinkOptions;
   #connection?: mysql.Connection;
   #queue: Promise<unknown> = Promise.resolve();
-  #maxStatementBytes = 4 * 1024 * 1024;
+  #maxStatementLength = 4 * 1024 * 1024;
   /** Column lists of `_cdc` tables as last read or written, by table name. */
   readonly #tables = new Map<string, ExistingColumn[]>();
 
@@ -139,13 +139,20 @@ export class MysqlSink implements RowWriter {
       bigNumberStrings: true,
       dateStrings: true,
       connectTimeout: 10_000,
+      // Statements arrive formatted (values escaped value by value): without values, the
+      // driver's formatter would still scan every multi-megabyte INSERT for placeholders.
+      queryFormat: (sql: string, values?: unknown) =>
+        values === undefined || (Array.isArray(values) && values.length === 0)
+          ? sql
+          : mysql.format(sql, values as Parameters<typeof mysql.format>[1]),
     });
     // A dropped connection surfaces as an error event; the next statement reconnects.
     connection.on("error", (error) => log.warn(`connection error: ${errorMessage(error)}`));
     for (const statement of SESSION_SETUP) await connection.query(statement);
     const [rows] = await connection.query("SELECT @@max_allowed_packet AS max");
     const max = Number((rows as { max: string }[])[0].max);
-    this.#maxStatementBytes = Math.max(64 * 1024, Math.floor(max / 2));
+    // a UTF-16 character is at most 3 bytes of UTF-8: statements of a third always fit
+    this.#maxStatementLength = Math.max(16 * 1024, Math.floor(max / 3));
     this.#connection = connection;
   }
 
@@ -251,7 +258,7 @@ export class MysqlSink implements RowWriter {
         try {
           const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
           const tables = mode.fenced ? await this.#unwritten(batch) : batch.tables;
-          const target = { database, maxStatementBytes: this.#maxStatementBytes };
+          const target = { database, maxStatementLength: this.#maxStatementLength };
           const run = (sql: string, values?: unknown[]) => this.#query(sql, values);
           for (const rows of tables) await mode.write(run, target, rows);
           if (batch.deadLetters.length) {

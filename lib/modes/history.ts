@@ -23,6 +23,6 @@ export const HISTORY: SinkMode = {
       columnNames.map(quoteIdent).join(", ")
     }) VALUES `;
     const tail = " ON DUPLICATE KEY UPDATE `__offset` = `__offset`";
-    return runAll(run, multiRowStatements(head, rows, tail, target.maxStatementBytes));
+    return runAll(run, multiRowStatements(head, rows, tail, target.maxStatementLength));
   },
 };

@@ -68,7 +68,7 @@ export const MIRROR: SinkMode = {
     }`;
     for (const segment of segmentsAtTruncates(rows, layout)) {
       const { upserts, deletes } = lastChangePerKey(segment.rows, layout);
-      const max = target.maxStatementBytes;
+      const max = target.maxStatementLength;
       await runAll(
         run,
         multiRowStatements(`DELETE FROM ${name} WHERE ${keyList} IN (`, deletes, ")", max),

@@ -54,7 +54,7 @@ Deno.test("MIRROR writes deletes, upserts and truncates in order, inside the tra
   const statements: string[] = [];
   await MIRROR.write(
     (sql) => (statements.push(sql), Promise.resolve([])),
-    { database: "db", maxStatementBytes: 1 << 20 },
+    { database: "db", maxStatementLength: 1 << 20 },
     {
       table: "t_mirror",
       topic: "p.db.t",

@@ -26,8 +26,11 @@ export type SqlRunner = (sql: string, values?: unknown[]) => Promise<unknown>;
 /** Where a mode writes, and how large one statement may be. */
 export interface WriteTarget {
   database: string;
-  /** The server's packet limit, halved: no statement is built larger. */
-  maxStatementBytes: number;
+  /**
+   * The longest statement, in characters: a third of the server's packet limit, since a
+   * UTF-16 character is at most 3 bytes of UTF-8.
+   */
+  maxStatementLength: number;
 }
 
 /** A sink mode. */
@@ -173,16 +176,26 @@ export function sqlTuple(values: readonly SqlValue[]): string {
 
 /**
  * Multi-row statements `head (tuple),(tuple)... tail`, as few as fit under
- * `maxBytes`.
+ * `maxLength` characters (at least one tuple each), built by appending.
  */
 export function multiRowStatements(
   head: string,
   tuples: readonly (readonly SqlValue[])[],
   tail: string,
-  maxBytes: number,
+  maxLength: number,
 ): string[] {
-  return packItems(tuples.map(sqlTuple), head.length + tail.length, maxBytes)
-    .map((chunk) => head + chunk.join(",") + tail);
+  const statements: string[] = [];
+  let sql = "";
+  for (const tuple of tuples) {
+    const text = sqlTuple(tuple);
+    if (sql && sql.length + text.length + 1 + tail.length > maxLength) {
+      statements.push(sql + tail);
+      sql = "";
+    }
+    sql = sql ? `${sql},${text}` : head + text;
+  }
+  if (sql) statements.push(sql + tail);
+  return statements;
 }
 
 /** Runs each statement in order. */

@@ -138,7 +138,7 @@ export const SCD2: SinkMode = {
       ...columnNames.slice(sourceWidth),
     ];
     const insert = `INSERT INTO ${name} (${allColumns.map(quoteIdent).join(", ")}) VALUES `;
-    const max = target.maxStatementBytes;
+    const max = target.maxStatementLength;
     for (const segment of segmentsAtTruncates(rows, layout)) {
       const open = await openVersions(run, name, keyColumns, layout, segment.rows, max);
       const { inserts, closes } = versionChanges(segment.rows, layout, sourceWidth, open);

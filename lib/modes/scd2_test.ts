@@ -97,7 +97,7 @@ Deno.test("SCD2 truncate closes every open version and is kept as a row", async 
   const statements: { sql: string; values?: unknown[] }[] = [];
   await SCD2.write(
     (sql, values) => (statements.push({ sql, values }), Promise.resolve([])),
-    { database: "db", maxStatementBytes: 1 << 20 },
+    { database: "db", maxStatementLength: 1 << 20 },
     {
       table: "t_scd2",
       topic: "p.db.t",
