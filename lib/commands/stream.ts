@@ -28,6 +28,9 @@ import {
   type WaitOptions,
   waitOptions,
 } from "../options.ts";
+import { type Listen, parseListen } from "../http_server.ts";
+import { StreamMonitor } from "../monitor.ts";
+import { pingMysql } from "../mysql_endpoint.ts";
 import { RegistryClient } from "../registry.ts";
 import { errorMessage, retry } from "../retry.ts";
 import { MysqlSink, type RowWriter } from "../sink.ts";
@@ -54,6 +57,7 @@ export interface StreamOptions
   statusInterval: number;
   retryTimeout: number;
   binaryHandlingMode: MappingOptions["binaryHandlingMode"];
+  httpListen?: Listen;
 }
 
 /** The `stream` subcommand. */
@@ -145,6 +149,13 @@ export function streamCommand(): Command {
       parse: duration,
     }),
     binaryHandlingOption(),
+    envOption({
+      flags: "--http-listen <host:port>",
+      description: "serve /metrics (Prometheus), /healthz and /readyz on this address " +
+        "(0.0.0.0:9464 in containers; port 0: any free port; default: off)",
+      env: "CDC_HTTP_LISTEN",
+      parse: parseListen,
+    }),
     ...waitOptions(),
   ];
   for (const option of options) command.addOption(option);
@@ -175,23 +186,32 @@ async function runStream(options: StreamOptions): Promise<number> {
   const signals = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]] as const;
   for (const [name, handler] of signals) Deno.addSignalListener(name, handler);
 
+  const endpoint = await mysqlEndpoint(options);
+  const monitor = new StreamMonitor({
+    sinkCheck: options.dryRun ? undefined : () => pingMysql(endpoint, 2_000),
+    retryTimeoutMs: options.retryTimeout,
+  });
   const registry = new RegistryClient(options.registryUrl, {
     retryTimeoutMs: options.retryTimeout,
-    onRetry: (path, error, delayMs) =>
-      log.warn(`schema registry ${path}: ${errorMessage(error)}; retrying in ${delayMs} ms`),
+    onRetry: (path, error, delayMs) => {
+      monitor.registryRetrying();
+      log.warn(`schema registry ${path}: ${errorMessage(error)}; retrying in ${delayMs} ms`);
+    },
   });
   const writer: RowWriter = options.dryRun ? new DryRunSink() : new MysqlSink({
-    ...await mysqlEndpoint(options),
+    ...endpoint,
     database: options.sinkDatabase ?? options.database,
     groupId,
     offsetsTable: options.offsetsTable,
     deadLetterTable: options.deadLetterTable,
     retryTimeoutMs: options.retryTimeout,
+    onRetry: monitor.sinkRetrying,
   });
   const source = new KafkaSource({
     kafka: await kafkaConnection(options),
     groupId,
     topics: [...topics.keys()],
+    events: monitor.sourceEvents,
   });
   const pipeline = new Pipeline(
     {
@@ -201,12 +221,15 @@ async function runStream(options: StreamOptions): Promise<number> {
       onError: options.onError,
       mapping: { binaryHandlingMode: options.binaryHandlingMode },
     },
-    { decoder: new AvroDecoder(registry), writer, committer: source },
+    { decoder: new AvroDecoder(registry), writer, committer: source, observer: monitor.metrics },
   );
+  monitor.metrics.lagFrom(() => pipeline.partitionLag());
 
   const timers: ReturnType<typeof setInterval>[] = [];
   try {
+    if (options.httpListen) monitor.listen(options.httpListen);
     await waitForServices(options, registry, writer, source);
+    monitor.started();
     await source.waitForTopics(stop.signal);
     const stored = await writer.storedPositions([...topics.keys()]);
     pipeline.seed(stored);
@@ -226,6 +249,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     if (!stop.signal.aborted) fail(error as Error);
   } finally {
     timers.forEach(clearInterval);
+    monitor.stopping();
     pipeline.stop();
     try {
       await pipeline.flush();
@@ -234,6 +258,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     }
     await source.stop();
     await writer.close().catch(() => undefined);
+    await monitor.close();
     for (const [name, handler] of signals) Deno.removeSignalListener(name, handler);
   }
   log.info(`stopped: ${statusLine(pipeline.stats, 0, pipeline.lag)}`);

@@ -6,12 +6,11 @@
  * @module
  */
 import { type Command, InvalidArgumentError } from "commander";
-import mysql from "mysql2/promise";
 import { CliError, print, subcommand } from "../cli.ts";
 import { ConnectClient } from "../connect.ts";
 import { describeKafka, isTransientKafkaError, kafkaConnection, probeKafka } from "../kafka.ts";
 import { logger } from "../log.ts";
-import { describeMysql } from "../mysql_endpoint.ts";
+import { describeMysql, pingMysql } from "../mysql_endpoint.ts";
 import {
   type ConnectOptions,
   connectOptions,
@@ -160,14 +159,7 @@ async function check(service: Service, options: WaitCommandOptions): Promise<Che
       return {
         service,
         where: describeMysql(endpoint),
-        probe: async () => {
-          const connection = await mysql.createConnection({ ...endpoint, connectTimeout: 5_000 });
-          try {
-            await connection.ping();
-          } finally {
-            await connection.end().catch(() => {});
-          }
-        },
+        probe: () => pingMysql(endpoint, 5_000),
       };
     }
   }
