@@ -3,7 +3,8 @@
  * `/metrics` equal the rows in `_cdc`, lag agrees with the topic's end
  * offsets, a real Prometheus server (Debian's `prometheus`) scrapes it and
  * answers a query with the rows written, and `/readyz` is 503 while the sink
- * MariaDB is stopped and 200 once it is back.
+ * MariaDB is stopped and 200 once it is back, as `cdc wait --services http`
+ * (the compose healthcheck) sees it.
  */
 import assert from "node:assert/strict";
 import { kafkaClient } from "../lib/kafka.ts";
@@ -15,6 +16,7 @@ import {
   countRows,
   ensureInventoryConnector,
   query,
+  runCdc,
   STACK,
   streamArgs,
   uniqueSuffix,
@@ -222,6 +224,10 @@ Deno.test({
     const { cdc, url } = await streamWithEndpoint("customers", sink);
     try {
       await waitFor("ready", async () => (await probe(url, "/readyz")).status === 200, 60_000);
+      const healthcheck = ["wait", "--services", "http", "--http-url", `${url}/readyz`];
+      const healthy = await runCdc([...healthcheck, "--timeout", "5s"]);
+      assert.equal(healthy.code, 0, healthy.stderr);
+      assert.match(healthy.stdout, /^ok {6}http/m);
       await stopService("mariadb");
       let notReady = { status: 0, body: "" };
       await waitFor("not ready", async () => {
@@ -231,6 +237,9 @@ Deno.test({
       const body = JSON.parse(notReady.body);
       assert.equal(body.status, "unavailable");
       assert.match(body.reasons.join("\n"), /^sink: /m);
+      const unhealthy = await runCdc([...healthcheck, "--timeout", "1s"]);
+      assert.equal(unhealthy.code, 1);
+      assert.match(unhealthy.stdout, /^FAILED {2}http .*HTTP 503: .*sink: /m);
       // alive all the same: a restart would not bring the database back
       assert.equal((await probe(url, "/healthz")).status, 200);
       await startService("mariadb");
