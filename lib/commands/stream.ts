@@ -221,7 +221,13 @@ async function runStream(options: StreamOptions): Promise<number> {
       onError: options.onError,
       mapping: { binaryHandlingMode: options.binaryHandlingMode },
     },
-    { decoder: new AvroDecoder(registry), writer, committer: source, observer: monitor.metrics },
+    {
+      decoder: new AvroDecoder(registry),
+      writer,
+      committer: source,
+      // without the endpoint nobody reads the metrics: the pipeline runs unobserved
+      observer: options.httpListen ? monitor.metrics : undefined,
+    },
   );
   monitor.metrics.lagFrom(() => pipeline.partitionLag());
 
