@@ -43,6 +43,8 @@ export class StreamMetrics implements PipelineObserver {
   /** When the write in flight started (undefined: none in flight). */
   #writeStartedAt?: number;
   readonly #consumed: Counter<"topic" | "op">;
+  /** The consumed counter's series by topic and op: labels are hashed once, not per record. */
+  readonly #consumedSeries = new Map<string, Counter.Internal>();
   readonly #rows: Counter<"table">;
   readonly #batches: Counter;
   readonly #writeDuration: Histogram;
@@ -162,7 +164,10 @@ export class StreamMetrics implements PipelineObserver {
 
   /** {@inheritDoc PipelineObserver.consumed} */
   consumed(topic: string, op: string): void {
-    this.#consumed.inc({ topic, op });
+    const key = `${topic}\0${op}`;
+    let series = this.#consumedSeries.get(key);
+    if (!series) this.#consumedSeries.set(key, series = this.#consumed.labels({ topic, op }));
+    series.inc();
   }
 
   /** {@inheritDoc PipelineObserver.buffered} */
