@@ -186,9 +186,9 @@ async function runStream(options: StreamOptions): Promise<number> {
   const signals = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]] as const;
   for (const [name, handler] of signals) Deno.addSignalListener(name, handler);
 
-  const endpoint = await mysqlEndpoint(options);
+  const endpoint = options.dryRun ? undefined : await mysqlEndpoint(options);
   const monitor = new StreamMonitor({
-    sinkCheck: options.dryRun ? undefined : () => pingMysql(endpoint, 2_000),
+    sinkCheck: endpoint && (() => pingMysql(endpoint, 2_000)),
     retryTimeoutMs: options.retryTimeout,
   });
   const registry = new RegistryClient(options.registryUrl, {
@@ -198,7 +198,7 @@ async function runStream(options: StreamOptions): Promise<number> {
       log.warn(`schema registry ${path}: ${errorMessage(error)}; retrying in ${delayMs} ms`);
     },
   });
-  const writer: RowWriter = options.dryRun ? new DryRunSink() : new MysqlSink({
+  const writer: RowWriter = !endpoint ? new DryRunSink() : new MysqlSink({
     ...endpoint,
     database: options.sinkDatabase ?? options.database,
     groupId,
