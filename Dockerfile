@@ -24,5 +24,9 @@ FROM gcr.io/distroless/cc-debian12:nonroot@sha256:9dac0a79194e45a7da0158a9c6da57
 COPY --from=build /src/cdc /cdc
 # the image's nonroot user (uid 65532); stated, not inherited, so the test sees it
 USER 65532:65532
+# `cdc stream` serves /metrics, /healthz and /readyz on every interface of the container
+# (Prometheus and Kubernetes probes reach it from outside); other subcommands ignore it
+ENV CDC_HTTP_LISTEN=0.0.0.0:9464
+EXPOSE 9464
 ENTRYPOINT ["/cdc"]
 CMD ["--help"]

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import mysql from "mysql2/promise";
 
 /** How to reach MySQL/MariaDB: address, account, TLS (secrets already read). */
 export interface MysqlEndpoint {
@@ -19,4 +20,14 @@ export interface MysqlEndpoint {
 /** `user@host:port`, and whether over TLS: for messages (no secrets). */
 export function describeMysql(endpoint: MysqlEndpoint): string {
   return `${endpoint.user}@${endpoint.host}:${endpoint.port}${endpoint.ssl ? " (TLS)" : ""}`;
+}
+
+/** Connects, pings and disconnects: resolves when the server answers within `timeoutMs`. */
+export async function pingMysql(endpoint: MysqlEndpoint, timeoutMs: number): Promise<void> {
+  const connection = await mysql.createConnection({ ...endpoint, connectTimeout: timeoutMs });
+  try {
+    await connection.ping();
+  } finally {
+    await connection.end().catch(() => {});
+  }
 }

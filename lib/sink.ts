@@ -47,6 +47,8 @@ export interface SinkOptions extends MysqlEndpoint {
   /** How long a transient failure is retried before the stream gives up. */
   retryTimeoutMs: number;
   backoff?: Backoff;
+  /** Told of each transient failure before it is retried (for metrics and readiness). */
+  onRetry?: (error: unknown) => void;
 }
 
 const TRANSIENT_CODES = new Set([
@@ -183,6 +185,7 @@ export class MysqlSink implements RowWriter {
       isTransient: isTransientMysqlError,
       onRetry: ({ error, delayMs }) => {
         log.warn(`${what} failed (${errorMessage(error)}); reconnecting in ${delayMs} ms`);
+        this.options.onRetry?.(error);
         this.#connection?.destroy();
         this.#connection = undefined;
       },

@@ -42,11 +42,24 @@ export interface SourceRecord {
   value: Buffer | null;
 }
 
+/** What the source tells its watchers (metrics and readiness); every hook is optional. */
+export interface SourceEvents {
+  /** The group was joined; `partitions` assigned to this process. */
+  joined?(partitions: number): void;
+  /** The group rebalances: partitions are being reassigned. */
+  rebalancing?(): void;
+  /** The consumer failed and is restarted. */
+  retrying?(error: Error): void;
+  /** Committing the group's offsets failed. */
+  commitFailed?(error: unknown): void;
+}
+
 /** Settings of {@linkcode KafkaSource}. */
 export interface SourceOptions {
   kafka: KafkaConnection;
   groupId: string;
   topics: readonly string[];
+  events?: SourceEvents;
 }
 
 /** A consumer group over the stream's topics. */
@@ -76,6 +89,7 @@ export class KafkaSource {
         // A broker restart exhausts a round of retries; start over rather than die.
         restartOnFailure: (error) => {
           log.warn(`consumer failed (${errorMessage(error)}); restarting it`);
+          options.events?.retrying?.(error);
           return Promise.resolve(true);
         },
       },
@@ -85,7 +99,10 @@ export class KafkaSource {
       log.info(
         `joined consumer group ${options.groupId}: ${assignmentSummary(payload.memberAssignment)}`,
       );
+      const assigned = Object.values(payload.memberAssignment).flat().length;
+      options.events?.joined?.(assigned);
     });
+    this.#consumer.on(this.#consumer.events.REBALANCING, () => options.events?.rebalancing?.());
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.#fatal?.(payload.error);
     });
@@ -189,6 +206,7 @@ export class KafkaSource {
     } catch (error) {
       // Stored positions in the sink are what counts; the group offsets only trail them.
       log.debug(`committing group offsets failed: ${errorMessage(error)}`);
+      this.options.events?.commitFailed?.(error);
     }
   }
 

@@ -64,11 +64,34 @@ export interface PositionCommitter {
   commit(positions: Positions): Promise<void>;
 }
 
-/** The I/O a pipeline runs on. */
+/**
+ * Told what the pipeline does (for metrics). Called on the hot path: every
+ * method must be cheap and must not throw.
+ */
+export interface PipelineObserver {
+  /** A record was read: its event's op, `tombstone` for a null value, `bad` when unreadable. */
+  consumed(topic: string, op: string): void;
+  /** A row for `table` was buffered; `sourceTsMs` is the change's commit time in the source. */
+  buffered(table: string, sourceTsMs: number | undefined): void;
+  /** A bad record was passed under `--on-error skip` or `dead-letter`. */
+  badRecord(topic: string, action: "skip" | "dead-letter", reason: string): void;
+  /** A batch goes to the writer; the returned function hears how its write ended. */
+  writing(batch: SinkBatch): (error?: unknown) => void;
+}
+
+/** The I/O a pipeline runs on, and who watches it. */
 export interface PipelineStages {
   decoder: RecordDecoder;
   writer: BatchWriter;
   committer: PositionCommitter;
+  observer?: PipelineObserver;
+}
+
+/** Records behind the broker's newest offset, for one partition. */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  lag: number;
 }
 
 /** Counters for the status line and the exit summary. */
@@ -153,11 +176,19 @@ export class Pipeline {
 
   /** Records behind the broker's newest, summed over partitions seen. */
   get lag(): number {
-    let lag = 0;
-    for (const [k, high] of this.#highWatermarks) {
-      lag += Math.max(0, high - (this.#next.get(k) ?? 0));
-    }
-    return lag;
+    return this.partitionLag().reduce((sum, p) => sum + p.lag, 0);
+  }
+
+  /** Records behind the broker's newest offset (as of the last fetch), per partition seen. */
+  partitionLag(): PartitionLag[] {
+    return [...this.#highWatermarks].map(([k, high]) => {
+      const [topic, partition] = k.split("\0");
+      return {
+        topic,
+        partition: Number(partition),
+        lag: Math.max(0, high - (this.#next.get(k) ?? 0)),
+      };
+    });
   }
 
   /**
@@ -226,8 +257,10 @@ export class Pipeline {
 
   async #handleRecord(topic: string, partition: number, record: SourceRecord): Promise<void> {
     this.stats.consumed++;
+    const observer = this.#stages.observer;
     if (record.value === null) {
       this.stats.tombstones++; // Debezium's delete tombstone: the delete event came before it
+      observer?.consumed(topic, "tombstone");
       return;
     }
     const table = this.#options.tables.get(topic)!;
@@ -240,9 +273,12 @@ export class Pipeline {
       const { plan, target } = await this.#plan(table, topic, decoded.schema, keySchema);
       const row = plan.toRow(envelope, { partition, offset: record.offset });
       this.#buffer.addRow(target, row);
+      observer?.consumed(topic, envelope.op);
+      observer?.buffered(table, sourceTsMs(envelope));
       if (envelope.op === "r") this.#snapshotRead(topic, envelope);
     } catch (error) {
       if (!(error instanceof BadInputError)) throw error;
+      observer?.consumed(topic, "bad");
       this.#badRecord(topic, partition, record, error);
     }
   }
@@ -263,10 +299,12 @@ export class Pipeline {
         throw new BadRecordError(topic, partition, record.offset, error);
       case "skip":
         this.stats.skipped++;
+        this.#stages.observer?.badRecord(topic, "skip", error.reason);
         log.warn(`skipped bad record at ${topic}/${partition}@${record.offset}: ${error.message}`);
         return;
       case "dead-letter":
         this.stats.deadLettered++;
+        this.#stages.observer?.badRecord(topic, "dead-letter", error.reason);
         log.warn(
           `dead-lettered record at ${topic}/${partition}@${record.offset}: ${error.message}`,
         );
@@ -352,10 +390,15 @@ export class Pipeline {
     if (!this.#buffer.pending) return;
     const batch = this.#buffer.drain();
     this.#writing = true;
+    const written = this.#stages.observer?.writing(batch);
     const write = this.#stages.writer.write(batch).then(async () => {
+      written?.();
       this.stats.batches++;
       for (const t of batch.tables) this.stats.rowsWritten += t.rows.length;
       await this.#stages.committer.commit(batch.positions);
+    }, (error) => {
+      written?.(error);
+      throw error;
     }).finally(() => {
       this.#writing = false;
       // what arrived meanwhile goes next, without waiting for another fetch or the timer
@@ -373,6 +416,12 @@ export class Pipeline {
     this.#serial = next.catch(() => undefined);
     return next;
   }
+}
+
+/** The change's commit time in the source (`source.ts_ms`), when the event has one. */
+function sourceTsMs(envelope: Envelope): number | undefined {
+  const ts = envelope.source?.ts_ms;
+  return ts === null || ts === undefined ? undefined : Number(ts);
 }
 
 /** A bad record as the dead-letter table keeps it. */

@@ -8,6 +8,7 @@ import {
   BadRecordError,
   type BatchWriter,
   Pipeline,
+  type PipelineObserver,
   type PipelineOptions,
   type PositionCommitter,
   type RecordDecoder,
@@ -134,7 +135,7 @@ function batchOf(offsets: number[], value = (o: number) => event(o) as Uint8Arra
   };
 }
 
-function pipelineWith(options: Partial<PipelineOptions> = {}) {
+function pipelineWith(options: Partial<PipelineOptions> = {}, observer?: PipelineObserver) {
   const writer = new MemoryWriter();
   const committer = new MemoryCommitter();
   let clock = 0;
@@ -146,7 +147,7 @@ function pipelineWith(options: Partial<PipelineOptions> = {}) {
     mapping: DEFAULT_MAPPING_OPTIONS,
     now: () => clock,
     ...options,
-  }, { decoder: new JsonDecoder(), writer, committer });
+  }, { decoder: new JsonDecoder(), writer, committer, observer });
   return { pipeline, writer, committer, advance: (ms: number) => clock += ms };
 }
 
@@ -307,3 +308,64 @@ async function waitUntil(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !condition(); i++) await Promise.resolve();
   assert.ok(condition(), "condition never held");
 }
+
+/** Notes every observer call, as a line. */
+class RecordingObserver implements PipelineObserver {
+  readonly calls: string[] = [];
+  consumed(topic: string, op: string): void {
+    this.calls.push(`consumed ${topic} ${op}`);
+  }
+  buffered(table: string, sourceTsMs: number | undefined): void {
+    this.calls.push(`buffered ${table} ${sourceTsMs}`);
+  }
+  badRecord(topic: string, action: string, reason: string): void {
+    this.calls.push(`bad ${topic} ${action} ${reason}`);
+  }
+  writing(batch: SinkBatch): (error?: unknown) => void {
+    this.calls.push(`writing ${batch.tables.map((t) => t.rows.length)}`);
+    return (error) => this.calls.push(error ? `failed ${error}` : "written");
+  }
+}
+
+Deno.test("Pipeline tells its observer each record's op, bad records, and how each write ended", async () => {
+  const observer = new RecordingObserver();
+  const { pipeline, writer } = pipelineWith({ onError: "skip", batchSize: 2 }, observer);
+  const withSource = (o: number) =>
+    o === 1 ? encoder.encode("{") : o === 2 ? null : encoder.encode(JSON.stringify({
+      op: o === 0 ? "r" : "d",
+      before: { id: o, name: null },
+      after: o === 0 ? { id: o, name: null } : null,
+      source: { ts_ms: 1_700_000_000_000 + o },
+    }));
+  await pipeline.handleBatch(batchOf([0, 1, 2, 3], withSource));
+  writer.failWith = new Error("gone");
+  await pipeline.handleBatch(batchOf([4]));
+  await pipeline.flush().catch(() => undefined);
+  assert.deepEqual(observer.calls, [
+    `consumed ${TOPIC} r`,
+    "buffered t_cdc 1700000000000",
+    `consumed ${TOPIC} bad`,
+    `bad ${TOPIC} skip undecodable-avro`,
+    `consumed ${TOPIC} tombstone`,
+    `consumed ${TOPIC} d`,
+    "buffered t_cdc 1700000000003",
+    "writing 2",
+    "written",
+    `consumed ${TOPIC} c`,
+    "buffered t_cdc undefined",
+    "writing 1",
+    "failed Error: gone",
+  ]);
+});
+
+Deno.test("Pipeline.partitionLag: the broker's end offset minus the next offset, per partition", async () => {
+  const { pipeline } = pipelineWith();
+  pipeline.seed(new Map([[TOPIC, new Map([[1, 7]])]]));
+  await pipeline.handleBatch({ ...batchOf([0, 1]), highWatermark: 10 });
+  await pipeline.handleBatch({ ...batchOf([7]), partition: 1, highWatermark: 8 });
+  assert.deepEqual(pipeline.partitionLag(), [
+    { topic: TOPIC, partition: 0, lag: 8 },
+    { topic: TOPIC, partition: 1, lag: 0 },
+  ]);
+  assert.equal(pipeline.lag, 8);
+});

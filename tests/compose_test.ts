@@ -300,6 +300,46 @@ const mainHelp: HelpFor = async (path) => {
   return help;
 };
 
+/** The port of a `host:port` listen address, or undefined. */
+const listenPort = (value: string | undefined) => value?.match(/:(\d+)$/)?.[1];
+
+/** The Prometheus configuration given inline to the `prometheus` service (`configs`). */
+function prometheusConfig(compose: ComposeFile): string | undefined {
+  const service = compose.services.prometheus;
+  const configs = isObject(compose.configs) ? compose.configs : {};
+  const mount = Array.isArray(service?.configs) ? service.configs.find(isObject) : undefined;
+  const config = mount && configs[String(mount.source)];
+  return isObject(config) && typeof config.content === "string" ? config.content : undefined;
+}
+
+/**
+ * Every `cdc stream` service serves its endpoint (CDC_HTTP_LISTEN on 0.0.0.0), its
+ * healthcheck asks that port's /readyz, and Prometheus scrapes it there.
+ */
+function monitoringProblems(compose: ComposeFile): string[] {
+  const problems: string[] = [];
+  const scrape = prometheusConfig(compose);
+  if (scrape === undefined) problems.push("prometheus: no inline configuration");
+  for (const [name, service] of cdcServices(compose)) {
+    if (words(service.command)[0] !== "stream") continue;
+    const listen = environment(service).CDC_HTTP_LISTEN;
+    const port = listenPort(listen);
+    if (!listen?.startsWith("0.0.0.0:") || !port) {
+      problems.push(`${name}: CDC_HTTP_LISTEN must be 0.0.0.0:<port>, is ${listen}`);
+      continue;
+    }
+    const test = isObject(service.healthcheck) ? words(service.healthcheck.test) : [];
+    const url = test[test.indexOf("--http-url") + 1];
+    if (!test.includes("http") || url !== `http://127.0.0.1:${port}/readyz`) {
+      problems.push(`${name}: the healthcheck does not ask /readyz on port ${port}`);
+    }
+    if (scrape !== undefined && !scrape.includes(`"${name}:${port}"`)) {
+      problems.push(`${name}: Prometheus does not scrape ${name}:${port}`);
+    }
+  }
+  return problems;
+}
+
 /** Instructions of a Dockerfile (continuation lines joined, comments dropped). */
 function dockerInstructions(text: string): { op: string; args: string }[] {
   return text.replace(/\\\r?\n/g, " ").split(/\r?\n/)
@@ -424,6 +464,26 @@ Deno.test("compose.yaml uses only CDC_* variables and flags cdc documents", asyn
   assert.ok(cdcServices(compose).length >= 3, "no cdc services found");
 });
 
+Deno.test("compose.yaml: Prometheus scrapes every stream, whose healthcheck asks /readyz", () => {
+  assert.deepEqual(monitoringProblems(compose), []);
+});
+
+Deno.test("compose.yaml: the Prometheus configuration passes promtool check config", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cdc-promtool-" });
+  try {
+    await Deno.writeTextFile(`${dir}/prometheus.yml`, prometheusConfig(compose)!);
+    const out = await new Deno.Command("promtool", {
+      args: ["check", "config", `${dir}/prometheus.yml`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the Dockerfile builds with deno task compile and ships only the binary, non-root", () => {
   assert.deepEqual(dockerfileProblems(dockerfile), []);
 });
@@ -496,6 +556,27 @@ Deno.test("each compose check reports a broken file", async () => {
   assert.notDeepEqual(
     sleepProblems(broken((c) => s(c, "mysql").healthcheck = { test: ["CMD-SHELL", "sleep 5"] })),
     [],
+  );
+  assert.notDeepEqual(
+    monitoringProblems(broken((c) => {
+      const { CDC_HTTP_LISTEN: _, ...rest } = environment(s(c, "cdc-customers"));
+      s(c, "cdc-customers").environment = rest;
+    })),
+    [],
+    "a stream without its endpoint",
+  );
+  assert.notDeepEqual(
+    monitoringProblems(broken((c) => s(c, "cdc-addresses").healthcheck = { test: ["NONE"] })),
+    [],
+    "a stream whose healthcheck does not ask /readyz",
+  );
+  assert.notDeepEqual(
+    monitoringProblems(broken((c) => {
+      const config = (c.configs as Record<string, Record<string, string>>).prometheus;
+      config.content = config.content.replace('"cdc-addresses:9464"', "");
+    })),
+    [],
+    "a stream Prometheus does not scrape",
   );
   const help = (text: string): HelpFor => (path) =>
     Promise.resolve(path[0] === "stream" ? text : undefined);

@@ -22,6 +22,9 @@ import {
 import { kafkaConnection, type KafkaOptions, kafkaOptions } from "../options/kafka.ts";
 import { mysqlEndpoint, type MysqlOptions, mysqlOptions } from "../options/mysql.ts";
 import { duration, envOption, integer } from "../options/option.ts";
+import { type Listen, parseListen } from "../http_server.ts";
+import { StreamMonitor } from "../monitor.ts";
+import { pingMysql } from "../mysql_endpoint.ts";
 import { RegistryClient } from "../registry.ts";
 import { errorMessage, retry } from "../retry.ts";
 import { MysqlSink, type RowWriter } from "../sink.ts";
@@ -50,6 +53,7 @@ export interface StreamOptions
   statusInterval: number;
   retryTimeout: number;
   binaryHandlingMode: MappingOptions["binaryHandlingMode"];
+  httpListen?: Listen;
 }
 
 /** The `stream` subcommand. */
@@ -126,6 +130,13 @@ export function streamCommand(): Command {
       parse: duration,
     }),
     binaryHandlingOption(),
+    envOption({
+      flags: "--http-listen <host:port>",
+      description: "serve /metrics (Prometheus), /healthz and /readyz on this address " +
+        "(0.0.0.0:9464 in containers; port 0: any free port; default: off)",
+      env: "CDC_HTTP_LISTEN",
+      parse: parseListen,
+    }),
     ...waitOptions(),
   ];
   for (const option of options) command.addOption(option);
@@ -154,24 +165,33 @@ async function runStream(options: StreamOptions): Promise<number> {
   const signals = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]] as const;
   for (const [name, handler] of signals) Deno.addSignalListener(name, handler);
 
+  const endpoint = options.dryRun ? undefined : await mysqlEndpoint(options);
+  const monitor = new StreamMonitor({
+    sinkCheck: endpoint && (() => pingMysql(endpoint, 2_000)),
+    retryTimeoutMs: options.retryTimeout,
+  });
   const registry = new RegistryClient(options.registryUrl, {
     retryTimeoutMs: options.retryTimeout,
-    onRetry: (path, error, delayMs) =>
-      log.warn(`schema registry ${path}: ${errorMessage(error)}; retrying in ${delayMs} ms`),
+    onRetry: (path, error, delayMs) => {
+      monitor.registryRetrying();
+      log.warn(`schema registry ${path}: ${errorMessage(error)}; retrying in ${delayMs} ms`);
+    },
   });
-  const writer: RowWriter = options.dryRun ? new DryRunSink() : new MysqlSink({
-    ...await mysqlEndpoint(options),
+  const writer: RowWriter = !endpoint ? new DryRunSink() : new MysqlSink({
+    ...endpoint,
     database: target.sinkDatabase,
     mode: target.mode,
     groupId,
     offsetsTable: options.offsetsTable,
     deadLetterTable: options.deadLetterTable,
     retryTimeoutMs: options.retryTimeout,
+    onRetry: monitor.sinkRetrying,
   });
   const source = new KafkaSource({
     kafka: await kafkaConnection(options),
     groupId,
     topics: [...topics.keys()],
+    events: monitor.sourceEvents,
   });
   const pipeline = new Pipeline(
     {
@@ -182,12 +202,21 @@ async function runStream(options: StreamOptions): Promise<number> {
       mapping: { binaryHandlingMode: options.binaryHandlingMode },
       keyed: target.mode.needsKey,
     },
-    { decoder: new AvroDecoder(registry), writer, committer: source },
+    {
+      decoder: new AvroDecoder(registry),
+      writer,
+      committer: source,
+      // without the endpoint nobody reads the metrics: the pipeline runs unobserved
+      observer: options.httpListen ? monitor.metrics : undefined,
+    },
   );
+  monitor.metrics.lagFrom(() => pipeline.partitionLag());
 
   const timers: ReturnType<typeof setInterval>[] = [];
   try {
+    if (options.httpListen) monitor.listen(options.httpListen);
     await waitForServices(options, registry, writer, source);
+    monitor.started();
     await source.waitForTopics(stop.signal);
     // Kafka first: the group commits only after the sink did, so every committed offset seen
     // here has its stored position by the time the sink is read (no false "sink emptied").
@@ -213,6 +242,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     if (!stop.signal.aborted) fail(error as Error);
   } finally {
     timers.forEach(clearInterval);
+    monitor.stopping();
     pipeline.stop();
     try {
       await pipeline.flush();
@@ -221,6 +251,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     }
     await source.stop();
     await writer.close().catch(() => undefined);
+    await monitor.close();
     for (const [name, handler] of signals) Deno.removeSignalListener(name, handler);
   }
   log.info(`stopped: ${statusLine(pipeline.stats, 0, pipeline.lag)}`);

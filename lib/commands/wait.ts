@@ -1,18 +1,19 @@
 /**
  * `cdc wait`: waits until Kafka, the schema registry, Kafka Connect and MySQL
- * answer, printing a checklist; exit 0 when all do, 1 naming those that did
- * not within `--timeout`. Meant for scripts, CI and container start-up.
+ * answer (and, asked for, an HTTP URL such as a stream's `/readyz`), printing a
+ * checklist; exit 0 when all do, 1 naming those that did not within
+ * `--timeout`. Meant for scripts, CI, container start-up and healthchecks (the
+ * image has no shell and no curl).
  *
  * @module
  */
 import { type Command, InvalidArgumentError } from "commander";
-import mysql from "mysql2/promise";
 import { print, subcommand } from "../cli.ts";
 import { CliError } from "../errors.ts";
 import { ConnectClient } from "../connect.ts";
 import { describeKafka, isTransientKafkaError, probeKafka } from "../kafka.ts";
 import { logger } from "../log.ts";
-import { describeMysql } from "../mysql_endpoint.ts";
+import { describeMysql, pingMysql } from "../mysql_endpoint.ts";
 import {
   type ConnectOptions,
   connectOptions,
@@ -27,15 +28,18 @@ import { errorMessage, retry } from "../retry.ts";
 
 const log = logger("wait");
 
-/** The services `cdc wait` knows. */
-export const SERVICES = ["kafka", "registry", "connect", "mysql"] as const;
+/** The services `cdc wait` knows; `http` (`--http-url`) only when named. */
+export const SERVICES = ["kafka", "registry", "connect", "mysql", "http"] as const;
 type Service = typeof SERVICES[number];
+/** Waited for when `--services` is not given. */
+const DEFAULT_SERVICES: readonly Service[] = ["kafka", "registry", "connect", "mysql"];
 
 /** Options of `cdc wait`. */
 export interface WaitCommandOptions
   extends KafkaOptions, RegistryOptions, ConnectOptions, MysqlOptions {
   services: Service[];
   timeout: number;
+  httpUrl: string;
 }
 
 /** Parses `kafka,mysql` into known service names. */
@@ -62,7 +66,7 @@ export function waitCommand(): Command {
       flags: "--services <list>",
       description: `which to wait for, comma-separated`,
       env: "CDC_WAIT_SERVICES",
-      default: [...SERVICES].join(","),
+      default: DEFAULT_SERVICES.join(","),
       parse: parseServices,
     }),
     envOption({
@@ -71,6 +75,13 @@ export function waitCommand(): Command {
       env: "CDC_WAIT_TIMEOUT",
       default: "2m",
       parse: duration,
+    }),
+    envOption({
+      flags: "--http-url <url>",
+      description: "the URL the http service is probed at: any 2xx answer is ready " +
+        "(e.g. a stream's /readyz, for a container healthcheck)",
+      env: "CDC_WAIT_HTTP_URL",
+      default: "http://127.0.0.1:9464/readyz",
     }),
     ...kafkaOptions(),
     ...registryOptions(),
@@ -152,15 +163,17 @@ async function check(service: Service, options: WaitCommandOptions): Promise<Che
       return {
         service,
         where: describeMysql(endpoint),
-        probe: async () => {
-          const connection = await mysql.createConnection({ ...endpoint, connectTimeout: 5_000 });
-          try {
-            await connection.ping();
-          } finally {
-            await connection.end().catch(() => {});
-          }
-        },
+        probe: () => pingMysql(endpoint, 5_000),
       };
     }
+    case "http":
+      return { service, where: options.httpUrl, probe: () => probeHttp(options.httpUrl) };
   }
+}
+
+/** GETs `url`: resolves on a 2xx answer, rejects with the status and body otherwise. */
+async function probeHttp(url: string): Promise<void> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  const body = await response.text();
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${body.trim().slice(0, 200)}`);
 }

@@ -9,7 +9,9 @@
  *    the same batch size in one transaction per batch: the ceiling.
  *
  * Needs the local stack (`deno task stack up`). Options: `--events N`
- * (default 200000), `--batch-size N` (default 5000).
+ * (default 200000), `--batch-size N` (default 5000), `--http-listen
+ * host:port` (passed to `cdc stream`, whose `/metrics` is then scraped every
+ * second while it drains, to measure what the endpoint costs).
  *
  * @module
  */
@@ -29,8 +31,10 @@ const { values: args } = parseArgs({
   options: {
     events: { type: "string", default: "200000" },
     "batch-size": { type: "string", default: "5000" },
+    "http-listen": { type: "string" },
   },
 });
+const httpListen = args["http-listen"];
 const N = Number(args.events);
 const BATCH = Number(args["batch-size"]);
 const run = `${Date.now()}`;
@@ -124,6 +128,7 @@ const child = new Deno.Command(Deno.execPath(), {
     String(BATCH),
     "--status-interval",
     "5s",
+    ...(httpListen ? ["--http-listen", httpListen] : []),
   ],
   env: { CDC_MYSQL_PASSWORD: STACK.mysql.password },
   stdout: "inherit",
@@ -132,10 +137,19 @@ const child = new Deno.Command(Deno.execPath(), {
 t = performance.now();
 let peakRssKb = 0;
 let firstRowAt: number | undefined;
-// sampled every 100 ms: the resolution of the measurement
+// sampled every 100 ms: the resolution of the measurement; with --http-listen, /metrics is
+// scraped once a second as Prometheus would
+let scrapes = 0;
+let lastScrape = 0;
 await waitFor(
   `cdc stream to drain ${N} events`,
   async () => {
+    if (httpListen && Date.now() - lastScrape >= 1_000) {
+      lastScrape = Date.now();
+      const response = await fetch(`http://${httpListen}/metrics`).catch(() => undefined);
+      if (response?.ok) scrapes++;
+      await response?.body?.cancel();
+    }
     const status = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
     peakRssKb = Math.max(peakRssKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
     const [rows] = await sql.query(
@@ -173,6 +187,7 @@ for (let i = 0; i < N; i += BATCH) {
 }
 const baselineSeconds = (performance.now() - t) / 1000;
 await sql.end();
+if (httpListen) log(`scraped ${httpListen}/metrics ${scrapes} times while draining`);
 
 const streamRate = N / drainSeconds;
 const baselineRate = N / baselineSeconds;
