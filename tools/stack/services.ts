@@ -419,6 +419,7 @@ const registry: Service = {
 const CONNECT_PLUGINS = [
   "io.debezium.connector.mariadb.MariaDbConnector",
   "io.debezium.connector.mysql.MySqlConnector",
+  "io.debezium.connector.jdbc.JdbcSinkConnector",
   "io.apicurio.registry.utils.converter.AvroConverter",
 ];
 
