@@ -57,7 +57,7 @@ Deno.test("bench: cdc, the JDBC sink and both ceilings drain the same Debezium t
   assert.match(stdout, /\| contender \| drain events\/s \(median\) \|/);
 });
 
-Deno.test("bench --latency: p50 and p99 of cdc and of the JDBC sink at a steady rate", async () => {
+Deno.test("bench --latency: p50 and p99 of Debezium, cdc and the JDBC sink at a steady rate", async () => {
   const { report } = await benchJson(
     "--latency",
     "--rate",
@@ -67,7 +67,18 @@ Deno.test("bench --latency: p50 and p99 of cdc and of the JDBC sink at a steady 
     "--rounds",
     "1",
   );
-  assert.equal(report.results.length, 2);
+  const names = report.results.map((r) => r.name);
+  assert.equal(names.length, 4, names.join("\n"));
+  for (
+    const [i, pattern] of [
+      /^Debezium alone/,
+      /^`cdc stream`/,
+      /^Debezium alone/,
+      /^Debezium JDBC sink/,
+    ].entries()
+  ) {
+    assert.match(names[i], pattern);
+  }
   for (const result of report.results) {
     assert.equal(result.samples, 400, result.name);
     assert.ok(result.p50! > 0 && result.p99! >= result.p50!, JSON.stringify(result));

@@ -103,6 +103,45 @@ export async function stackAdmin(): Promise<Admin> {
   return admin;
 }
 
+/** A consumer noting when each record of a one-partition topic arrived. */
+export interface TopicWatch {
+  /** Records arrived so far (each offset counted once). */
+  received(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Consumes `topic` from the start, noting in `arrivedAt[offset]` when each record arrived in this
+ * process (only offsets below its length): what Debezium adds between commit and topic.
+ */
+export async function watchTopic(
+  topic: string,
+  groupId: string,
+  arrivedAt: Float64Array,
+): Promise<TopicWatch> {
+  const consumer = kafkaClient({ brokers: [BOOTSTRAP] }, "cdc-bench").consumer({
+    groupId,
+    maxWaitTimeInMs: 100,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let received = 0;
+  await consumer.run({
+    eachBatch: ({ batch }) => {
+      const now = performance.now();
+      for (const message of batch.messages) {
+        const offset = Number(message.offset);
+        if (offset < arrivedAt.length && arrivedAt[offset] === 0) {
+          arrivedAt[offset] = now;
+          received++;
+        }
+      }
+      return Promise.resolve();
+    },
+  });
+  return { received: () => received, stop: () => consumer.disconnect() };
+}
+
 /**
  * Makes the benchmark's backlog: `n` inserts (5000-row statements) into a fresh captured source,
  * then waits, printing progress, until Debezium has put all `n` events on the topic; the source

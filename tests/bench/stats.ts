@@ -78,6 +78,8 @@ export function tsvField(value: Uint8Array | null): number[] {
 /** One contender's measurements in one round. */
 export interface RoundResult {
   round: number;
+  /** The load average (1, 5, 15 min) when the round started. */
+  load?: string;
   /** Seconds from the contender's start to all N rows visible. */
   seconds: number;
   eventsPerSecond: number;
@@ -101,12 +103,34 @@ export interface ContenderResult {
 export interface LatencyResult {
   name: string;
   round: number;
+  /** The load average (1, 5, 15 min) when the round started. */
+  load?: string;
   samples: number;
   /** Changes per second the source actually made. */
   achievedRate: number;
   p50: number;
   p99: number;
   max: number;
+}
+
+/** The percentiles of `latencies` (ms) as one line of the latency table. */
+export function latencyResult(
+  name: string,
+  round: number,
+  load: string,
+  achievedRate: number,
+  latencies: readonly number[],
+): LatencyResult {
+  return {
+    name,
+    round,
+    load,
+    samples: latencies.length,
+    achievedRate,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.reduce((a, b) => Math.max(a, b), -Infinity),
+  };
 }
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
