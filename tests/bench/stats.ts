@@ -160,10 +160,20 @@ export function drainTable(results: readonly ContenderResult[]): string {
   return lines.join("\n");
 }
 
-/** The latency table: one line per contender and round. */
+/** The latency table: the medians over rounds of each contender's p50 and p99, then every round. */
 export function latencyTable(results: readonly LatencyResult[]): string {
   const ms = (n: number) => `${Math.round(n)} ms`;
+  const names = [...new Set(results.map((r) => r.name))];
   return [
+    "| contender | rounds | median p50 | median p99 |",
+    "| --- | --- | --- | --- |",
+    ...names.map((name) => {
+      const rounds = results.filter((r) => r.name === name);
+      return `| ${name} | ${rounds.length} | ${ms(median(rounds.map((r) => r.p50)))} | ${
+        ms(median(rounds.map((r) => r.p99)))
+      } |`;
+    }),
+    "",
     "| contender | round | source rate | rows | p50 | p99 | max |",
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...results.map((r) =>
