@@ -1,202 +1,473 @@
 /**
- * `deno task bench`: how fast `cdc stream` drains a backlog, against the
- * ceiling of inserting the same rows straight into MariaDB.
+ * `deno task bench`: `cdc stream` against the Debezium JDBC sink and the server's own ceiling, on
+ * real Debezium events, in one run (issue 13).
  *
- * 1. Pre-produce N Debezium-format Avro events (a 10-column table) to a topic.
- * 2. (a) Run `cdc stream` (the real CLI, a subprocess) until every event is
- *    in `_cdc`; report events/s and the process's peak RSS.
- * 3. (b) Insert the same rows, already converted, with multi-row INSERTs of
- *    the same batch size in one transaction per batch: the ceiling.
+ * 1. A generated 10-column table in the stack's MariaDB gets N inserts (`--events`, default
+ *    200,000), captured by a Debezium MariaDB connector; the run waits until the topic holds them.
+ * 2. In alternating rounds (`--rounds`, default 3) each contender reads that one topic from the
+ *    start into a fresh database: `cdc stream` (subprocess, the compiled binary's permissions,
+ *    `--batch-size 5000`), the Debezium JDBC sink (batch.size 5000, `--mode insert|mirror`), and the
+ *    ceiling: the `mariadb` client piping pre-built 5000-row INSERTs of the same rows into a table
+ *    with `items_cdc`'s DDL, and the same rows by `LOAD DATA LOCAL INFILE` (when the server
+ *    allows it). Drain rate = N / (start to all N rows visible); peak RSS sampled.
+ * 3. `--latency`: instead, a steady source (`--rate` changes/s for `--duration` s) with `cdc
+ *    stream` (default flags), then the JDBC sink, running; p50/p99 of (row visible - source commit).
  *
- * Needs the local stack (`deno task stack up`). Options: `--events N`
- * (default 200000), `--batch-size N` (default 5000), `--http-listen
- * host:port` (passed to `cdc stream`, whose `/metrics` is then scraped every
- * second while it drains, to measure what the endpoint costs).
+ * Prints a Markdown report (stdout) and writes JSON with `--json <file>`. Needs the local stack.
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
-import mysql from "mysql2/promise";
-import { cdcTableDdl } from "../../lib/cdc_table.ts";
-import { compileRowPlan } from "../../lib/envelope.ts";
-import { kafkaClient } from "../../lib/kafka.ts";
-import { envelopeSchema, optional, sourceValue } from "../fixtures/debezium_schema.ts";
-import { avroEncoder, produceAll, registerSchema } from "../fixtures/produce.ts";
-import { STACK, STACK_FLAGS } from "../helpers.ts";
-import { steadyBackoff, waitFor } from "../../lib/retry.ts";
+import type mysql from "mysql2/promise";
+import { delay, steadyBackoff, waitFor } from "../../lib/retry.ts";
+import { connectMysql, deleteConnector } from "../helpers.ts";
+import {
+  buildCeilingInput,
+  cdcArgs,
+  countRows,
+  drain,
+  ident,
+  type JdbcMode,
+  jdbcSinkConfig,
+  localInfileAllowed,
+  mariadbClientArgs,
+  runCeiling,
+  type RunningSink,
+  startCdc,
+  startJdbc,
+  toMiB,
+} from "./contenders.ts";
+import {
+  type CapturedSource,
+  captureSource,
+  insertRows,
+  makeBacklog,
+  secondsSince,
+  stackAdmin,
+  TABLE,
+  type TopicWatch,
+  watchTopic,
+} from "./source.ts";
+import {
+  type ContenderResult,
+  drainTable,
+  type LatencyResult,
+  latencyResult,
+  latencyTable,
+  type RoundResult,
+} from "./stats.ts";
 
-const { values: args } = parseArgs({
-  args: Deno.args,
-  options: {
-    events: { type: "string", default: "200000" },
-    "batch-size": { type: "string", default: "5000" },
-    "http-listen": { type: "string" },
-  },
-});
-const httpListen = args["http-listen"];
-const N = Number(args.events);
-const BATCH = Number(args["batch-size"]);
-const run = `${Date.now()}`;
-const table = `bench_${run}`;
-const topic = `bench.benchdb.${table}`;
+const USAGE = `usage: deno task bench [--events N] [--rounds N] [--mode insert|mirror]
+       [--contenders cdc,jdbc,insert,load] [--json FILE]
+       deno task bench --latency [--rate N] [--duration SECONDS] [--rounds N] [--json FILE]`;
 
-const fields = [
-  { name: "id", type: "int" },
-  optional("name", "string"),
-  optional("email", "string"),
-  optional("amount", {
-    type: "bytes",
-    "connect.name": "org.apache.kafka.connect.data.Decimal",
-    "connect.parameters": { scale: "2", "connect.decimal.precision": "10" },
-  }),
-  optional("created_at", { type: "long", "connect.name": "io.debezium.time.Timestamp" }),
-  optional("quantity", "int"),
-  optional("price", "double"),
-  optional("active", "boolean"),
-  optional("note", "string"),
-  optional("updated_at", { type: "string", "connect.name": "io.debezium.time.ZonedTimestamp" }),
+const CONTENDERS = ["cdc", "jdbc", "insert", "load"] as const;
+type Contender = typeof CONTENDERS[number];
+
+function usage(message: string): never {
+  console.error(`bench: ${message}\n${USAGE}`);
+  Deno.exit(2);
+}
+
+function positiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    usage(`--${name} must be a whole number above 0, got "${text}"`);
+  }
+  return n;
+}
+
+const { values: flags } = (() => {
+  try {
+    return parseArgs({
+      args: Deno.args,
+      options: {
+        events: { type: "string", default: "200000" },
+        rounds: { type: "string" },
+        mode: { type: "string", default: "insert" },
+        contenders: { type: "string", default: CONTENDERS.join(",") },
+        latency: { type: "boolean", default: false },
+        rate: { type: "string", default: "5000" },
+        duration: { type: "string", default: "60" },
+        json: { type: "string" },
+        "http-listen": { type: "string" },
+      },
+    });
+  } catch (error) {
+    usage(error instanceof Error ? error.message : String(error));
+  }
+})();
+const N = positiveInt("events", flags.events);
+const ROUNDS = positiveInt("rounds", flags.rounds ?? "3");
+const RATE = positiveInt("rate", flags.rate);
+const DURATION = positiveInt("duration", flags.duration);
+if (flags.mode !== "insert" && flags.mode !== "mirror") {
+  usage(`--mode must be insert or mirror, got "${flags.mode}"`);
+}
+const MODE: JdbcMode = flags.mode;
+const chosen = flags.contenders.split(",").map((c) => c.trim());
+for (const c of chosen) {
+  if (!(CONTENDERS as readonly string[]).includes(c)) {
+    usage(`--contenders: unknown "${c}" (choose from ${CONTENDERS.join(", ")})`);
+  }
+}
+const SELECTED = chosen as Contender[];
+/** The table cdc writes in the chosen mode. */
+const CDC_TABLE = `${TABLE}_${MODE === "mirror" ? "mirror" : "cdc"}`;
+/** cdc's flags beside the defaults: its sink mode, and the metrics endpoint when asked for. */
+const CDC_FLAGS = [
+  ...(MODE === "mirror" ? ["--mode", "mirror"] : []),
+  ...(flags["http-listen"] ? ["--http-listen", flags["http-listen"]] : []),
 ];
-const schema = envelopeSchema("bench", "benchdb", table, fields);
+const BATCH = 5000;
+/** What produced every figure below: this run's command line. */
+const COMMAND = ["deno task bench", ...Deno.args].join(" ");
 
-function event(i: number) {
-  const amount = Buffer.alloc(4);
-  amount.writeInt32BE(i * 7 % 1_000_000);
-  const row = {
-    id: i,
-    name: `customer ${i}`,
-    email: `customer${i}@example.com`,
-    amount,
-    created_at: 1_700_000_000_000 + i,
-    quantity: i % 100,
-    price: i / 3,
-    active: i % 2 === 0,
-    note: i % 10 === 0 ? null : "a note with ünïcödé and more text",
-    updated_at: "2024-01-02T03:04:05.123456Z",
-  };
-  const op = i % 10 === 9 ? "d" : i % 10 === 8 ? "u" : "c";
-  return {
-    before: op === "c" ? null : row,
-    after: op === "d" ? null : row,
-    source: sourceValue(table, 1000 + i, 1_700_000_000_000 + i),
-    op,
-    ts_ms: 1_700_000_000_100 + i,
-    transaction: null,
-  };
+const say = (line: string) =>
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+const loadAverage = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+
+const run = Date.now().toString(36);
+const db = await connectMysql();
+const loadBefore = loadAverage();
+say(`load average before: ${loadBefore}; run ${run}`);
+
+/** Drops every database this run made (they all start with the run's prefix). */
+async function dropRunDatabases(connection: mysql.Connection): Promise<void> {
+  const [rows] = await connection.query({
+    sql: "SHOW DATABASES",
+    rowsAsArray: true,
+  }) as unknown as [string[][]];
+  for (const [name] of rows) {
+    if (name.startsWith(`bench_${run}`)) await connection.query(`DROP DATABASE ${ident(name)}`);
+  }
 }
 
-const log = (line: string) => console.error(`[bench] ${line}`);
-
-// 1. Pre-produce.
-const id = await registerSchema(STACK.registryUrl, `${topic}-value`, schema);
-const encode = avroEncoder(id, schema);
-const kafka = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-bench");
-const admin = kafka.admin();
-await admin.connect();
-await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-await admin.disconnect();
-const producer = kafka.producer();
-await producer.connect();
-let t = performance.now();
-function* values() {
-  for (let i = 0; i < N; i++) yield encode(event(i));
+const topics: string[] = [];
+let report: string;
+let json: Record<string, unknown>;
+try {
+  if (flags.latency) {
+    const results = await latencyRounds();
+    report = latencyReport(results);
+    json = { results };
+  } else {
+    const results = await drainRounds();
+    report = drainReport(results);
+    json = { events: N, results };
+  }
+} finally {
+  await dropRunDatabases(db).catch((error) => say(`could not drop this run's databases: ${error}`));
+  if (topics.length > 0) {
+    const admin = await stackAdmin();
+    await admin.deleteTopics({ topics }).catch((error) =>
+      say(`could not delete ${topics}: ${error}`)
+    );
+    await admin.disconnect();
+  }
+  await db.end();
 }
-await produceAll(producer, topic, values());
-await producer.disconnect();
-log(`produced ${N} events to ${topic} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+const loadAfter = loadAverage();
+const header =
+  `Command: \`${COMMAND}\` (${new Date().toISOString()}); load average (1, 5, 15 min) ` +
+  `before ${loadBefore}, after ${loadAfter}; ${Deno.build.os}, ${navigator.hardwareConcurrency} cores.`;
+console.log(`${header}\n\n${report}`);
+if (flags.json) {
+  await Deno.writeTextFile(
+    flags.json,
+    JSON.stringify(
+      { command: COMMAND, at: new Date().toISOString(), loadBefore, loadAfter, ...json },
+      null,
+      2,
+    ) +
+      "\n",
+  );
+  say(`wrote ${flags.json}`);
+}
 
-const sql = await mysql.createConnection({ ...STACK.mysql, multipleStatements: false });
-await sql.query("CREATE DATABASE IF NOT EXISTS bench");
+// ---------------------------------------------------------------------------
+// Drain
 
-// 2a. cdc stream drains the backlog.
-const child = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    new URL("../../main.ts", import.meta.url).pathname,
-    "stream",
-    "--table",
-    table,
-    "--topic-prefix",
-    "bench",
-    "--database",
-    "benchdb",
-    "--sink-database",
-    "bench",
-    ...STACK_FLAGS,
-    "--batch-size",
-    String(BATCH),
-    "--status-interval",
-    "5s",
-    ...(httpListen ? ["--http-listen", httpListen] : []),
-  ],
-  env: { CDC_MYSQL_PASSWORD: STACK.mysql.password },
-  stdout: "inherit",
-  stderr: "inherit",
-}).spawn(); // deno-fmt-ignore
-t = performance.now();
-let peakRssKb = 0;
-let firstRowAt: number | undefined;
-// sampled every 100 ms: the resolution of the measurement; with --http-listen, /metrics is
-// scraped once a second as Prometheus would
-let scrapes = 0;
-let lastScrape = 0;
-await waitFor(
-  `cdc stream to drain ${N} events`,
-  async () => {
-    if (httpListen && Date.now() - lastScrape >= 1_000) {
-      lastScrape = Date.now();
-      const response = await fetch(`http://${httpListen}/metrics`).catch(() => undefined);
-      if (response?.ok) scrapes++;
-      await response?.body?.cancel();
+async function drainRounds(): Promise<ContenderResult[]> {
+  const source = await makeBacklog(db, `bench_${run}_src`, N, say);
+  topics.push(source.topic);
+  const results = new Map<Contender, RoundResult[]>(SELECTED.map((c) => [c, []]));
+  const infile = SELECTED.includes("load") && await localInfileAllowed(db);
+  if (SELECTED.includes("load") && !infile) {
+    say("the server has local_infile=OFF: no LOAD DATA ceiling");
+  }
+  let ceiling: Awaited<ReturnType<typeof buildCeilingInput>> | undefined;
+  const dir = await Deno.makeTempDir({ prefix: "cdc-bench-" });
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      const load = loadAverage();
+      say(`round ${round}/${ROUNDS}, load average ${load}`);
+      const record = (c: Contender, seconds: number, rss: Partial<RoundResult> = {}) => {
+        const result = { round, load, seconds, eventsPerSecond: N / seconds, ...rss };
+        results.get(c)!.push(result);
+        say(`${c}: ${N} rows in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} events/s`);
+      };
+      const cdcSink = `bench_${run}_cdc_${round}`;
+      // the ceiling replays cdc's own output, so cdc runs first in round 1 even when not selected
+      if (SELECTED.includes("cdc") || (!ceiling && (SELECTED.includes("insert") || infile))) {
+        const started = performance.now();
+        const cdc = startCdc(db, source, cdcSink, ["--batch-size", String(BATCH), ...CDC_FLAGS]);
+        const { seconds, afterFirstRow, peakRss } = await drain(cdc, N, started).finally(() =>
+          cdc.stop()
+        );
+        const rows = await countRows(db, cdcSink, CDC_TABLE);
+        if (rows !== N) {
+          throw new Error(`cdc: ${rows} rows in ${cdcSink}.${CDC_TABLE}, expected ${N}`);
+        }
+        if (SELECTED.includes("cdc")) {
+          record("cdc", seconds, {
+            afterFirstRowPerSecond: N / afterFirstRow,
+            peakRssMiB: toMiB(peakRss),
+          });
+        }
+        if (!ceiling && (SELECTED.includes("insert") || infile)) {
+          const started = performance.now();
+          ceiling = await buildCeilingInput(db, cdcSink, CDC_TABLE, dir, BATCH);
+          say(
+            `ceiling input: ${ceiling.rows} rows from ${cdcSink} written in ${
+              secondsSince(started)
+            } s`,
+          );
+        }
+        await db.query(`DROP DATABASE ${ident(cdcSink)}`);
+      }
+      if (SELECTED.includes("jdbc")) {
+        const sink = `bench_${run}_jdbc_${round}`;
+        const started = performance.now();
+        const jdbc = await startJdbc(db, source, sink, `${sink}-jdbc`, MODE);
+        const { seconds, afterFirstRow, peakRss } = await drain(jdbc, N + 1, started).finally(() =>
+          jdbc.stop()
+        );
+        const rows = await countRows(db, sink, TABLE);
+        if (rows !== N) throw new Error(`jdbc: ${rows} rows in ${sink}.${TABLE}, expected ${N}`);
+        record("jdbc", seconds, {
+          afterFirstRowPerSecond: N / afterFirstRow,
+          peakRssMiB: toMiB(peakRss),
+          rssDeltaMiB: toMiB(peakRss - jdbc.rssBefore),
+        });
+        await db.query(`DROP DATABASE ${ident(sink)}`);
+      }
+      if (ceiling && SELECTED.includes("insert")) {
+        const target = `bench_${run}_insert_${round}`;
+        record("insert", await runCeiling(db, ceiling, target, ceiling.insertFile, false));
+        await db.query(`DROP DATABASE ${ident(target)}`);
+      }
+      if (ceiling && infile) {
+        const target = `bench_${run}_load_${round}`;
+        record("load", await runCeiling(db, ceiling, target, ceiling.loadFile, true));
+        await db.query(`DROP DATABASE ${ident(target)}`);
+      }
     }
-    const status = await Deno.readTextFile(`/proc/${child.pid}/status`).catch(() => "");
-    peakRssKb = Math.max(peakRssKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-    const [rows] = await sql.query(
-      "SELECT next_offset FROM bench.__cdc_offsets WHERE topic = ?",
-      [topic],
-    ).catch(() => [[]]) as unknown as [{ next_offset: string }[]];
-    const next = Number(rows[0]?.next_offset ?? 0);
-    if (next > 0) firstRowAt ??= performance.now();
-    return next >= N;
-  },
-  30 * 60_000,
-  { backoff: steadyBackoff(100) },
-);
-const streamSeconds = (performance.now() - t) / 1000;
-const drainSeconds = (performance.now() - firstRowAt!) / 1000;
-child.kill("SIGTERM");
-await child.status;
-const [[{ n }]] = await sql.query(
-  `SELECT COUNT(*) AS n FROM bench.\`${table}_cdc\``,
-) as unknown as [[{ n: number }]];
-if (Number(n) !== N) throw new Error(`expected ${N} rows in ${table}_cdc, found ${n}`);
-
-// 2b. The ceiling: the same rows, converted beforehand, inserted straight in.
-const plan = compileRowPlan(schema);
-const rows = Array.from({ length: N }, (_, i) => plan.toRow(event(i), { partition: 0, offset: i }));
-await sql.query(cdcTableDdl("bench", `${table}_baseline`, plan.columns));
-const head = `INSERT INTO bench.\`${table}_baseline\` (${
-  plan.columnNames.map((c) => `\`${c}\``).join(",")
-}) VALUES ?`;
-t = performance.now();
-for (let i = 0; i < N; i += BATCH) {
-  await sql.query("START TRANSACTION");
-  await sql.query(head, [rows.slice(i, i + BATCH)]);
-  await sql.query("COMMIT");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const jdbcMode = MODE === "insert"
+    ? "insert.mode=insert, primary.key.mode=none"
+    : "insert.mode=upsert, primary.key.mode=record_key, delete.enabled=true";
+  const describe: Record<Contender, { name: string; rssNote: string }> = {
+    cdc: {
+      name: `\`cdc stream --batch-size ${BATCH}\` (\`deno run\` with the binary's permissions)`,
+      rssNote: "the cdc process (VmHWM)",
+    },
+    jdbc: {
+      name: `Debezium JDBC sink (batch.size ${BATCH}, ${jdbcMode})`,
+      rssNote: "the whole Connect worker JVM (VmRSS peak; growth over the round in brackets)",
+    },
+    insert: {
+      name: `\`mariadb\` client piping pre-built ${BATCH}-row INSERTs (items_cdc DDL)`,
+      rssNote: "n/a",
+    },
+    load: {
+      name: `\`mariadb\` client, \`LOAD DATA LOCAL INFILE\` per ${BATCH} rows`,
+      rssNote: "n/a",
+    },
+  };
+  return SELECTED.filter((c) => results.get(c)!.length > 0).map((c) => ({
+    ...describe[c],
+    rounds: results.get(c)!,
+  }));
 }
-const baselineSeconds = (performance.now() - t) / 1000;
-await sql.end();
-if (httpListen) log(`scraped ${httpListen}/metrics ${scrapes} times while draining`);
 
-const streamRate = N / drainSeconds;
-const baselineRate = N / baselineSeconds;
-console.log(
-  `| events | cdc stream (drain) | cdc stream (incl. start-up) | peak RSS | baseline INSERTs | ratio |
-| --- | --- | --- | --- | --- | --- |
-| ${N} | ${streamRate.toFixed(0)} ev/s (${drainSeconds.toFixed(1)} s) | ${
-    (N / streamSeconds).toFixed(0)
-  } ev/s (${streamSeconds.toFixed(1)} s) | ${(peakRssKb / 1024).toFixed(0)} MiB | ${
-    baselineRate.toFixed(0)
-  } rows/s (${baselineSeconds.toFixed(1)} s) | ${(streamRate / baselineRate).toFixed(2)} |`,
-);
+function drainReport(results: ContenderResult[]): string {
+  const sourceDb = `bench_${run}_src`;
+  const source: CapturedSource = {
+    database: sourceDb,
+    topicPrefix: sourceDb,
+    topic: `${sourceDb}.${sourceDb}.${TABLE}`,
+    connector: "",
+  };
+  const jdbc = jdbcSinkConfig(source.topic, `bench_${run}_jdbc_<round>`, MODE);
+  const shown = Object.entries(jdbc)
+    .filter(([k]) =>
+      !k.startsWith("key.converter.") && !k.startsWith("value.converter.") &&
+      !k.includes("password")
+    )
+    .map(([k, v]) => `${k}=${v}`).join(", ");
+  return [
+    `${N.toLocaleString("en-US")} events made by Debezium, ${ROUNDS} alternating rounds; drain = ` +
+    `events / (contender start to all rows visible).`,
+    "",
+    drainTable(results),
+    "",
+    "How each contender ran:",
+    "",
+    `- cdc: \`cdc ${
+      cdcArgs(source, `bench_${run}_cdc_<round>`, ["--batch-size", String(BATCH)]).join(" ")
+    }\``,
+    `- JDBC sink: ${shown}, converters as the source connector's (Apicurio Avro)`,
+    `- ceiling, INSERTs: \`mariadb ${mariadbClientArgs("<db>", false).join(" ")} < insert.sql\``,
+    `- ceiling, LOAD DATA: \`mariadb ${mariadbClientArgs("<db>", true).join(" ")} < load.sql\``,
+    `- both ceiling files are built from cdc's own items_cdc rows of round 1 before timing, and ` +
+    `every ceiling table ends with cdc's CHECKSUM TABLE.`,
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// Latency
+
+/**
+ * Per source row id (= its event's offset): when its INSERT returned (committed), when its event
+ * reached a consumer of the topic, and when a sink poll first saw the row.
+ */
+interface Timeline {
+  committedAt: Float64Array;
+  arrivedAt: Float64Array;
+  seenAt: Float64Array;
+}
+
+/**
+ * Inserts rows 1 .. total at `RATE` per second (a multi-row INSERT of whatever is due, each its
+ * own transaction), noting when each returned.
+ */
+async function steadySource(
+  source: CapturedSource,
+  total: number,
+  timeline: Timeline,
+): Promise<number> {
+  const writer = await connectMysql(source.database);
+  try {
+    const started = performance.now();
+    let next = 1;
+    while (next <= total) {
+      const due = Math.min(total, Math.floor(RATE * (performance.now() - started) / 1000));
+      if (due < next) {
+        await delay(1); // pacing the source, not waiting for a condition
+        continue;
+      }
+      await writer.query(insertRows(next, due + 1, true));
+      timeline.committedAt.fill(performance.now(), next, due + 1);
+      next = due + 1;
+    }
+    return total / ((performance.now() - started) / 1000);
+  } finally {
+    await writer.end();
+  }
+}
+
+/** Polls `sink` until ids 0 .. total are visible, noting when each was first seen. */
+async function watch(
+  sink: RunningSink,
+  total: number,
+  timeline: Timeline,
+  deadlineMs: number,
+): Promise<void> {
+  let seen = 1; // row 0 is the warm-up
+  await waitFor(
+    `rows up to ${total} visible`,
+    async () => {
+      const visible = Math.min(await sink.visible(), total + 1);
+      if (visible > seen) {
+        timeline.seenAt.fill(performance.now(), seen, visible);
+        seen = visible;
+      }
+      return seen > total;
+    },
+    deadlineMs,
+    { backoff: steadyBackoff(5) },
+  );
+}
+
+async function latencyRounds(): Promise<LatencyResult[]> {
+  const results: LatencyResult[] = [];
+  const total = RATE * DURATION;
+  const kinds = SELECTED.filter((c) => c === "cdc" || c === "jdbc");
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const kind of kinds) {
+      const load = loadAverage();
+      say(`latency round ${round}/${ROUNDS}: ${kind}, load average ${load}`);
+      const source = await captureSource(db, `bench_${run}_lat_${kind}_${round}`);
+      topics.push(source.topic);
+      const sinkDb = `${source.database}_sink`;
+      // a warm-up row (id 0) seen by the sink first, so start-up is not counted as latency
+      await db.query(insertRows(0, 1, true));
+      const sink = kind === "cdc"
+        ? startCdc(db, source, sinkDb, CDC_FLAGS)
+        : await startJdbc(db, source, sinkDb, `${sinkDb}-jdbc`, MODE);
+      const timeline = {
+        committedAt: new Float64Array(total + 1),
+        arrivedAt: new Float64Array(total + 1),
+        seenAt: new Float64Array(total + 1),
+      };
+      let achievedRate: number;
+      let topicWatch: TopicWatch | undefined;
+      try {
+        await waitFor("the warm-up row", async () => await sink.visible() >= 1, 180_000, {
+          backoff: steadyBackoff(50),
+        });
+        topicWatch = await watchTopic(source.topic, `${sinkDb}-watch`, timeline.arrivedAt);
+        // the consumer has joined once it holds the warm-up record: later ones arrive live
+        await waitFor("the warm-up record", () => topicWatch!.received() >= 1, 120_000);
+        const watching = watch(sink, total, timeline, (DURATION + 300) * 1000);
+        achievedRate = await steadySource(source, total, timeline);
+        await watching;
+        await waitFor(
+          "every record at the topic consumer",
+          () => topicWatch!.received() > total,
+          60_000,
+        );
+      } finally {
+        await topicWatch?.stop();
+        await sink.stop();
+        await deleteConnector(source.connector);
+      }
+      const since = (at: Float64Array) =>
+        Array.from({ length: total }, (_, i) => at[i + 1] - timeline.committedAt[i + 1]);
+      results.push(
+        latencyResult(
+          `Debezium alone (commit to event at a topic consumer), ${kind} run`,
+          round,
+          load,
+          achievedRate,
+          since(timeline.arrivedAt),
+        ),
+      );
+      const latencies = since(timeline.seenAt);
+      const name = kind === "cdc"
+        ? "`cdc stream` (default flags)"
+        : `Debezium JDBC sink (batch.size ${BATCH})`;
+      const result = latencyResult(name, round, load, achievedRate, latencies);
+      say(`${kind}: p50 ${Math.round(result.p50)} ms, p99 ${Math.round(result.p99)} ms`);
+      results.push(result);
+      await db.query(`DROP DATABASE ${ident(sinkDb)}`);
+      await db.query(`DROP DATABASE ${ident(source.database)}`);
+    }
+  }
+  return results;
+}
+
+function latencyReport(results: LatencyResult[]): string {
+  return [
+    `Source: ${RATE} inserts/s for ${DURATION} s into a table captured by Debezium, each INSERT its ` +
+    `own transaction. Latency of a row = when the first poll (every 5 ms) saw it in the sink - ` +
+    `when its INSERT returned (commit); "Debezium alone" = when a Kafka consumer in the bench ` +
+    `received its event - the same commit (what every sink's figure includes). ${ROUNDS} ` +
+    `alternating round(s), each on a fresh source table and topic.`,
+    "",
+    latencyTable(results),
+  ].join("\n");
+}

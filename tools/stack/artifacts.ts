@@ -160,7 +160,10 @@ export async function kafkaClasspath(say: Say): Promise<string> {
     "/lib";
 }
 
-/** Kafka Connect plugin directories: Debezium MariaDB and MySQL connectors, Apicurio converter. */
+/**
+ * Kafka Connect plugin directories: Debezium MariaDB and MySQL connectors, the Debezium JDBC sink
+ * connector (the benchmark's contender, tests/bench), Apicurio converter.
+ */
 export async function connectPlugins(say: Say): Promise<string[]> {
   const debezium = await cachedDir(
     `debezium-${VERSIONS.debezium}`,
@@ -174,6 +177,20 @@ export async function connectPlugins(say: Say): Promise<string[]> {
         );
         await untar(archive, dir);
       }
+      await Deno.remove(`${dir}/download`, { recursive: true });
+    },
+  );
+  // a cache entry of its own, so adding it leaves the source connectors' entry valid
+  const jdbc = await cachedDir(
+    `debezium-jdbc-${VERSIONS.debezium}`,
+    `Debezium ${VERSIONS.debezium} JDBC sink connector plugin`,
+    say,
+    async (dir) => {
+      const archive = await copyArtifact(
+        `io.debezium:debezium-connector-jdbc:${VERSIONS.debezium}:tar.gz:plugin`,
+        `${dir}/download`,
+      );
+      await untar(archive, dir);
       await Deno.remove(`${dir}/download`, { recursive: true });
     },
   );
@@ -199,6 +216,7 @@ export async function connectPlugins(say: Say): Promise<string[]> {
   return [
     `${debezium}/debezium-connector-mariadb`,
     `${debezium}/debezium-connector-mysql`,
+    `${jdbc}/debezium-connector-jdbc`,
     `${converter}/apicurio-avro-converter`,
   ];
 }

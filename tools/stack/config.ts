@@ -11,7 +11,7 @@
 export const VERSIONS = {
   /** org.apache.kafka:kafka_2.13 and connect-runtime (broker, controller, Connect worker). */
   kafka: "4.1.1",
-  /** io.debezium:debezium-connector-mariadb / -mysql, `plugin` tar.gz. */
+  /** io.debezium:debezium-connector-mariadb / -mysql / -jdbc, `plugin` tar.gz. */
   debezium: "3.5.0.Final",
   /** io.apicurio:apicurio-registry-app, `all` tar.gz (needs Java 21+). */
   registry: "3.3.3",

@@ -410,6 +410,7 @@ const registry: Service = {
 const CONNECT_PLUGINS = [
   "io.debezium.connector.mariadb.MariaDbConnector",
   "io.debezium.connector.mysql.MySqlConnector",
+  "io.debezium.connector.jdbc.JdbcSinkConnector",
   "io.apicurio.registry.utils.converter.AvroConverter",
 ];
 
@@ -678,7 +679,7 @@ function ours(pid: number): boolean {
 }
 
 /** The pid of a running service, from its pid file or, failing that, from its ports. */
-function servicePid(name: ServiceName): number | undefined {
+export function servicePid(name: ServiceName): number | undefined {
   try {
     const pid = Number(Deno.readTextFileSync(pidFile(name)).trim());
     if (ours(pid)) return pid;

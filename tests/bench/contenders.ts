@@ -1,0 +1,389 @@
+/**
+ * The benchmark's contenders, each reading the source topic into a fresh database: `cdc stream`
+ * (a subprocess with the compiled binary's permissions), the Debezium JDBC sink connector on the
+ * stack's Connect worker, and the server's ceiling (the `mariadb` client piping pre-built SQL,
+ * and `LOAD DATA LOCAL INFILE`).
+ *
+ * @module
+ */
+import mysqlCore from "mysql2";
+import type mysql from "mysql2/promise";
+import {
+  avroConverterConfig,
+  type ConnectorConfig,
+  converterRegistryUrl,
+} from "../../lib/connector_config.ts";
+import { HOST, PORTS, REGISTRY_URL, SINK_DB } from "../../tools/stack/config.ts";
+import { rssBytes } from "../../tools/stack/proc.ts";
+import { servicePid } from "../../tools/stack/services.ts";
+import { steadyBackoff, waitFor } from "../../lib/retry.ts";
+import { CdcProcess, deleteConnector, registerConnector, streamArgs } from "../helpers.ts";
+import { type CapturedSource, SOURCE_DDL, TABLE } from "./source.ts";
+import { sqlLiteral, tsvField } from "./stats.ts";
+
+/** How often a running contender's progress is sampled (the drain time's resolution). */
+const DRAIN_POLL_MS = 50;
+/** How long one contender may take to drain the backlog. */
+const DRAIN_DEADLINE_MS = 60 * 60_000;
+
+const MiB = 1024 * 1024;
+
+/** A sink contender while it runs: how many source rows are visible, and how to stop it. */
+export interface RunningSink {
+  /** Source rows visible in the sink, committed (ids 0 .. n-1 when it returns n). */
+  visible(): Promise<number>;
+  /** Peak RSS so far in bytes, sampled by the caller's polls; 0 when not sampled. */
+  sampleRss(): number;
+  stop(): Promise<void>;
+}
+
+/** Backtick-quotes an identifier. */
+export function ident(name: string): string {
+  return `\`${name.replaceAll("`", "``")}\``;
+}
+
+async function scalar(db: mysql.Connection, sql: string, values: unknown[] = []): Promise<number> {
+  const [rows] = await db.query({ sql, values, rowsAsArray: true }) as unknown as [unknown[][]];
+  return Number(rows[0]?.[0] ?? 0);
+}
+
+/** Rows in `database`.`table`. */
+export function countRows(db: mysql.Connection, database: string, table: string): Promise<number> {
+  return scalar(db, `SELECT COUNT(*) FROM ${ident(database)}.${ident(table)}`);
+}
+
+/** The `cdc stream` arguments reading `source` into `sink` (its name is the group id too). */
+export function cdcArgs(source: CapturedSource, sink: string, extra: string[] = []): string[] {
+  return streamArgs(
+    TABLE,
+    sink,
+    "--database",
+    source.database,
+    "--topic-prefix",
+    source.topicPrefix,
+    ...extra,
+  );
+}
+
+/**
+ * Starts `cdc stream` on `source` into `sink`. Rows become visible in the same transaction that
+ * stores their position, so the stored next offset is the count of visible rows (polled instead
+ * of `COUNT(*)`, which scans the table and would load the server being measured).
+ */
+export function startCdc(
+  db: mysql.Connection,
+  source: CapturedSource,
+  sink: string,
+  extra: string[],
+): RunningSink {
+  const cdc = new CdcProcess(cdcArgs(source, sink, extra));
+  let peak = 0;
+  return {
+    async visible() {
+      if (cdc.exited) throw new Error(`cdc stream exited before finishing:\n${cdc.stderr}`);
+      return await scalar(
+        db,
+        `SELECT COALESCE(SUM(next_offset), 0) FROM ${ident(sink)}.__cdc_offsets WHERE topic = ?`,
+        [source.topic],
+      ).catch((error) => {
+        if (/doesn't exist/.test(String(error))) return 0;
+        throw error;
+      });
+    },
+    sampleRss() {
+      const status = (() => {
+        try {
+          return Deno.readTextFileSync(`/proc/${cdc.child.pid}/status`);
+        } catch {
+          return "";
+        }
+      })();
+      // VmHWM: the kernel's own peak, so nothing between two samples is missed
+      peak = Math.max(peak, Number(/^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? 0) * 1024);
+      return peak;
+    },
+    async stop() {
+      const status = await cdc.stop();
+      if (status.code !== 0) throw new Error(`cdc stream exited ${status.code}:\n${cdc.stderr}`);
+    },
+  };
+}
+
+/** `insert`: every event a new row (the drain contender); `mirror`: upserts and deletes by key. */
+export type JdbcMode = "insert" | "mirror";
+
+/**
+ * The Debezium JDBC sink connector's configuration reading `topic` into `database`.`items`:
+ * batch.size 5000 (with the consumer's max.poll.records raised to match, or batches cannot exceed
+ * its default 500), the Apicurio Avro converter exactly as the source connector writes.
+ */
+export function jdbcSinkConfig(topic: string, database: string, mode: JdbcMode): ConnectorConfig {
+  const registry = converterRegistryUrl("apicurio", REGISTRY_URL);
+  return {
+    "connector.class": "io.debezium.connector.jdbc.JdbcSinkConnector",
+    "tasks.max": "1",
+    "topics": topic,
+    "connection.url": `jdbc:mariadb://${HOST}:${PORTS.mariadb}/${database}`,
+    "connection.username": SINK_DB.user,
+    "connection.password": SINK_DB.password,
+    "insert.mode": mode === "insert" ? "insert" : "upsert",
+    "primary.key.mode": mode === "insert" ? "none" : "record_key",
+    "delete.enabled": mode === "insert" ? "false" : "true",
+    "batch.size": "5000",
+    "consumer.override.max.poll.records": "5000",
+    // the table is created beforehand with the source's DDL (its key makes progress cheap to poll)
+    "schema.evolution": "none",
+    "collection.name.format": TABLE,
+    "use.time.zone": "UTC",
+    ...avroConverterConfig("key.converter", "apicurio", registry),
+    ...avroConverterConfig("value.converter", "apicurio", registry),
+  };
+}
+
+/**
+ * Starts the JDBC sink connector `name` on `source`'s topic into `sink` (created here with the
+ * source table's DDL). Visible rows are `MAX(id) + 1` (ids arrive in order, one partition), and
+ * the RSS sampled is the whole Connect worker's.
+ */
+export async function startJdbc(
+  db: mysql.Connection,
+  source: CapturedSource,
+  sink: string,
+  name: string,
+  mode: JdbcMode,
+): Promise<RunningSink & { rssBefore: number }> {
+  await db.query(`CREATE DATABASE ${ident(sink)}`);
+  await db.query(`USE ${ident(sink)}`);
+  await db.query(SOURCE_DDL);
+  const pid = servicePid("connect");
+  if (!pid) throw new Error("the stack's Connect worker is not running: deno task stack up");
+  const rssBefore = rssBytes(pid);
+  let peak = rssBefore;
+  await registerConnector(name, jdbcSinkConfig(source.topic, sink, mode));
+  return {
+    rssBefore,
+    async visible() {
+      return await scalar(db, `SELECT COALESCE(MAX(id), -1) + 1 FROM ${ident(sink)}.${TABLE}`);
+    },
+    sampleRss() {
+      peak = Math.max(peak, rssBytes(pid));
+      return peak;
+    },
+    async stop() {
+      await deleteConnector(name);
+    },
+  };
+}
+
+/**
+ * Polls `sink` until `n` rows are visible; returns the seconds since `started`, the seconds since
+ * the first visible row (the drain without start-up) and the peak RSS.
+ */
+export async function drain(
+  sink: RunningSink,
+  n: number,
+  started: number,
+): Promise<{ seconds: number; afterFirstRow: number; peakRss: number }> {
+  let firstRowAt: number | undefined;
+  await waitFor(
+    `${n} rows visible`,
+    async () => {
+      sink.sampleRss();
+      const visible = await sink.visible();
+      if (visible > 0) firstRowAt ??= performance.now();
+      return visible >= n;
+    },
+    DRAIN_DEADLINE_MS,
+    { backoff: steadyBackoff(DRAIN_POLL_MS) },
+  );
+  const now = performance.now();
+  return {
+    seconds: (now - started) / 1000,
+    afterFirstRow: (now - (firstRowAt ?? now)) / 1000,
+    peakRss: sink.sampleRss(),
+  };
+}
+
+/** Peak RSS in MiB. */
+export function toMiB(bytes: number): number {
+  return bytes / MiB;
+}
+
+// ---------------------------------------------------------------------------
+// The ceiling
+
+/** Pre-built input of the ceiling: the `_cdc` table's DDL and its rows as SQL and as TSV. */
+export interface CeilingInput {
+  /** `CREATE TABLE items_cdc ...` as the server shows it. */
+  ddl: string;
+  /** Multi-row INSERTs, `batch` rows each (one transaction each: autocommit). */
+  insertFile: string;
+  /** One `LOAD DATA LOCAL INFILE` per `batch` rows. */
+  loadFile: string;
+  rows: number;
+  /** `CHECKSUM TABLE` of cdc's table: every ceiling run must end with the same rows. */
+  checksum: number;
+  /** The table cdc wrote (`items_cdc`, or `items_mirror` in mirror mode). */
+  table: string;
+}
+
+/** `CHECKSUM TABLE` of `database`.`table`. */
+async function checksum(db: mysql.Connection, database: string, table: string): Promise<number> {
+  const [rows] = await db.query(`CHECKSUM TABLE ${ident(database)}.${ident(table)}`) as unknown as [
+    { Checksum: number | string }[],
+  ];
+  return Number(rows[0].Checksum);
+}
+
+const NUMERIC_TYPES = new Set([
+  "DECIMAL",
+  "NEWDECIMAL",
+  "TINY",
+  "SHORT",
+  "LONG",
+  "INT24",
+  "LONGLONG",
+  "FLOAT",
+  "DOUBLE",
+  "YEAR",
+]);
+
+/**
+ * Reads `database`.`items_cdc` (as `cdc` wrote it) row by row in key order and writes the same
+ * rows as the ceiling's input into `dir`, so no formatting cost falls inside the timed part.
+ */
+export async function buildCeilingInput(
+  db: mysql.Connection,
+  database: string,
+  table: string,
+  dir: string,
+  batch: number,
+): Promise<CeilingInput> {
+  const [created] = await db.query(
+    `SHOW CREATE TABLE ${ident(database)}.${ident(table)}`,
+  ) as unknown as [
+    { "Create Table": string }[],
+  ];
+  const ddl = created[0]["Create Table"];
+  const core = mysqlCore.createConnection({ ...SINK_DB, database });
+  const encoder = new TextEncoder();
+  const insertFile = `${dir}/insert.sql`;
+  const loadFile = `${dir}/load.sql`;
+  const sql = await Deno.open(insertFile, { write: true, create: true, truncate: true });
+  const loads: string[] = [];
+  let columns = "";
+  let head = new Uint8Array();
+  let rows = 0;
+  let chunk: number[][] = [];
+  let tsv: number[][] = [];
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const statement = [...head];
+    chunk.forEach((tuple, i) => {
+      if (i > 0) statement.push(0x2c);
+      statement.push(...tuple);
+    });
+    statement.push(0x3b, 0x0a);
+    await sql.write(new Uint8Array(statement));
+    const file = `${dir}/chunk-${loads.length}.tsv`;
+    await Deno.writeFile(file, new Uint8Array(tsv.flat()));
+    loads.push(
+      `LOAD DATA LOCAL INFILE '${file}' INTO TABLE ${
+        ident(table)
+      } CHARACTER SET utf8mb4 (${columns});`,
+    );
+    chunk = [];
+    tsv = [];
+  };
+  try {
+    const stream = core.query({
+      sql: `SELECT * FROM ${ident(table)} ORDER BY __partition, __offset`,
+      rowsAsArray: true,
+      // the text protocol's bytes as they are: what a client would send back
+      typeCast: (field) => ({ bytes: field.buffer(), numeric: NUMERIC_TYPES.has(field.type) }),
+    }).stream();
+    stream.on("fields", (fields: { name: string }[]) => {
+      columns = fields.map((f) => ident(f.name)).join(",");
+      head = encoder.encode(`INSERT INTO ${ident(table)} (${columns}) VALUES `);
+    });
+    for await (
+      const row of stream as AsyncIterable<{ bytes: Uint8Array | null; numeric: boolean }[]>
+    ) {
+      const tuple = [0x28];
+      const line: number[] = [];
+      row.forEach((value, i) => {
+        if (i > 0) {
+          tuple.push(0x2c);
+          line.push(0x09);
+        }
+        tuple.push(...sqlLiteral(value.bytes, value.numeric));
+        line.push(...tsvField(value.bytes));
+      });
+      tuple.push(0x29);
+      line.push(0x0a);
+      chunk.push(tuple);
+      tsv.push(line);
+      rows++;
+      if (chunk.length === batch) await flush();
+    }
+    await flush();
+  } finally {
+    sql.close();
+    core.end();
+  }
+  await Deno.writeTextFile(loadFile, loads.join("\n") + "\n");
+  return { table, ddl, insertFile, loadFile, rows, checksum: await checksum(db, database, table) };
+}
+
+/** Whether the server accepts `LOAD DATA LOCAL INFILE` (`local_infile`). */
+export async function localInfileAllowed(db: mysql.Connection): Promise<boolean> {
+  return await scalar(db, "SELECT @@GLOBAL.local_infile") === 1;
+}
+
+/** The `mariadb` client command line the ceiling runs (the password goes in `MYSQL_PWD`). */
+export function mariadbClientArgs(database: string, localInfile: boolean): string[] {
+  // deno-fmt-ignore
+  return [
+    "--no-defaults", "--host", HOST, "--port", String(PORTS.mariadb), "--user", SINK_DB.user,
+    "--binary-mode", "--default-character-set=utf8mb4", ...(localInfile ? ["--local-infile=1"] : []),
+    database,
+  ];
+}
+
+/**
+ * Creates `database` with the `_cdc` DDL, then times the `mariadb` client running `file`
+ * (its stdin): seconds from the client's start to its exit, every row committed.
+ */
+export async function runCeiling(
+  db: mysql.Connection,
+  input: CeilingInput,
+  database: string,
+  file: string,
+  localInfile: boolean,
+): Promise<number> {
+  await db.query(`CREATE DATABASE ${ident(database)}`);
+  await db.query(`USE ${ident(database)}`);
+  await db.query(input.ddl);
+  const started = performance.now();
+  const client = new Deno.Command("mariadb", {
+    args: mariadbClientArgs(database, localInfile),
+    env: { MYSQL_PWD: SINK_DB.password },
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const [status, stderr] = await Promise.all([
+    client.status,
+    new Response(client.stderr).text(),
+    Deno.open(file).then((f) => f.readable.pipeTo(client.stdin)),
+  ]);
+  const seconds = (performance.now() - started) / 1000;
+  if (!status.success) throw new Error(`mariadb < ${file} exited ${status.code}: ${stderr}`);
+  const sum = await checksum(db, database, input.table);
+  if (sum !== input.checksum) {
+    throw new Error(
+      `ceiling: ${database} ended with other rows than cdc's (checksum ${sum}, cdc's ${input.checksum})`,
+    );
+  }
+  return seconds;
+}

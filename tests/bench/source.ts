@@ -1,0 +1,193 @@
+/**
+ * The benchmark's source: a generated 10-column table in the stack's MariaDB whose inserts the
+ * stack's Debezium MariaDB connector captures, so every contender reads real Debezium events
+ * (with the full `source` block) from one topic.
+ *
+ * @module
+ */
+import type mysql from "mysql2/promise";
+import type { Admin } from "kafkajs";
+import { kafkaClient } from "../../lib/kafka.ts";
+import { BOOTSTRAP } from "../../tools/stack/config.ts";
+import { steadyBackoff, waitFor } from "../../lib/retry.ts";
+import { databaseConnectorConfig, deleteConnector, registerConnector } from "../helpers.ts";
+
+/** The source table's name in every benchmark database. */
+export const TABLE = "items";
+
+/** The source table: every column kind of the benchmark's 10-column shape. */
+export const SOURCE_DDL = `CREATE TABLE ${TABLE} (
+  id INT NOT NULL PRIMARY KEY,
+  name VARCHAR(100) NOT NULL,
+  email VARCHAR(200) NOT NULL,
+  amount DECIMAL(10,2) NOT NULL,
+  created_at DATETIME(3) NOT NULL,
+  quantity INT NOT NULL,
+  price DOUBLE NOT NULL,
+  active TINYINT(1) NOT NULL,
+  note VARCHAR(200) NULL,
+  updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+)`;
+
+const COLUMNS = "id, name, email, amount, created_at, quantity, price, active, note, updated_at";
+
+const BASE_MS = Date.UTC(2024, 0, 1);
+
+/** `YYYY-MM-DD hh:mm:ss.mmm` (UTC) of epoch milliseconds `ms`. */
+function datetime(ms: number): string {
+  return new Date(ms).toISOString().replace("T", " ").slice(0, 23);
+}
+
+/**
+ * Row `i` as a SQL tuple. `updated_at` is a fixed time, or the server's `NOW(6)` when `stamp`
+ * (the latency source stamps each change with its commit time).
+ */
+export function rowTuple(i: number, stamp = false): string {
+  // quotes, backslashes and 4-byte UTF-8: the escaping every sink has to get right
+  const note = i % 10 === 0 ? "NULL" : `'it''s a "note" with \\\\ and ünï 😀 #${i}'`;
+  const updated = stamp
+    ? "NOW(6)"
+    : `'${datetime(BASE_MS + i)}${String(i % 1000).padStart(3, "0")}'`;
+  return `(${i}, 'customer ${i}', 'customer${i}@example.com', ${
+    (i * 7 % 1_000_000 / 100).toFixed(2)
+  }, '${datetime(BASE_MS + i)}', ${i % 100}, ${i / 3}, ${
+    i % 2 === 0 ? 1 : 0
+  }, ${note}, ${updated})`;
+}
+
+/** `INSERT` of rows `from` (inclusive) to `to` (exclusive) into the source table. */
+export function insertRows(from: number, to: number, stamp = false): string {
+  const tuples: string[] = [];
+  for (let i = from; i < to; i++) tuples.push(rowTuple(i, stamp));
+  return `INSERT INTO ${TABLE} (${COLUMNS}) VALUES ${tuples.join(",")}`;
+}
+
+/** A source database with its table, captured by a Debezium connector of its own. */
+export interface CapturedSource {
+  database: string;
+  topicPrefix: string;
+  topic: string;
+  connector: string;
+}
+
+/**
+ * Creates `database` with the source table and registers a Debezium connector capturing it
+ * (the product's connector configuration, as tests/helpers.ts `databaseConnectorConfig`), so the
+ * rows inserted afterwards become streaming `c` events on `topic`.
+ */
+export async function captureSource(
+  db: mysql.Connection,
+  database: string,
+): Promise<CapturedSource> {
+  await db.query(`DROP DATABASE IF EXISTS \`${database}\``);
+  await db.query(`CREATE DATABASE \`${database}\``);
+  await db.query(`USE \`${database}\``);
+  await db.query(SOURCE_DDL);
+  const topicPrefix = database;
+  const connector = `${database}-source`;
+  await registerConnector(connector, databaseConnectorConfig(database, topicPrefix));
+  return { database, topicPrefix, topic: `${topicPrefix}.${database}.${TABLE}`, connector };
+}
+
+/** The number of records in `topic` (the sum of its partitions' watermark spans); 0 while absent. */
+export async function topicSize(admin: Admin, topic: string): Promise<number> {
+  if (!(await admin.listTopics()).includes(topic)) return 0;
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+}
+
+/** A Kafka admin client on the stack's broker, connected. */
+export async function stackAdmin(): Promise<Admin> {
+  const admin = kafkaClient({ brokers: [BOOTSTRAP] }, "cdc-bench").admin();
+  await admin.connect();
+  return admin;
+}
+
+/** A consumer noting when each record of a one-partition topic arrived. */
+export interface TopicWatch {
+  /** Records arrived so far (each offset counted once). */
+  received(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Consumes `topic` from the start, noting in `arrivedAt[offset]` when each record arrived in this
+ * process (only offsets below its length): what Debezium adds between commit and topic.
+ */
+export async function watchTopic(
+  topic: string,
+  groupId: string,
+  arrivedAt: Float64Array,
+): Promise<TopicWatch> {
+  const consumer = kafkaClient({ brokers: [BOOTSTRAP] }, "cdc-bench").consumer({
+    groupId,
+    maxWaitTimeInMs: 100,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let received = 0;
+  await consumer.run({
+    eachBatch: ({ batch }) => {
+      const now = performance.now();
+      for (const message of batch.messages) {
+        const offset = Number(message.offset);
+        if (offset < arrivedAt.length && arrivedAt[offset] === 0) {
+          arrivedAt[offset] = now;
+          received++;
+        }
+      }
+      return Promise.resolve();
+    },
+  });
+  return { received: () => received, stop: () => consumer.disconnect() };
+}
+
+/**
+ * Makes the benchmark's backlog: `n` inserts (5000-row statements) into a fresh captured source,
+ * then waits, printing progress, until Debezium has put all `n` events on the topic; the source
+ * connector is deleted afterwards so that it does not compete with the contenders.
+ */
+export async function makeBacklog(
+  db: mysql.Connection,
+  database: string,
+  n: number,
+  say: (line: string) => void,
+): Promise<CapturedSource> {
+  const source = await captureSource(db, database);
+  const started = performance.now();
+  for (let i = 1; i <= n; i += 5000) {
+    await db.query(insertRows(i, Math.min(i + 5000, n + 1)));
+  }
+  say(`inserted ${n} rows into ${database}.${TABLE} in ${secondsSince(started)} s`);
+  const admin = await stackAdmin();
+  try {
+    let size = 0;
+    await waitFor(
+      `${n} events on ${source.topic}`,
+      async () => {
+        size = await topicSize(admin, source.topic);
+        return size >= n;
+      },
+      30 * 60_000,
+      {
+        backoff: steadyBackoff(1000),
+        progressEveryMs: 10_000,
+        onProgress: () => say(`Debezium: ${size}/${n} events on ${source.topic}`),
+      },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+  say(
+    `Debezium: all ${n} events on ${source.topic} ${
+      secondsSince(started)
+    } s after the first insert`,
+  );
+  await deleteConnector(source.connector);
+  return source;
+}
+
+/** Seconds since `started` (a `performance.now()`), one decimal. */
+export function secondsSince(started: number): string {
+  return ((performance.now() - started) / 1000).toFixed(1);
+}

@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { drainTable, latencyTable, median, percentile, sqlLiteral, tsvField } from "./stats.ts";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (codes: number[]) => new TextDecoder().decode(new Uint8Array(codes));
+
+Deno.test("median: middle value, mean of the middle two, NaN when empty", () => {
+  assert.deepEqual(median([3, 1, 2]), 2);
+  assert.deepEqual(median([4, 1, 3, 2]), 2.5);
+  assert.deepEqual(median([]), NaN);
+});
+
+Deno.test("percentile: nearest rank", () => {
+  const values = Array.from({ length: 100 }, (_, i) => 100 - i); // 100 .. 1, unsorted
+  assert.deepEqual(percentile(values, 99), 99);
+  assert.deepEqual(percentile(values, 100), 100);
+  assert.deepEqual(percentile(values, 1), 1);
+  assert.deepEqual(percentile([7], 99), 7);
+});
+
+Deno.test("sqlLiteral: quotes and escapes what a MariaDB string literal needs, numbers bare", () => {
+  assert.deepEqual(text(sqlLiteral(bytes(`it's "q" \\ ü😀`), false)), `'it\\'s "q" \\\\ ü😀'`);
+  assert.deepEqual(text(sqlLiteral(bytes("a\nb\rc\0d\x1ae"), false)), `'a\\nb\\rc\\0d\\Ze'`);
+  assert.deepEqual(text(sqlLiteral(bytes("12.50"), true)), "12.50");
+  assert.deepEqual(text(sqlLiteral(null, false)), "NULL");
+});
+
+Deno.test("tsvField: LOAD DATA's default escapes; NULL is \\N", () => {
+  assert.deepEqual(text(tsvField(bytes("a\tb\nc\\d\0e\rf 😀'"))), "a\\tb\\nc\\\\d\\0e\\rf 😀'");
+  assert.deepEqual(text(tsvField(null)), "\\N");
+  assert.deepEqual(text(tsvField(bytes("NULL"))), "NULL");
+});
+
+Deno.test("drainTable: medians, every round, RSS growth only where measured", () => {
+  const table = drainTable([
+    {
+      name: "cdc",
+      rssNote: "process",
+      rounds: [
+        {
+          round: 1,
+          seconds: 1,
+          eventsPerSecond: 30000,
+          afterFirstRowPerSecond: 40000,
+          peakRssMiB: 300,
+        },
+        {
+          round: 2,
+          seconds: 1,
+          eventsPerSecond: 10000,
+          afterFirstRowPerSecond: 20000,
+          peakRssMiB: 100,
+        },
+        {
+          round: 3,
+          seconds: 1,
+          eventsPerSecond: 20000,
+          afterFirstRowPerSecond: 30000,
+          peakRssMiB: 200,
+        },
+      ],
+    },
+    {
+      name: "ceiling",
+      rssNote: "n/a",
+      rounds: [{ round: 1, seconds: 1, eventsPerSecond: 76543.4 }],
+    },
+    {
+      name: "jdbc",
+      rssNote: "worker",
+      rounds: [{ round: 1, seconds: 1, eventsPerSecond: 5, peakRssMiB: 800, rssDeltaMiB: 70 }],
+    },
+  ]).split("\n");
+  assert.deepEqual(lines(table[2]), [
+    "cdc",
+    "20,000",
+    "30,000, 10,000, 20,000",
+    "30,000",
+    "200 MiB",
+    "process",
+  ]);
+  assert.deepEqual(lines(table[3]), ["ceiling", "76,543", "76,543", "n/a", "n/a", "n/a"]);
+  assert.ok(table[4].includes("| 800 MiB (+70 MiB in the round) |"));
+});
+
+Deno.test("latencyTable: medians of p50 and p99 per contender, then every round in ms", () => {
+  const round = (name: string, round: number, p50: number, p99: number) => ({
+    name,
+    round,
+    samples: 300000,
+    achievedRate: 4999.6,
+    p50,
+    p99,
+    max: 900,
+  });
+  const table = latencyTable([
+    round("cdc", 1, 120.4, 480.6),
+    round("jdbc", 1, 50, 70),
+    round("cdc", 2, 300, 900),
+    round("cdc", 3, 200, 500),
+  ]).split("\n");
+  assert.deepEqual(lines(table[2]), ["cdc", "3", "200 ms", "500 ms"]);
+  assert.deepEqual(lines(table[3]), ["jdbc", "1", "50 ms", "70 ms"]);
+  assert.deepEqual(lines(table[7]), [
+    "cdc",
+    "1",
+    "5,000/s",
+    "300,000",
+    "120 ms",
+    "481 ms",
+    "900 ms",
+  ]);
+  assert.equal(table.length, 11);
+});
+
+function lines(row: string): string[] {
+  return row.split("|").slice(1, -1).map((cell) => cell.trim());
+}
