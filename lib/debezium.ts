@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { AvroField, AvroSchema } from "./avro_schema.ts";
+
 /** Debezium's operation codes: create, update, delete, snapshot read, truncate. */
 export type Op = "c" | "u" | "d" | "r" | "t";
 
@@ -44,4 +46,33 @@ export function sourcePosition(source: Record<string, unknown> | null | undefine
 export function isLastSnapshotRead(envelope: Envelope): boolean {
   const mark = envelope.source?.snapshot;
   return mark === "last" || mark === "last_in_data_collection";
+}
+
+/** The envelope fields `cdc stream` reads, and those of the `source` block. */
+const READ_FIELDS = new Set(["before", "after", "source", "op", "ts_ms"]);
+const READ_SOURCE_FIELDS = new Set(["ts_ms", "snapshot", "file", "pos", "row", "gtid"]);
+
+/**
+ * The reader schema of a Debezium envelope for `cdc stream`: the writer's schema
+ * without the fields it never reads (`ts_us`, `ts_ns`, `transaction`, most of the
+ * `source` block), so that decoding skips them instead of building their strings.
+ * Undefined for a schema that is not an envelope.
+ */
+export function envelopeReaderSchema(schema: AvroSchema): AvroSchema | undefined {
+  if (typeof schema !== "object" || Array.isArray(schema) || schema.type !== "record") {
+    return undefined;
+  }
+  const fields = schema.fields ?? [];
+  const has = (name: string) => fields.some((f) => f.name === name);
+  if (!has("op") || !(has("before") || has("after")) || !has("source")) return undefined;
+  const keep = (field: AvroField): AvroField => {
+    if (field.name !== "source") return field;
+    const source = field.type;
+    if (typeof source !== "object" || Array.isArray(source) || !source.fields) return field;
+    return {
+      ...field,
+      type: { ...source, fields: source.fields.filter((f) => READ_SOURCE_FIELDS.has(f.name)) },
+    };
+  };
+  return { ...schema, fields: fields.filter((f) => READ_FIELDS.has(f.name)).map(keep) };
 }

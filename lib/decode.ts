@@ -104,8 +104,21 @@ export function compileAvro(schema: AvroSchema): avro.Type {
 /** A compiled schema: its id, parsed JSON (with Debezium's attributes) and avsc type. */
 export interface CompiledSchema {
   id: number;
+  /** The schema as written (the writer's), with every attribute. */
   schema: AvroSchema;
+  /** What values are decoded with: the writer's type, or a projection of it. */
   type: avro.Type;
+  /** Set when `type` is a projection: how to read the writer's bytes with it. */
+  resolver?: ReturnType<avro.Type["createResolver"]>;
+}
+
+/** Options of {@linkcode AvroDecoder}. */
+export interface DecoderOptions {
+  /**
+   * A reader schema for a writer's schema, holding only the fields the caller reads
+   * (undefined: decode everything). Skipped fields cost no strings or objects.
+   */
+  project?: (schema: AvroSchema) => AvroSchema | undefined;
 }
 
 /** A decoded record value with the schema that wrote it. */
@@ -118,9 +131,11 @@ export interface DecodedValue {
 export class AvroDecoder {
   readonly #registry: RegistryClient;
   readonly #compiled = new Map<number, Promise<CompiledSchema>>();
+  readonly #options: DecoderOptions;
 
-  constructor(registry: RegistryClient) {
+  constructor(registry: RegistryClient, options: DecoderOptions = {}) {
     this.#registry = registry;
+    this.#options = options;
   }
 
   /** The compiled schema for `id`, fetched from the registry on first sight. */
@@ -129,7 +144,11 @@ export class AvroDecoder {
     if (!pending) {
       pending = this.#registry.schemaById(id).then(async (registered) => {
         const schema = await this.#selfContained(registered);
-        return { id, schema, type: compileAvro(schema) };
+        const writer = compileAvro(schema);
+        const projected = this.#options.project?.(schema);
+        if (!projected) return { id, schema, type: writer };
+        const reader = compileAvro(projected);
+        return { id, schema, type: reader, resolver: reader.createResolver(writer) };
       });
       pending.catch(() => this.#compiled.delete(id));
       this.#compiled.set(id, pending);
@@ -187,7 +206,7 @@ export function decodeAvroPayload(schema: CompiledSchema, payload: Uint8Array): 
 function decodeAvroAt(schema: CompiledSchema, bytes: Uint8Array, start: number): unknown {
   let problem: string;
   try {
-    const { value, offset } = schema.type.decode(toBuffer(bytes), start);
+    const { value, offset } = schema.type.decode(toBuffer(bytes), start, schema.resolver);
     if (offset === bytes.length) return value;
     problem = offset < 0 ? "truncated buffer" : `${bytes.length - offset} trailing bytes`;
   } catch (error) {

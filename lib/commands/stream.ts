@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { subcommand } from "../cli.ts";
 import { CliError, EXIT } from "../errors.ts";
+import { envelopeReaderSchema } from "../debezium.ts";
 import { AvroDecoder } from "../decode.ts";
 import { DryRunSink } from "../dry_run_sink.ts";
 import { logger } from "../log.ts";
@@ -203,7 +204,8 @@ async function runStream(options: StreamOptions): Promise<number> {
       keyed: target.mode.needsKey,
     },
     {
-      decoder: new AvroDecoder(registry),
+      // the stream reads a few fields of each envelope: the rest is skipped, not decoded
+      decoder: new AvroDecoder(registry, { project: envelopeReaderSchema }),
       writer,
       committer: source,
       // without the endpoint nobody reads the metrics: the pipeline runs unobserved
