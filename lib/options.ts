@@ -9,6 +9,7 @@
  */
 import { InvalidArgumentError, Option } from "commander";
 import type { MysqlEndpoint } from "./mysql_endpoint.ts";
+import { legalTopicName } from "./connector_config.ts";
 
 /** How one option is spelled, documented and defaulted. */
 export interface OptionSpec {
@@ -311,8 +312,7 @@ export const jsonOption = (description: string): Option =>
  * topic naming, characters Kafka does not allow in topic names become `_`.
  */
 export function tableTopic(options: TopicOptions, table: string): string {
-  const legal = (part: string) => part.replace(/[^A-Za-z0-9._-]/g, "_");
-  return `${legal(options.topicPrefix)}.${legal(options.database)}.${legal(table)}`;
+  return legalTopicName(`${options.topicPrefix}.${options.database}.${table}`);
 }
 
 /**
