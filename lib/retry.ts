@@ -47,6 +47,27 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Settles as `work` does, or rejects with the signal's reason as soon as `signal` aborts
+ * (also when it already has). For work that takes no signal of its own (a connect, a
+ * group join): the caller stops waiting, and `work` runs on until its owner ends it.
+ */
+export function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined); // abandoned: its failure is nobody's concern now
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => undefined);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 /** Options of {@linkcode retry}. */
 export interface RetryOptions {
   /** What is being attempted, for messages ("Kafka at 127.0.0.1:9092"). */
@@ -58,20 +79,22 @@ export interface RetryOptions {
   isTransient?: (error: unknown) => boolean;
   /** Called before each wait, to say what is being waited for. */
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+  /** Ends the retrying at once, in an attempt or between attempts, rejecting with its reason. */
   signal?: AbortSignal;
 }
 
 /**
  * Runs `attempt` until it resolves, retrying transient failures with bounded
- * exponential backoff until `timeoutMs` has passed.
+ * exponential backoff until `timeoutMs` has passed, or until `signal` aborts.
  */
 export async function retry<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   for (let n = 1;; n++) {
+    options.signal?.throwIfAborted();
     try {
-      return await attempt();
+      return await abortable(attempt(), options.signal);
     } catch (error) {
-      if (options.signal?.aborted) throw error;
+      if (options.signal?.aborted) throw options.signal.reason;
       if (options.isTransient && !options.isTransient(error)) throw error;
       const remaining = deadline - Date.now();
       if (remaining <= 0) {

@@ -123,12 +123,13 @@ export class MysqlSink implements RowWriter {
   }
 
   /**
-   * Connects (waiting with backoff up to `timeoutMs`), creates the sink
-   * database if missing, and the offsets and dead-letter tables.
+   * Connects (waiting with backoff up to `timeoutMs`, or until `signal` aborts), creates
+   * the sink database if missing, and the offsets and dead-letter tables.
    */
   async open(
     timeoutMs: number,
     onRetry?: (error: unknown, delayMs: number) => void,
+    signal?: AbortSignal,
   ): Promise<void> {
     await retry(() => this.#connect(), {
       what: this.description,
@@ -136,6 +137,7 @@ export class MysqlSink implements RowWriter {
       backoff: this.options.backoff,
       isTransient: isTransientMysqlError,
       onRetry: ({ error, delayMs }) => onRetry?.(error, delayMs),
+      signal,
     });
     await this.#exclusive(async () => {
       const db = this.options.database;
@@ -373,7 +375,11 @@ export class MysqlSink implements RowWriter {
 export interface RowWriter {
   /** For messages: where rows go. */
   readonly description: string;
-  open(timeoutMs: number, onRetry?: (error: unknown, delayMs: number) => void): Promise<void>;
+  open(
+    timeoutMs: number,
+    onRetry?: (error: unknown, delayMs: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void>;
   storedPositions(topics: readonly string[]): Promise<Positions>;
   ensureTable(table: string, columns: readonly ColumnDef[]): Promise<void>;
   write(batch: SinkBatch): Promise<void>;

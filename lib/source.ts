@@ -17,7 +17,7 @@ import {
   probeKafka,
 } from "./kafka.ts";
 import { logger } from "./log.ts";
-import { delay, errorMessage, retry } from "./retry.ts";
+import { abortable, delay, errorMessage, retry } from "./retry.ts";
 import type { Positions } from "./sink.ts";
 
 const log = logger("source");
@@ -53,6 +53,10 @@ export class KafkaSource {
   readonly #admin: Admin;
   readonly #consumer: Consumer;
   #fatal?: (error: Error) => void;
+  /** Set by {@linkcode stop}: from then on nothing is handed on, and nothing restarts. */
+  #stopping = false;
+  /** Whether the group was joined: before that, no batch can be in flight. */
+  #joined = false;
 
   constructor(options: SourceOptions) {
     this.options = options;
@@ -72,7 +76,10 @@ export class KafkaSource {
         maxRetryTime: 10_000,
         retries: 10,
         // A broker restart exhausts a round of retries; start over rather than die.
+        // Not once stopping: the disconnect of stop() fails a group join in progress, and a
+        // restarted consumer would join and stream on after the signal.
         restartOnFailure: (error) => {
+          if (this.#stopping) return Promise.resolve(false);
           log.warn(`consumer failed (${errorMessage(error)}); restarting it`);
           return Promise.resolve(true);
         },
@@ -80,23 +87,25 @@ export class KafkaSource {
     });
     // Rebalances move partitions between the group's processes: say what this one holds.
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.#joined = true;
       log.info(
         `joined consumer group ${options.groupId}: ${assignmentSummary(payload.memberAssignment)}`,
       );
     });
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) this.#fatal?.(payload.error);
+      if (!payload.restart && !this.#stopping) this.#fatal?.(payload.error);
     });
   }
 
-  /** Waits with backoff until a broker answers. */
-  async waitForBroker(timeoutMs: number): Promise<void> {
+  /** Waits with backoff until a broker answers, or until `signal` aborts. */
+  async waitForBroker(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     await retry(
       () => probeKafka(this.options.kafka, `cdc-${this.options.groupId}-wait`),
       {
         what: `Kafka at ${describeKafka(this.options.kafka)}`,
         isTransient: isTransientKafkaError,
         timeoutMs,
+        signal,
         onRetry: ({ error, delayMs }) =>
           log.info(
             `waiting for Kafka at ${describeKafka(this.options.kafka)}: ${
@@ -114,7 +123,7 @@ export class KafkaSource {
   async waitForTopics(signal: AbortSignal): Promise<void> {
     let lastReport = 0;
     for (let attempt = 1;; attempt++) {
-      const existing = new Set(await this.#admin.listTopics());
+      const existing = new Set(await abortable(this.#admin.listTopics(), signal));
       const missing = this.options.topics.filter((t) => !existing.has(t));
       if (missing.length === 0) return;
       if (Date.now() - lastReport > 15_000) {
@@ -131,14 +140,30 @@ export class KafkaSource {
   /**
    * Joins the group and feeds `handler` batch by batch. Stored positions win
    * over the group's committed offsets; with neither, reading starts at the
-   * earliest offset. `onFatal` hears of a consumer that cannot go on.
+   * earliest offset. `onFatal` hears of a consumer that cannot go on. When
+   * `signal` aborts, this stops waiting for the connect or the group join (after
+   * a kill -9 of the group's previous member a join takes its session timeout);
+   * {@linkcode stop} then ends them.
    */
   async start(
     positions: Positions,
     handler: (batch: SourceBatch) => Promise<void>,
     onFatal: (error: Error) => void,
+    signal?: AbortSignal,
   ): Promise<void> {
+    signal?.throwIfAborted();
     this.#fatal = onFatal;
+    await abortable(this.#join(handler), signal);
+    // Applied by the consumer once the partitions are assigned.
+    for (const [topic, partitions] of positions) {
+      for (const [partition, offset] of partitions) {
+        this.#consumer.seek({ topic, partition, offset: String(offset) });
+      }
+    }
+  }
+
+  /** Connects, subscribes and runs the consumer: resolves once the group is joined. */
+  async #join(handler: (batch: SourceBatch) => Promise<void>): Promise<void> {
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
     await this.#consumer.run({
@@ -146,6 +171,7 @@ export class KafkaSource {
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat }) => {
+        if (this.#stopping) return;
         await handler({
           topic: batch.topic,
           partition: batch.partition,
@@ -159,12 +185,6 @@ export class KafkaSource {
         });
       },
     });
-    // Applied by the consumer once the partitions are assigned.
-    for (const [topic, partitions] of positions) {
-      for (const [partition, offset] of partitions) {
-        this.#consumer.seek({ topic, partition, offset: String(offset) });
-      }
-    }
   }
 
   /** Commits the group's offsets (after the sink committed); failures only logged. */
@@ -188,12 +208,17 @@ export class KafkaSource {
    * Leaves the group and closes connections; waits for a running batch to
    * return, but at most `timeoutMs`: after a broker restart kafkajs can wait
    * forever to leave, and by now every written batch is committed in the sink.
+   * Before the group is joined it does not wait at all: kafkajs's disconnect
+   * waits for the pending join request, which after a kill -9 of the group's
+   * previous process takes the session timeout, and nothing was handed on.
    */
   async stop(timeoutMs = 10_000): Promise<void> {
+    this.#stopping = true;
     const leave = (async () => {
       await this.#consumer.disconnect().catch((e) => log.debug(errorMessage(e)));
       await this.#admin.disconnect().catch((e) => log.debug(errorMessage(e)));
     })();
+    if (!this.#joined) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<"timeout">((resolve) =>
       timer = setTimeout(() => resolve("timeout"), timeoutMs)

@@ -29,7 +29,7 @@ import {
   waitOptions,
 } from "../options.ts";
 import { RegistryClient } from "../registry.ts";
-import { errorMessage, retry } from "../retry.ts";
+import { abortable, errorMessage, retry } from "../retry.ts";
 import { MysqlSink, type RowWriter } from "../sink.ts";
 import { describeKafka, kafkaConnection } from "../kafka.ts";
 import { KafkaSource } from "../source.ts";
@@ -159,6 +159,10 @@ async function runStream(options: StreamOptions): Promise<number> {
   );
   const groupId = options.groupId ?? `cdc.${options.database}.${[...tables].sort().join(",")}`;
   const stop = new AbortController();
+  // Registered before the first await: a signal during start-up must not go unheard.
+  const stopped = new Promise<void>((resolve) =>
+    stop.signal.addEventListener("abort", () => resolve(), { once: true })
+  );
   let fatal: Error | undefined;
   const fail = (error: Error) => {
     fatal ??= error;
@@ -208,9 +212,11 @@ async function runStream(options: StreamOptions): Promise<number> {
 
   const timers: ReturnType<typeof setInterval>[] = [];
   try {
-    await waitForServices(options, registry, writer, source);
+    // Every phase ends when the signal aborts: the waits through retry()/delay(), the rest
+    // through abortable(); the finally block then closes what was opened.
+    await waitForServices(options, registry, writer, source, stop.signal);
     await source.waitForTopics(stop.signal);
-    const stored = await writer.storedPositions([...topics.keys()]);
+    const stored = await abortable(writer.storedPositions([...topics.keys()]), stop.signal);
     pipeline.seed(stored);
     log.info(
       `streaming ${[...topics].map(([t, c]) => `${t} → ${c}`).join(", ")} from Kafka ${
@@ -220,7 +226,12 @@ async function runStream(options: StreamOptions): Promise<number> {
           stored.size ? "resuming from stored positions" : "no stored positions"
         })`,
     );
-    await source.start(stored, (batch) => pipeline.handleBatch(batch).catch(fail), fail);
+    await source.start(
+      stored,
+      (batch) => pipeline.handleBatch(batch).catch(fail),
+      fail,
+      stop.signal,
+    );
     timers.push(
       setInterval(
         () => pipeline.flushIfDue().catch(fail),
@@ -228,7 +239,7 @@ async function runStream(options: StreamOptions): Promise<number> {
       ),
     );
     if (options.statusInterval > 0) timers.push(statusTimer(pipeline, options.statusInterval));
-    await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
+    await stopped;
   } catch (error) {
     if (!stop.signal.aborted) fail(error as Error);
   } finally {
@@ -262,11 +273,13 @@ async function waitForServices(
   registry: RegistryClient,
   writer: RowWriter,
   source: KafkaSource,
+  signal: AbortSignal,
 ): Promise<void> {
   const url = registry.baseUrl;
   await retry(() => registry.ping(), {
     what: `the schema registry at ${url}`,
     timeoutMs: options.waitTimeout,
+    signal,
     onRetry: ({ error, delayMs }) =>
       log.info(
         `waiting for the schema registry at ${url}: ${
@@ -280,8 +293,9 @@ async function waitForServices(
       log.info(
         `waiting for ${writer.description}: ${errorMessage(error)} (next try in ${delayMs} ms)`,
       ),
+    signal,
   );
-  await source.waitForBroker(options.waitTimeout);
+  await source.waitForBroker(options.waitTimeout, signal);
 }
 
 function statusTimer(pipeline: Pipeline, intervalMs: number): ReturnType<typeof setInterval> {
