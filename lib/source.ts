@@ -45,6 +45,12 @@ export interface SourceOptions {
   kafka: KafkaConnection;
   groupId: string;
   topics: readonly string[];
+  /**
+   * How long the broker keeps a silent member (default 10 s): after a kill -9, a restarted
+   * process waits this long for its partitions. At least the broker's
+   * `group.min.session.timeout.ms` (6 s by default).
+   */
+  sessionTimeoutMs?: number;
 }
 
 /** A consumer group over the stream's topics. */
@@ -61,12 +67,13 @@ export class KafkaSource {
   constructor(options: SourceOptions) {
     this.options = options;
     const kafka = kafkaClient(options.kafka, `cdc-${options.groupId}`);
+    const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
     this.#admin = kafka.admin();
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
       // Short, so that a restarted process (after kill -9) rejoins without a long wait.
-      sessionTimeout: 10_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout,
+      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
       maxBytes: 16 * 1024 * 1024,
       // The broker holds an empty fetch this long; it also bounds how long shutdown waits.
       maxWaitTimeInMs: 1_000,

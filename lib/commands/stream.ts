@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { CliError, EXIT, subcommand } from "../cli.ts";
 import { AvroDecoder } from "../decode.ts";
 import { DryRunSink } from "../dry_run_sink.ts";
@@ -53,6 +53,7 @@ export interface StreamOptions
   dryRun: boolean;
   statusInterval: number;
   retryTimeout: number;
+  sessionTimeout: number;
   binaryHandlingMode: MappingOptions["binaryHandlingMode"];
 }
 
@@ -144,6 +145,20 @@ export function streamCommand(): Command {
       defaultLabel: "10m",
       parse: duration,
     }),
+    envOption({
+      flags: "--session-timeout <duration>",
+      description: "Kafka consumer session timeout: after a kill -9, a restarted process " +
+        "waits this long for its partitions (at least the broker's " +
+        "group.min.session.timeout.ms, 6s by default)",
+      env: "CDC_SESSION_TIMEOUT",
+      default: 10_000,
+      defaultLabel: "10s",
+      parse: (value: string) => {
+        const ms = duration(value);
+        if (ms < 1_000) throw new InvalidArgumentError(`expected at least 1s, got "${value}"`);
+        return ms;
+      },
+    }),
     binaryHandlingOption(),
     ...waitOptions(),
   ];
@@ -196,6 +211,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     kafka: await kafkaConnection(options),
     groupId,
     topics: [...topics.keys()],
+    sessionTimeoutMs: options.sessionTimeout,
   });
   const pipeline = new Pipeline(
     {
