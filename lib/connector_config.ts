@@ -43,7 +43,14 @@ export function avroConverterConfig(
   registryUrl: string,
 ): ConnectorConfig {
   if (kind === "confluent") {
-    return { [side]: CONFLUENT_AVRO_CONVERTER, [`${side}.schema.registry.url`]: registryUrl };
+    return {
+      [side]: CONFLUENT_AVRO_CONVERTER,
+      [`${side}.schema.registry.url`]: registryUrl,
+      // Debezium puts a column's DEFAULT into the field's Connect schema, and Connect's
+      // Struct.get substitutes that default for a null: an explicit NULL would arrive as the
+      // DEFAULT. This (Confluent 7.3+) reads the struct's own value instead.
+      [`${side}.ignore.default.for.nullables`]: "true",
+    };
   }
   return {
     [side]: APICURIO_AVRO_CONVERTER,
@@ -79,6 +86,24 @@ export function converterRegistryUrl(kind: ConverterKind, confluentApiUrl: strin
     );
   }
   return native;
+}
+
+/** Kafka's longest topic name. */
+const MAX_TOPIC_NAME = 249;
+
+/**
+ * `name` made a legal Kafka topic name the way Debezium adjusts data topic names: every
+ * character but `[a-zA-Z0-9._-]` becomes `_`, the result is cut to 249 characters, and
+ * `.` / `..` become `_` / `__`. `dbhistory.Shop-Data x` → `dbhistory.Shop-Data_x`.
+ */
+export function legalTopicName(name: string): string {
+  const legal = name.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, MAX_TOPIC_NAME);
+  return legal === "." || legal === ".." ? legal.replaceAll(".", "_") : legal;
+}
+
+/** The schema history topic `register` uses unless told: `dbhistory.<database>`, made legal. */
+export function defaultHistoryTopic(database: string): string {
+  return legalTopicName(`dbhistory.${database}`);
 }
 
 /** What a Debezium connector for a MySQL/MariaDB source needs; see {@linkcode debeziumConnectorConfig}. */

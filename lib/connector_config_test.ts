@@ -3,6 +3,8 @@ import {
   type ConnectorSettings,
   converterRegistryUrl,
   debeziumConnectorConfig,
+  defaultHistoryTopic,
+  legalTopicName,
   parseConnectorRegistration,
   redactConnectorConfig,
 } from "./connector_config.ts";
@@ -62,6 +64,28 @@ Deno.test("debeziumConnectorConfig: Confluent's converter takes the registry URL
   });
   assert.equal(config["key.converter"], "io.confluent.connect.avro.AvroConverter");
   assert.equal(config["key.converter.schema.registry.url"], "http://sr:8081");
+});
+
+Deno.test("debeziumConnectorConfig: Confluent's converter keeps an explicit NULL; --set overrides", () => {
+  const confluent = { ...settings, converter: "confluent" as const, converterRegistryUrl: "x" };
+  const config = debeziumConnectorConfig(confluent);
+  assert.equal(config["key.converter.ignore.default.for.nullables"], "true");
+  assert.equal(config["value.converter.ignore.default.for.nullables"], "true");
+  const overridden = debeziumConnectorConfig({
+    ...confluent,
+    extra: { "value.converter.ignore.default.for.nullables": "false" },
+  });
+  assert.equal(overridden["value.converter.ignore.default.for.nullables"], "false");
+});
+
+Deno.test("legalTopicName: Debezium's adjustment of topic names", () => {
+  assert.equal(defaultHistoryTopic("Shop-Data x"), "dbhistory.Shop-Data_x");
+  assert.equal(defaultHistoryTopic("inventory"), "dbhistory.inventory");
+  assert.equal(legalTopicName("a.b_c-D9"), "a.b_c-D9");
+  assert.equal(legalTopicName("Ünï/`x`;"), "_n___x__");
+  assert.equal(legalTopicName("x".repeat(300)), "x".repeat(249));
+  assert.equal(legalTopicName("."), "_");
+  assert.equal(legalTopicName(".."), "__");
 });
 
 Deno.test("converterRegistryUrl: Apicurio's native API from its Confluent API URL", () => {

@@ -153,6 +153,27 @@ function seconds(ms: number): string {
   return ms < 1_000 ? `${ms}ms` : `${Number((ms / 1000).toFixed(1))}s`;
 }
 
+/**
+ * Settles as `work` does, or rejects with the signal's reason as soon as `signal` aborts
+ * (also when it already has). For work that takes no signal of its own (a connect, a
+ * group join): the caller stops waiting, and `work` runs on until its owner ends it.
+ */
+export function abortable<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined); // abandoned: its failure is nobody's concern now
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => undefined);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 /** Options of {@linkcode retry}. */
 export interface RetryOptions {
   /** What is being attempted, for messages ("Kafka at 127.0.0.1:9092"). */
@@ -164,18 +185,20 @@ export interface RetryOptions {
   isTransient?: (error: unknown) => boolean;
   /** Called before each wait, to say what is being waited for. */
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+  /** Ends the retrying at once, in an attempt or between attempts, rejecting with its reason. */
   signal?: AbortSignal;
 }
 
 /**
  * Runs `attempt` until it resolves, retrying transient failures with bounded
- * exponential backoff until `timeoutMs` has passed ({@link waitFor} for an action).
+ * exponential backoff until `timeoutMs` has passed ({@link waitFor} for an action), or
+ * until `signal` aborts: an attempt in progress is then abandoned (see {@link abortable}).
  */
 export async function retry<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
   const { isTransient, onRetry } = options;
   const done = await poll(
     `on ${options.what}`,
-    async () => ({ value: await attempt() }),
+    async () => ({ value: await abortable(attempt(), options.signal) }),
     options.timeoutMs,
     {
       backoff: options.backoff ?? DEFAULT_BACKOFF,

@@ -106,12 +106,13 @@ export class MysqlSink implements RowWriter {
   }
 
   /**
-   * Connects (waiting with backoff up to `timeoutMs`), creates the sink
-   * database if missing, and the offsets and dead-letter tables.
+   * Connects (waiting with backoff up to `timeoutMs`, or until `signal` aborts), creates
+   * the sink database if missing, and the offsets and dead-letter tables.
    */
   async open(
     timeoutMs: number,
     onRetry?: (error: unknown, delayMs: number) => void,
+    signal?: AbortSignal,
   ): Promise<void> {
     await retry(() => this.#connect(), {
       what: this.description,
@@ -119,6 +120,7 @@ export class MysqlSink implements RowWriter {
       backoff: this.options.backoff,
       isTransient: isTransientMysqlError,
       onRetry: ({ error, delayMs }) => onRetry?.(error, delayMs),
+      signal,
     });
     await this.#exclusive(async () => {
       const db = this.options.database;
@@ -328,7 +330,11 @@ export class MysqlSink implements RowWriter {
 export interface RowWriter extends BatchWriter {
   /** For messages: where rows go. */
   readonly description: string;
-  open(timeoutMs: number, onRetry?: (error: unknown, delayMs: number) => void): Promise<void>;
+  open(
+    timeoutMs: number,
+    onRetry?: (error: unknown, delayMs: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void>;
   storedPositions(topics: readonly string[]): Promise<Positions>;
   close(): Promise<void>;
 }

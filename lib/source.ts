@@ -20,7 +20,7 @@ import { partitionOffsets } from "./kafka_offsets.ts";
 import { logger } from "./log.ts";
 import { positionList, type Positions } from "./positions.ts";
 import type { KafkaPartitionOffsets } from "./resume.ts";
-import { errorMessage, retry, waitFor } from "./retry.ts";
+import { abortable, errorMessage, retry, waitFor } from "./retry.ts";
 
 const log = logger("source");
 
@@ -60,6 +60,12 @@ export interface SourceOptions {
   groupId: string;
   topics: readonly string[];
   events?: SourceEvents;
+  /**
+   * How long the broker keeps a silent member (default 10 s): after a kill -9, a restarted
+   * process waits this long for its partitions. At least the broker's
+   * `group.min.session.timeout.ms` (6 s by default).
+   */
+  sessionTimeoutMs?: number;
 }
 
 /** A consumer group over the stream's topics. */
@@ -68,16 +74,21 @@ export class KafkaSource {
   readonly #admin: Admin;
   readonly #consumer: Consumer;
   #fatal?: (error: Error) => void;
+  /** Set by {@linkcode stop}: from then on nothing is handed on, and nothing restarts. */
+  #stopping = false;
+  /** Whether the group was joined: before that, no batch can be in flight. */
+  #joined = false;
 
   constructor(options: SourceOptions) {
     this.options = options;
     const kafka = kafkaClient(options.kafka, `cdc-${options.groupId}`);
+    const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
     this.#admin = kafka.admin();
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
       // Short, so that a restarted process (after kill -9) rejoins without a long wait.
-      sessionTimeout: 10_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout,
+      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
       maxBytes: 16 * 1024 * 1024,
       // The broker holds an empty fetch this long; it also bounds how long shutdown waits.
       maxWaitTimeInMs: 1_000,
@@ -87,7 +98,10 @@ export class KafkaSource {
         maxRetryTime: 10_000,
         retries: 10,
         // A broker restart exhausts a round of retries; start over rather than die.
+        // Not once stopping: the disconnect of stop() fails a group join in progress, and a
+        // restarted consumer would join and stream on after the signal.
         restartOnFailure: (error) => {
+          if (this.#stopping) return Promise.resolve(false);
           log.warn(`consumer failed (${errorMessage(error)}); restarting it`);
           options.events?.retrying?.(error);
           return Promise.resolve(true);
@@ -96,6 +110,7 @@ export class KafkaSource {
     });
     // Rebalances move partitions between the group's processes: say what this one holds.
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.#joined = true;
       log.info(
         `joined consumer group ${options.groupId}: ${assignmentSummary(payload.memberAssignment)}`,
       );
@@ -104,18 +119,19 @@ export class KafkaSource {
     });
     this.#consumer.on(this.#consumer.events.REBALANCING, () => options.events?.rebalancing?.());
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) this.#fatal?.(payload.error);
+      if (!payload.restart && !this.#stopping) this.#fatal?.(payload.error);
     });
   }
 
-  /** Waits with backoff until a broker answers. */
-  async waitForBroker(timeoutMs: number): Promise<void> {
+  /** Waits with backoff until a broker answers, or until `signal` aborts. */
+  async waitForBroker(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     await retry(
       () => probeKafka(this.options.kafka, `cdc-${this.options.groupId}-wait`),
       {
         what: `Kafka at ${describeKafka(this.options.kafka)}`,
         isTransient: isTransientKafkaError,
         timeoutMs,
+        signal,
         onRetry: ({ error, delayMs }) =>
           log.info(
             `waiting for Kafka at ${describeKafka(this.options.kafka)}: ${
@@ -135,7 +151,7 @@ export class KafkaSource {
     await waitFor(
       "the topics",
       async () => {
-        const existing = new Set(await this.#admin.listTopics());
+        const existing = new Set(await abortable(this.#admin.listTopics(), signal));
         missing = this.options.topics.filter((t) => !existing.has(t));
         return missing.length === 0;
       },
@@ -163,14 +179,27 @@ export class KafkaSource {
   /**
    * Joins the group and feeds `handler` batch by batch, each partition from
    * its offset in `start` (see lib/resume.ts). `onFatal` hears of a consumer
-   * that cannot go on.
+   * that cannot go on. When `signal` aborts, this stops waiting for the connect
+   * or the group join (after a kill -9 of the group's previous member a join
+   * takes its session timeout); {@linkcode stop} then ends them.
    */
   async start(
     start: Positions,
     handler: (batch: SourceBatch) => Promise<void>,
     onFatal: (error: Error) => void,
+    signal?: AbortSignal,
   ): Promise<void> {
+    signal?.throwIfAborted();
     this.#fatal = onFatal;
+    await abortable(this.#join(handler), signal);
+    // Applied by the consumer once the partitions are assigned.
+    for (const { topic, partition, offset } of positionList(start)) {
+      this.#consumer.seek({ topic, partition, offset: String(offset) });
+    }
+  }
+
+  /** Connects, subscribes and runs the consumer: resolves once the group is joined. */
+  async #join(handler: (batch: SourceBatch) => Promise<void>): Promise<void> {
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
     await this.#consumer.run({
@@ -178,6 +207,7 @@ export class KafkaSource {
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat }) => {
+        if (this.#stopping) return;
         await handler({
           topic: batch.topic,
           partition: batch.partition,
@@ -191,10 +221,6 @@ export class KafkaSource {
         });
       },
     });
-    // Applied by the consumer once the partitions are assigned.
-    for (const { topic, partition, offset } of positionList(start)) {
-      this.#consumer.seek({ topic, partition, offset: String(offset) });
-    }
   }
 
   /** Commits the group's offsets (after the sink committed); failures only logged. */
@@ -214,12 +240,17 @@ export class KafkaSource {
    * Leaves the group and closes connections; waits for a running batch to
    * return, but at most `timeoutMs`: after a broker restart kafkajs can wait
    * forever to leave, and by now every written batch is committed in the sink.
+   * Before the group is joined it does not wait at all: kafkajs's disconnect
+   * waits for the pending join request, which after a kill -9 of the group's
+   * previous process takes the session timeout, and nothing was handed on.
    */
   async stop(timeoutMs = 10_000): Promise<void> {
+    this.#stopping = true;
     const leave = (async () => {
       await this.#consumer.disconnect().catch((e) => log.debug(errorMessage(e)));
       await this.#admin.disconnect().catch((e) => log.debug(errorMessage(e)));
     })();
+    if (!this.#joined) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<"timeout">((resolve) =>
       timer = setTimeout(() => resolve("timeout"), timeoutMs)

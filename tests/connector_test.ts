@@ -6,7 +6,16 @@
 import assert from "node:assert/strict";
 import { PORTS, SOURCE_DB } from "../tools/stack/config.ts";
 import { stackRegisterFlags } from "../tools/stack/connector.ts";
-import { connectMysql, deleteConnector, query, runCdc, STACK, uniqueSuffix } from "./helpers.ts";
+import { kafkaClient } from "../lib/kafka.ts";
+import {
+  connectMysql,
+  connectorStatus,
+  deleteConnector,
+  query,
+  runCdc,
+  STACK,
+  uniqueSuffix,
+} from "./helpers.ts";
 import { steadyBackoff, waitFor } from "../lib/retry.ts";
 
 const CONNECT = ["--connect-url", STACK.connectUrl];
@@ -199,6 +208,49 @@ Deno.test({
     } finally {
       await deleteConnector(name);
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "connector: a database named like 'Shop-Data x' gets a legal history topic and runs",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const suffix = uniqueSuffix();
+    const name = `cdc-test-${suffix}`;
+    const database = `Shop-Data x ${suffix}`;
+    const historyTopic = `dbhistory.Shop-Data_x_${suffix}`;
+    const dataTopic = `${name}.Shop-Data_x_${suffix}.orders`;
+    const db = await connectMysql();
+    const admin = kafkaClient({ brokers: [STACK.bootstrapServers] }).admin();
+    try {
+      await db.query(`CREATE DATABASE \`${database}\``);
+      await db.query(`CREATE TABLE \`${database}\`.orders (id INT PRIMARY KEY)`);
+      await db.query(`INSERT INTO \`${database}\`.orders VALUES (1)`);
+      // deno-fmt-ignore
+      const result = await cdc([
+        "connector", "register", "--name", name, ...stackRegisterFlags(),
+        "--server-id", String(serverId()), "--topic-prefix", name, "--database", database,
+        "--timeout", "90s",
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      const config = await cdc(["connector", "config", "--name", name, ...CONNECT]);
+      assert.equal(JSON.parse(config.stdout)["schema.history.internal.kafka.topic"], historyTopic);
+      // the task reads the schema history, snapshots, and writes the table's topic: it runs
+      await admin.connect();
+      await waitFor(`topics ${historyTopic} and ${dataTopic}`, async () => {
+        await connectorStatus(name);
+        const topics = await admin.listTopics();
+        return topics.includes(historyTopic) && topics.includes(dataTopic);
+      }, 90_000);
+      const status = await cdc(["connector", "status", "--name", name, ...CONNECT]);
+      assert.match(status.stdout, /task 0: RUNNING/);
+    } finally {
+      await admin.disconnect();
+      await deleteConnector(name);
+      await db.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await db.end();
     }
   },
 });

@@ -131,3 +131,36 @@ Deno.test({
       }, 120_000);
     }),
 });
+
+Deno.test({
+  name: "stream: restarted after a kill -9, it gets its partition after --session-timeout",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureInventoryConnector();
+    const sink = `cdc_rejoin_${uniqueSuffix()}`;
+    const args = streamArgs("customers", sink, "--session-timeout", "6s");
+    const db = await connectMysql();
+    try {
+      const first = new CdcProcess(args);
+      await first.waitForRows(db, sink, "customers_cdc", 4);
+      await first.waitForLog(/joined consumer group/);
+      first.child.kill("SIGKILL");
+      await first.done;
+      const killed = performance.now();
+      const second = new CdcProcess(args);
+      try {
+        await second.waitForLog(/joined consumer group .*: assigned/, 30_000);
+        const ms = performance.now() - killed;
+        // Kafka frees the killed member's partition after its session timeout (the default
+        // 10 s took 10.0 s here; 6 s took 6.0 s)
+        assert.ok(ms < 9_000, `rejoined ${Math.round(ms)} ms after the kill`);
+      } finally {
+        assert.equal((await second.stop()).code, 0, second.stderr);
+      }
+    } finally {
+      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
+      await db.end();
+    }
+  },
+});

@@ -20,6 +20,7 @@ import {
   type ConverterKind,
   converterRegistryUrl,
   debeziumConnectorConfig,
+  defaultHistoryTopic,
   parseConnectorRegistration,
   redactConnectorConfig,
   type SourceFlavour,
@@ -255,13 +256,15 @@ function registerCommand(): Command {
     bootstrapOption(),
     envOption({
       flags: "--history-topic <topic>",
-      description: "Debezium's schema history topic (default: dbhistory.<database>)",
+      description: "Debezium's schema history topic (default: dbhistory.<database>, " +
+        "each character outside [a-zA-Z0-9._-] replaced by _, as Debezium names data topics)",
       env: "CDC_HISTORY_TOPIC",
     }),
     ...registryOptions(),
     envOption({
       flags: "--converter <kind>",
-      description: "Avro converter on the Connect worker (both write the Confluent format)",
+      description: "Avro converter on the Connect worker (both write the Confluent format; " +
+        "apicurio turns an explicit NULL in a column with a DEFAULT into the DEFAULT: see README)",
       env: "CDC_CONVERTER",
       default: "apicurio",
       choices: ["apicurio", "confluent"],
@@ -317,7 +320,7 @@ export async function registration(options: RegisterOptions): Promise<ConnectorR
     topicPrefix: options.topicPrefix,
     databases: [options.database],
     bootstrapServers: options.bootstrapServers,
-    historyTopic: options.historyTopic ?? `dbhistory.${options.database}`,
+    historyTopic: options.historyTopic ?? defaultHistoryTopic(options.database),
     converter: options.converter,
     converterRegistryUrl: options.converterRegistryUrl ??
       converterRegistryUrl(options.converter, options.registryUrl),

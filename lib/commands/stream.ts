@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { subcommand } from "../cli.ts";
 import { CliError, EXIT } from "../errors.ts";
 import { envelopeReaderSchema } from "../debezium.ts";
@@ -27,7 +27,7 @@ import { type Listen, parseListen } from "../http_server.ts";
 import { StreamMonitor } from "../monitor.ts";
 import { pingMysql } from "../mysql_endpoint.ts";
 import { RegistryClient } from "../registry.ts";
-import { errorMessage, retry } from "../retry.ts";
+import { abortable, errorMessage, retry } from "../retry.ts";
 import { MysqlSink, type RowWriter } from "../sink.ts";
 import { describeKafka } from "../kafka.ts";
 import { KafkaSource } from "../source.ts";
@@ -53,6 +53,7 @@ export interface StreamOptions
   dryRun: boolean;
   statusInterval: number;
   retryTimeout: number;
+  sessionTimeout: number;
   binaryHandlingMode: MappingOptions["binaryHandlingMode"];
   httpListen?: Listen;
 }
@@ -130,6 +131,19 @@ export function streamCommand(): Command {
       default: "10m",
       parse: duration,
     }),
+    envOption({
+      flags: "--session-timeout <duration>",
+      description: "Kafka consumer session timeout: after a kill -9, a restarted process " +
+        "waits this long for its partitions (at least the broker's " +
+        "group.min.session.timeout.ms, 6s by default)",
+      env: "CDC_SESSION_TIMEOUT",
+      default: "10s",
+      parse: (value: string) => {
+        const ms = duration(value);
+        if (ms < 1_000) throw new InvalidArgumentError(`expected at least 1s, got "${value}"`);
+        return ms;
+      },
+    }),
     binaryHandlingOption(),
     envOption({
       flags: "--http-listen <host:port>",
@@ -150,6 +164,10 @@ async function runStream(options: StreamOptions): Promise<number> {
   const topics = new Map(target.tables.map((t) => [t.topic, t.cdcTable]));
   const groupId = target.groupId;
   const stop = new AbortController();
+  // Registered before the first await: a signal during start-up must not go unheard.
+  const stopped = new Promise<void>((resolve) =>
+    stop.signal.addEventListener("abort", () => resolve(), { once: true })
+  );
   let fatal: Error | undefined;
   const fail = (error: Error) => {
     fatal ??= error;
@@ -193,6 +211,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     groupId,
     topics: [...topics.keys()],
     events: monitor.sourceEvents,
+    sessionTimeoutMs: options.sessionTimeout,
   });
   const pipeline = new Pipeline(
     {
@@ -217,13 +236,15 @@ async function runStream(options: StreamOptions): Promise<number> {
   const timers: ReturnType<typeof setInterval>[] = [];
   try {
     if (options.httpListen) monitor.listen(options.httpListen);
-    await waitForServices(options, registry, writer, source);
+    // Every phase ends when the signal aborts: the waits through retry()/delay(), the rest
+    // through abortable(); the finally block then closes what was opened.
+    await waitForServices(options, registry, writer, source, stop.signal);
     monitor.started();
     await source.waitForTopics(stop.signal);
     // Kafka first: the group commits only after the sink did, so every committed offset seen
     // here has its stored position by the time the sink is read (no false "sink emptied").
-    const kafka = await source.offsets();
-    const stored = await writer.storedPositions([...topics.keys()]);
+    const kafka = await abortable(source.offsets(), stop.signal);
+    const stored = await abortable(writer.storedPositions([...topics.keys()]), stop.signal);
     const plan = planResume({ groupId, startFrom: options.startFrom, stored, kafka });
     for (const { warn, text } of resumeLog(plan, writer.description)) {
       if (warn) log.warn(text);
@@ -236,10 +257,15 @@ async function runStream(options: StreamOptions): Promise<number> {
         describeKafka(source.options.kafka)
       } into ${writer.description} (group ${groupId})`,
     );
-    await source.start(start, (batch) => pipeline.handleBatch(batch).catch(fail), fail);
+    await source.start(
+      start,
+      (batch) => pipeline.handleBatch(batch).catch(fail),
+      fail,
+      stop.signal,
+    );
     pipeline.start(fail);
     if (options.statusInterval > 0) timers.push(statusTimer(pipeline, options.statusInterval));
-    await new Promise((resolve) => stop.signal.addEventListener("abort", resolve, { once: true }));
+    await stopped;
   } catch (error) {
     if (!stop.signal.aborted) fail(error as Error);
   } finally {
@@ -267,11 +293,13 @@ async function waitForServices(
   registry: RegistryClient,
   writer: RowWriter,
   source: KafkaSource,
+  signal: AbortSignal,
 ): Promise<void> {
   const url = registry.baseUrl;
   await retry(() => registry.ping(), {
     what: `the schema registry at ${url}`,
     timeoutMs: options.waitTimeout,
+    signal,
     onRetry: ({ error, delayMs }) =>
       log.info(
         `waiting for the schema registry at ${url}: ${
@@ -285,8 +313,9 @@ async function waitForServices(
       log.info(
         `waiting for ${writer.description}: ${errorMessage(error)} (next try in ${delayMs} ms)`,
       ),
+    signal,
   );
-  await source.waitForBroker(options.waitTimeout);
+  await source.waitForBroker(options.waitTimeout, signal);
 }
 
 function statusTimer(pipeline: Pipeline, intervalMs: number): ReturnType<typeof setInterval> {

@@ -5,6 +5,7 @@
  * @module
  */
 import { Option } from "commander";
+import { legalTopicName } from "../connector_config.ts";
 import { collectList, duration, envOption } from "./option.ts";
 
 /** Schema registry options. */
@@ -123,6 +124,5 @@ export const jsonOption = (description: string): Option =>
  * topic naming, characters Kafka does not allow in topic names become `_`.
  */
 export function tableTopic(options: TopicOptions, table: string): string {
-  const legal = (part: string) => part.replace(/[^A-Za-z0-9._-]/g, "_");
-  return `${legal(options.topicPrefix)}.${legal(options.database)}.${legal(table)}`;
+  return legalTopicName(`${options.topicPrefix}.${options.database}.${table}`);
 }
