@@ -9,7 +9,11 @@
 import assert from "node:assert/strict";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parseDocument } from "yaml";
-import { avroConverterConfig } from "../lib/connector_config.ts";
+import {
+  avroConverterConfig,
+  CONNECTOR_CLASSES,
+  debeziumConnectorConfig,
+} from "../lib/connector_config.ts";
 import { VERSIONS } from "../tools/stack/config.ts";
 
 const ROOT = new URL("..", import.meta.url);
@@ -428,6 +432,31 @@ function connectorProblems(
   }
   if (!(config["table.exclude.list"] ?? "").split(",").includes("inventory\\..*_cdc")) {
     problems.push("connector: table.exclude.list does not exclude inventory's _cdc tables");
+  }
+  // everything else as `cdc connector register` would send it for these endpoints
+  const registered = debeziumConnectorConfig({
+    name: registration.name,
+    flavour: config["connector.class"] === CONNECTOR_CLASSES.mariadb ? "mariadb" : "mysql",
+    hostname: config["database.hostname"],
+    port: Number(config["database.port"]),
+    user: config["database.user"],
+    password: config["database.password"],
+    serverId: Number(config["database.server.id"]),
+    topicPrefix: config["topic.prefix"],
+    databases: [config["database.include.list"]],
+    bootstrapServers: bootstrap,
+    historyTopic: config["schema.history.internal.kafka.topic"],
+    converter: "apicurio",
+    converterRegistryUrl: config["value.converter.apicurio.registry.url"],
+    snapshotMode: config["snapshot.mode"],
+  });
+  for (const key of new Set([...Object.keys(registered), ...Object.keys(config)])) {
+    // the file names the connector beside its config, as POST /connectors takes it
+    if (key !== "name" && registered[key] !== config[key]) {
+      problems.push(
+        `connector: ${key} is ${config[key]}, cdc connector register sends ${registered[key]}`,
+      );
+    }
   }
   return problems;
 }
