@@ -279,7 +279,7 @@ async function drainRounds(): Promise<ContenderResult[]> {
       rssNote: "the whole Connect worker JVM (VmRSS peak; growth over the round in brackets)",
     },
     insert: {
-      name: `\`mariadb\` client piping pre-built ${BATCH}-row INSERTs (items_cdc DDL)`,
+      name: `\`mariadb\` client piping pre-built ${BATCH}-row INSERTs (${CDC_TABLE} DDL)`,
       rssNote: "n/a",
     },
     load: {
@@ -322,7 +322,7 @@ function drainReport(results: ContenderResult[]): string {
     `- JDBC sink: ${shown}, converters as the source connector's (Apicurio Avro)`,
     `- ceiling, INSERTs: \`mariadb ${mariadbClientArgs("<db>", false).join(" ")} < insert.sql\``,
     `- ceiling, LOAD DATA: \`mariadb ${mariadbClientArgs("<db>", true).join(" ")} < load.sql\``,
-    `- both ceiling files are built from cdc's own items_cdc rows of round 1 before timing, and ` +
+    `- both ceiling files are built from cdc's own ${CDC_TABLE} rows of round 1 before timing, and ` +
     `every ceiling table ends with cdc's CHECKSUM TABLE.`,
   ].join("\n");
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# CPU seconds `cdc stream` spends per event draining a topic that already holds N events:
+# user + system time of the process (from /proc), which a busy machine disturbs far less than
+# wall time. Optionally writes a V8 CPU profile (PROFILE=dir) to see where the time goes.
+#
+#   tests/bench/cpu_per_event.sh TOPIC_PREFIX DATABASE TABLE N [extra cdc stream flags...]
+#
+# The topic is <prefix>.<database>.<table> (e.g. one `deno task bench` left behind; list them
+# with `cdc schemas subjects`). Each run streams into a fresh sink database and group, and
+# drops the database afterwards. Needs the local stack (`deno task stack up`) and its
+# `eval "$(deno task stack env)"` variables.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+[ $# -ge 4 ] || { sed -n '2,11p' "$0"; exit 2; }
+prefix=$1 database=$2 table=$3 events=$4
+shift 4
+sink="cpu_$(date +%s%N | cut -c1-13)"
+sql() { mariadb --no-defaults -h"${CDC_MYSQL_HOST:?}" -P"${CDC_MYSQL_PORT:?}" -u"${CDC_MYSQL_USER:?}" \
+  -p"${CDC_MYSQL_PASSWORD:?}" -N -e "$1"; }
+profile=()
+[ -n "${PROFILE:-}" ] && profile=(--cpu-prof "--cpu-prof-dir=$PROFILE")
+started=$(date +%s.%N)
+deno run -A "${profile[@]}" main.ts stream --table "$table" --topic-prefix "$prefix" \
+  --database "$database" --sink-database "$sink" --group-id "$sink" --status-interval 0 "$@" \
+  2>"/tmp/$sink.log" &
+pid=$!
+deadline=$((SECONDS + 600))
+until [ "$(sql "SELECT COALESCE(SUM(next_offset), 0) FROM $sink.__cdc_offsets" 2>/dev/null)" \
+  = "$events" ]; do
+  kill -0 "$pid" 2>/dev/null || { cat "/tmp/$sink.log"; exit 1; }
+  [ $SECONDS -lt $deadline ] || { echo "not drained within 10 min" >&2; kill "$pid"; exit 1; }
+  sleep 0.2 # the poll's resolution, not synchronisation
+done
+ended=$(date +%s.%N)
+read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+kill -TERM "$pid"
+wait "$pid" || true
+sql "DROP DATABASE $sink"
+tick=$(getconf CLK_TCK)
+awk -v u="$utime" -v s="$stime" -v t="$tick" -v n="$events" -v a="$started" -v b="$ended" \
+  -v h="$hwm" -v l="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+  cpu = (u + s) / t
+  printf "%d events: %.2f s CPU (%.1f us/event, start-up included), %.2f s wall, peak RSS %.0f MiB, load %s\n",
+    n, cpu, cpu * 1e6 / n, b - a, h / 1024, l
+}'
