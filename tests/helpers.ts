@@ -56,6 +56,25 @@ export function streamArgs(tables: string | string[], sink: string, ...extra: st
   return ["stream", ...tableFlags, "--sink-database", sink, "--group-id", sink, ...STACK_FLAGS, ...extra];
 }
 
+/**
+ * `cdc stream` arguments for `tables` of `database`, captured by a connector of its own
+ * (`databaseConnectorConfig(database, database)`: the topic prefix is the database's
+ * name), into `sink`, writing a partial batch after 100 ms.
+ */
+export function capturedStreamArgs(
+  tables: string | string[],
+  database: string,
+  sink: string,
+  ...extra: string[]
+): string[] {
+  return streamArgs(
+    tables,
+    sink,
+    ...["--topic-prefix", database, "--database", database, "--flush-ms", "100"],
+    ...extra,
+  );
+}
+
 /** Rows in `database`.`table`; 0 while the table does not exist yet. */
 export async function countRows(
   connection: mysql.Connection,

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type mysql from "mysql2/promise";
 import {
+  capturedStreamArgs,
   CdcProcess,
   connectMysql,
   databaseConnectorConfig,
@@ -82,9 +83,11 @@ async function randomChange(
           Buffer.from([0, Math.floor(rnd() * 256), 255]),
           pick(["S", "M", "XL", null]),
         ],
-      ); // deno-fmt-ignore
+      );
     } else if (action < 0.7) {
-      await db.query(`UPDATE ${name} SET name = ?, price = price + 1 WHERE ${keyOf(existing[0])}`, [text]);
+      await db.query(`UPDATE ${name} SET name = ?, price = price + 1 WHERE ${keyOf(existing[0])}`, [
+        text,
+      ]);
     } else if (action < 0.85) {
       await db.query(`DELETE FROM ${name} WHERE ${keyOf(existing[0])}`);
     } else {
@@ -156,21 +159,19 @@ Deno.test({
     const recorded = `${source}_states`; // the source's rows after each phase
     const sinks = { mirror: `${source}_mirror`, scd2: `${source}_scd2` };
     const args = (mode: "mirror" | "scd2") =>
-      streamArgs(
+      capturedStreamArgs(
         Object.keys(TABLES),
+        source,
         sinks[mode],
         "--mode",
         mode,
-        "--topic-prefix",
-        source,
-        "--database",
-        source,
-        "--flush-ms",
-        "100",
         "--batch-size",
         "7",
-      ); // deno-fmt-ignore
-    const running: Record<"mirror" | "scd2", CdcProcess | undefined> = { mirror: undefined, scd2: undefined };
+      );
+    const running: Record<"mirror" | "scd2", CdcProcess | undefined> = {
+      mirror: undefined,
+      scd2: undefined,
+    };
     let kills = 0;
     try {
       await db.query(`CREATE DATABASE ${source} CHARACTER SET utf8mb4`);
@@ -182,8 +183,10 @@ Deno.test({
             spec.ddl.replace(/,?\s*PRIMARY KEY \([^)]*\)/, "").replace(" PRIMARY KEY", "")
           })`,
         );
-      } // deno-fmt-ignore
-      for (let i = 0; i < 15; i++) await randomChange(db, source, i % 2 ? "single" : "composite", rnd);
+      }
+      for (let i = 0; i < 15; i++) {
+        await randomChange(db, source, i % 2 ? "single" : "composite", rnd);
+      }
       await registerConnector(connector, databaseConnectorConfig(source, source));
       for (const mode of ["mirror", "scd2"] as const) running[mode] = new CdcProcess(args(mode));
       const phases: { phase: number; at: string }[] = [];
@@ -208,7 +211,7 @@ Deno.test({
               spec.columns.map(q).join(", ")
             } FROM ${source}.${table}`,
             [phase],
-          ); // deno-fmt-ignore
+          );
         }
       }
       assert.ok(kills >= 20, `${kills} kills`);
@@ -223,7 +226,7 @@ Deno.test({
           "--last",
           "1",
           ...STACK_FLAGS.slice(0, 4),
-        ]); // deno-fmt-ignore
+        ]);
         assert.equal(tail.code, 0, tail.stderr);
         ends.set(`${source}.${source}.${table}`, Number(JSON.parse(tail.stdout.trim()).offset) + 1);
       }
@@ -249,7 +252,7 @@ Deno.test({
           await difference(db, `${source}.${table}`, mirror, spec.columns),
           0,
           `mirror of ${table} equals the source (seed ${seed})`,
-        ); // deno-fmt-ignore
+        );
         for (const { phase, at } of phases) {
           const then = `(SELECT * FROM ${recorded}.${table} WHERE phase = ${phase})`;
           assert.equal(
@@ -290,7 +293,7 @@ Deno.test({
         ...streamArgs("t", source, "--mode", "mirror", "--database", source),
         "--table-template",
         "{table}",
-      ]); // deno-fmt-ignore
+      ]);
       assert.equal(same.code, 2, same.stderr);
       assert.match(
         same.stderr,
@@ -302,17 +305,8 @@ Deno.test({
       await db.query(`INSERT INTO ${source}.t VALUES (1, 'x')`);
       await registerConnector(connector, databaseConnectorConfig(source, source));
       const result = await runCdc(
-        streamArgs(
-          "t",
-          `${source}_sink`,
-          "--mode",
-          "mirror",
-          "--topic-prefix",
-          source,
-          "--database",
-          source,
-        ),
-      ); // deno-fmt-ignore
+        capturedStreamArgs("t", source, `${source}_sink`, "--mode", "mirror"),
+      );
       assert.equal(result.code, 1, result.stderr);
       assert.match(
         result.stderr,
@@ -352,26 +346,13 @@ Deno.test({
       await registerConnector(connector, databaseConnectorConfig(source, source));
       for (const mode of ["mirror", "scd2"] as const) {
         processes.push(
-          new CdcProcess(
-            streamArgs(
-              "t",
-              sinks[mode],
-              "--mode",
-              mode,
-              "--topic-prefix",
-              source,
-              "--database",
-              source,
-              "--flush-ms",
-              "100",
-            ),
-          ),
-        ); // deno-fmt-ignore
+          new CdcProcess(capturedStreamArgs("t", source, sinks[mode], "--mode", mode)),
+        );
       }
       await processes[0].waitForRows(db, sinks.mirror, "t_mirror", 2, 90_000);
       await db.query(
         `ALTER TABLE ${source}.t ADD COLUMN extra VARCHAR(5), MODIFY name VARCHAR(50), MODIFY id BIGINT`,
-      ); // deno-fmt-ignore
+      );
       await db.query(`INSERT INTO ${source}.t VALUES (5000000000, '${"x".repeat(50)}', 'new')`);
       await db.query(`UPDATE ${source}.t SET extra = 'e1', name = 'uno' WHERE id = 1`);
       await db.query(`DELETE FROM ${source}.t WHERE id = 2`);

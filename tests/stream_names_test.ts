@@ -5,13 +5,13 @@
  */
 import assert from "node:assert/strict";
 import {
+  capturedStreamArgs,
   CdcProcess,
   connectMysql,
   databaseConnectorConfig,
   deleteConnector,
   query,
   registerConnector,
-  streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
 
@@ -27,16 +27,7 @@ Deno.test({
     const sink = `names_${suffix}_sink`;
     const connector = `names-${suffix}`;
     const db = await connectMysql();
-    const args = streamArgs(
-      "t",
-      sink,
-      "--topic-prefix",
-      source,
-      "--database",
-      source,
-      "--flush-ms",
-      "100",
-    ); // deno-fmt-ignore
+    const args = capturedStreamArgs("t", source, sink);
     let cdc: CdcProcess | undefined;
     try {
       await db.query(`CREATE DATABASE ${source} CHARACTER SET utf8mb4`);
@@ -50,7 +41,7 @@ Deno.test({
         db.query(
           `INSERT INTO ${source}.t VALUES (?, ${MAX_U64}, ${MAX_U64}, 'line 1', 999.99, 'ÿ😀')`,
           [id],
-        ); // deno-fmt-ignore
+        );
       await insert(1); // read by the snapshot
       await registerConnector(connector, databaseConnectorConfig(source, source));
       cdc = new CdcProcess(args);
