@@ -1,30 +1,10 @@
 import assert from "node:assert/strict";
-import type { SqlValue } from "../type_mapping.ts";
+import { change, CHANGE_COLUMNS, CHANGE_LAYOUT } from "../../tests/fixtures/change_rows.ts";
 import { lastChangePerKey, MIRROR } from "./mirror.ts";
-import { rowLayout, segmentsAtTruncates } from "./mode.ts";
+import { segmentsAtTruncates } from "./mode.ts";
 
-const COLUMNS = [
-  "id",
-  "v",
-  "__op",
-  "__ts",
-  "__source_ts",
-  "__source_pos",
-  "__partition",
-  "__offset",
-];
-const layout = rowLayout(COLUMNS, ["id"]);
-let offset = 0;
-const change = (op: string, id: number | null, v: string | null = null): SqlValue[] => [
-  id,
-  v,
-  op,
-  null,
-  "2026-01-01 00:00:00.000",
-  null,
-  0,
-  offset++,
-];
+const COLUMNS = CHANGE_COLUMNS;
+const layout = CHANGE_LAYOUT;
 
 Deno.test("lastChangePerKey: only each key's last change counts, as if applied one by one", () => {
   const rows = [

@@ -1,31 +1,11 @@
 import assert from "node:assert/strict";
+import { change, CHANGE_COLUMNS, CHANGE_LAYOUT } from "../../tests/fixtures/change_rows.ts";
 import type { SqlValue } from "../type_mapping.ts";
-import { rowLayout } from "./mode.ts";
 import { SCD2, versionChanges } from "./scd2.ts";
 
-const COLUMNS = [
-  "id",
-  "v",
-  "__op",
-  "__ts",
-  "__source_ts",
-  "__source_pos",
-  "__partition",
-  "__offset",
-];
-const layout = rowLayout(COLUMNS, ["id"]);
+const COLUMNS = CHANGE_COLUMNS;
+const layout = CHANGE_LAYOUT;
 const SOURCE_WIDTH = 2;
-let offset = 100;
-const change = (op: string, id: number, v: string | null, at: string): SqlValue[] => [
-  id,
-  v,
-  op,
-  null,
-  `2026-01-01 00:00:${at}.000`,
-  null,
-  0,
-  offset++,
-];
 /** [id, v, valid_from second, valid_to second, current, deleted, op] of each new row. */
 const shape = (rows: SqlValue[][]) =>
   rows.map((r) => [
@@ -103,16 +83,7 @@ Deno.test("SCD2 truncate closes every open version and is kept as a row", async 
       topic: "p.db.t",
       columnNames: COLUMNS,
       keyColumns: ["id"],
-      rows: [change("c", 1, "a", "01"), [
-        null,
-        null,
-        "t",
-        null,
-        "2026-01-01 00:00:02.000",
-        null,
-        0,
-        offset++,
-      ]],
+      rows: [change("c", 1, "a", "01"), change("t", null, null, "02")],
     },
   );
   const sql = statements.map((s) => s.sql);
