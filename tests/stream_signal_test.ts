@@ -174,20 +174,9 @@ Deno.test({
     const db = await connectMysql();
     try {
       // small batches: many commits, so the signal lands mid-drain
-      const cdc = new CdcProcess([
-        "stream",
-        "--table",
-        "items",
-        "--database",
-        database,
-        "--sink-database",
-        sink,
-        "--group-id",
-        sink,
-        "--batch-size",
-        "100",
-        ...STACK_FLAGS,
-      ]); // deno-fmt-ignore
+      const cdc = new CdcProcess(
+        streamArgs("items", sink, "--database", database, "--batch-size", "100"),
+      );
       await cdc.waitForRows(db, sink, "items_cdc", 1_000);
       assertPromptExit(await stopTimed(cdc), cdc, "draining a backlog");
       const written = await countRows(db, sink, "items_cdc");
