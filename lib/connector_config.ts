@@ -166,6 +166,10 @@ export function debeziumConnectorConfig(settings: ConnectorSettings): ConnectorC
     "skipped.operations": "none",
     // after a source restart the binlog client reconnects within 2 s (default 60 s)
     "connect.keep.alive.interval.ms": "2000",
+    // hand changes to Kafka within 50 ms: Debezium's default (500 ms) waits that long for a
+    // fuller batch, which was most of the commit-to-row latency at a steady rate (BENCHMARKS.md);
+    // under load batches fill to max.batch.size before the interval matters
+    "poll.interval.ms": "50",
     ...avroConverterConfig("key.converter", settings.converter, settings.converterRegistryUrl),
     ...avroConverterConfig("value.converter", settings.converter, settings.converterRegistryUrl),
   };
