@@ -234,17 +234,20 @@ export class Pipeline {
   }
 
   /**
-   * Writes the buffer when it is older than `--flush-ms`, and surfaces the
-   * outcome of a write in flight (called by a timer).
+   * Writes the buffer when it is older than `--flush-ms` and no write is in
+   * flight; otherwise surfaces the outcome of the write in flight (called by a
+   * timer). Waiting for that write takes no turn of the batch handlers: the
+   * next batch is decoded while it runs.
    */
   flushIfDue(): Promise<void> {
+    if (this.#writing || !this.#buffer.pending) return this.#inflight;
     return this.#exclusive(() => this.#flushIfOld());
   }
 
   async #flushIfOld(): Promise<void> {
     if (this.#buffer.pending && this.#buffer.ageMs() >= this.#options.flushMs) {
       await this.#flush();
-    } else await this.#inflight;
+    }
   }
 
   /** Writes whatever is buffered and waits for every write (on shutdown). */

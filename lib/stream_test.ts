@@ -229,6 +229,22 @@ Deno.test("Pipeline writes at once when idle, and grows the next batch while a w
   assert.deepEqual(writer.ids(), [[0, 1, 2], [3, 4, 5]], "written when the first is done");
 });
 
+Deno.test("Pipeline decodes the next batch while a write is in flight, timer ticks or not", async () => {
+  const { pipeline, writer } = pipelineWith({ batchSize: 1000, flushMs: 0 });
+  writer.hold = deferred();
+  await pipeline.handleBatch(batchOf([0, 1, 2]));
+  assert.equal(writer.started, 1);
+  const ticked = pipeline.flushIfDue();
+  let handled = false;
+  const next = pipeline.handleBatch(batchOf([3, 4])).then(() => handled = true);
+  await waitUntil(() => handled);
+  assert.equal(writer.started, 1, "the second batch is buffered, not written, meanwhile");
+  writer.hold.resolve();
+  await Promise.all([ticked, next]);
+  await waitUntil(() => writer.batches.length === 2);
+  assert.deepEqual(writer.ids(), [[0, 1, 2], [3, 4]]);
+});
+
 Deno.test("Pipeline with --flush-ms waits until a partial batch is that old", async () => {
   const { pipeline, writer, advance } = pipelineWith({ flushMs: 500 });
   await pipeline.handleBatch(batchOf([0]));
