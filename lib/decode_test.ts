@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { BadInputError, compileAvro, decodeAvroPayload, decodeConfluentFrame } from "./decode.ts";
+import avro from "avsc";
+import {
+  BadInputError,
+  compileAvro,
+  decodeAvroPayload,
+  decodeConfluentFrame,
+  readZigZagLong,
+  writeZigZagLong,
+} from "./decode.ts";
 
 function frame(id: number, payload: Uint8Array): Uint8Array {
   const bytes = new Uint8Array(5 + payload.length);
@@ -29,6 +37,27 @@ Deno.test("decodeConfluentFrame rejects a wrong magic byte and short input", () 
     () => decodeConfluentFrame(new Uint8Array([0, 0, 1])),
     (e: unknown) => e instanceof BadInputError && /too short/.test(e.message),
   );
+});
+
+Deno.test("readZigZagLong/writeZigZagLong: Avro's encoding, exact at every width", () => {
+  const standard = avro.Type.forSchema("long");
+  const values = [0, 1, -1, 63, -64, 64, 300, -300, 2 ** 31, -(2 ** 31) - 1, 1_700_000_000_123];
+  for (let bits = 40; bits <= 52; bits++) values.push(2 ** bits - 1, -(2 ** bits) + 1);
+  for (const value of values) {
+    const bytes = standard.toBuffer(value);
+    assert.deepEqual(readZigZagLong(bytes), value, `${value}`);
+    assert.deepEqual(writeZigZagLong(value), bytes, `${value}`);
+  }
+  const big: [bigint, number[]][] = [
+    [2n ** 63n - 1n, [0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]],
+    [-(2n ** 63n), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]],
+    [2n ** 53n, [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]],
+    [-(2n ** 53n), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f]],
+  ];
+  for (const [value, bytes] of big) {
+    assert.deepEqual(readZigZagLong(Uint8Array.from(bytes)), value, `${value}`);
+    assert.deepEqual([...writeZigZagLong(value)], bytes, `${value}`);
+  }
 });
 
 Deno.test("Avro longs beyond 2^53 decode exactly as bigint, small ones as numbers", () => {
