@@ -21,13 +21,23 @@ import {
   sqlTypeProblem,
 } from "./sql_types.ts";
 
-/** A raw SQL fragment built by `cdc` itself (never from input text). */
-export interface SqlFragment {
-  toSqlString(): string;
+/**
+ * A geometry: its WKB and SRID. As SQL (`toSqlString`, which the MySQL driver
+ * also calls) `ST_GeomFromWKB(X'..', srid)`, built from bytes and an integer only.
+ */
+export class GeometryValue {
+  constructor(readonly wkb: Buffer, readonly srid: number | null) {}
+
+  toSqlString(): string {
+    const hex = this.wkb.toString("hex");
+    return this.srid === null
+      ? `ST_GeomFromWKB(X'${hex}')`
+      : `ST_GeomFromWKB(X'${hex}', ${this.srid})`;
+  }
 }
 
 /** A value as handed to the MySQL driver. */
-export type SqlValue = null | number | bigint | string | Buffer | SqlFragment;
+export type SqlValue = null | number | bigint | string | Buffer | GeometryValue;
 
 /** How one source column lands in `_cdc`: its type and the conversion of its values. */
 export interface ColumnMapping {
@@ -191,13 +201,9 @@ function asBuffer(value: unknown): Buffer {
   throw new Error(`expected bytes, got ${typeof value}`);
 }
 
-/** A geometry for MySQL: `ST_GeomFromWKB(X'..', srid)`, built from bytes and an integer only. */
-export function geometryFragment(wkb: Uint8Array, srid: number | null | undefined): SqlFragment {
-  const hex = asBuffer(wkb).toString("hex");
-  const sql = srid == null
-    ? `ST_GeomFromWKB(X'${hex}')`
-    : `ST_GeomFromWKB(X'${hex}', ${Math.trunc(Number(srid))})`;
-  return { toSqlString: () => sql };
+/** A geometry of Debezium's struct (`wkb`, optional `srid`). */
+export function geometryValue(wkb: Uint8Array, srid: number | null | undefined): GeometryValue {
+  return new GeometryValue(asBuffer(wkb), srid == null ? null : Math.trunc(Number(srid)));
 }
 
 // ---- the table ----
@@ -246,7 +252,7 @@ const geometryRule = (name: SqlTypeName): Rule => (ctx) => {
     type: { name: declared && familyOf(declared) === "geometry" ? declared : name },
     convert: (v) => {
       const g = v as { wkb: Uint8Array; srid?: number | null };
-      return geometryFragment(g.wkb, g.srid);
+      return geometryValue(g.wkb, g.srid);
     },
   };
 };
@@ -403,10 +409,11 @@ const PRIMITIVE: Record<string, Rule> = {
 const SOURCE_RULES: Partial<
   Record<Family, (ctx: FieldContext, declared: SqlType, base: Mapping) => Mapping | undefined>
 > = {
-  // BIT(1) arrives as a boolean.
-  bit: (ctx, _, base) =>
+  // BIT(1) arrives as a boolean; written as one byte, like BIT(n), since a number loaded
+  // into a BIT column as text would store its characters' bits.
+  bit: (ctx) =>
     ctx.avroType === "boolean"
-      ? { type: { name: "BIT", length: 1 }, convert: base.convert }
+      ? { type: { name: "BIT", length: 1 }, convert: (v) => Buffer.of(v ? 1 : 0) }
       : undefined,
   // Integers: UNSIGNED and the exact width; TINYINT(1) (BOOLEAN) keeps its display width.
   integer: (ctx, declared, base) => {

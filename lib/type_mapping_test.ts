@@ -9,6 +9,7 @@ import {
   formatDateTimeMillis,
   formatDecimal,
   formatTimeMicros,
+  type GeometryValue,
   mapField,
   UnmappableTypeError,
   zonedTimestampToUtc,
@@ -140,10 +141,10 @@ Deno.test("mapField: values convert to what MySQL stores", () => {
     fields: [{ name: "wkb", type: "bytes" }, { name: "srid", type: ["null", "int"] }],
     "connect.name": "io.debezium.data.geometry.Geometry",
   });
-  const fragment = geometry.convert({ wkb: Buffer.from([1, 2]), srid: 4326 }) as {
-    toSqlString(): string;
-  };
-  assert.equal(fragment.toSqlString(), "ST_GeomFromWKB(X'0102', 4326)");
+  const value = geometry.convert({ wkb: Buffer.from([1, 2]), srid: 4326 }) as GeometryValue;
+  assert.equal(value.toSqlString(), "ST_GeomFromWKB(X'0102', 4326)");
+  const noSrid = geometry.convert({ wkb: Buffer.from([1, 2]), srid: null }) as GeometryValue;
+  assert.equal(noSrid.toSqlString(), "ST_GeomFromWKB(X'0102')");
 });
 
 Deno.test("mapField: propagated source types give exact columns and undo lossy encodings", () => {
@@ -224,7 +225,8 @@ Deno.test("mapField: source types keep BOOLEAN, BIT(1), fsp 0, BIGINT UNSIGNED a
   // BIT(1) arrives as an Avro boolean.
   const bit = map(withSource({ type: "boolean" }, "BIT", "1"));
   assert.equal(renderSqlType(bit.type), "BIT(1)");
-  assert.equal(bit.convert(true), 1);
+  assert.deepEqual(bit.convert(true), Buffer.of(1));
+  assert.deepEqual(bit.convert(false), Buffer.of(0));
   // No length propagated means no fractional seconds.
   for (
     const [connectName, type] of [

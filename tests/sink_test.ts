@@ -1,6 +1,7 @@
 /**
  * The MySQL sink against the stack's MariaDB: table creation and evolution,
- * one transaction per batch with its positions, replays that change nothing.
+ * one transaction per batch with its positions, replays that change nothing;
+ * the same with LOAD DATA LOCAL INFILE and with INSERTs.
  */
 import assert from "node:assert/strict";
 import { IncompatibleSchemaChangeError } from "../lib/dialect.ts";
@@ -10,124 +11,210 @@ import { connectMysql, query, STACK, uniqueSuffix } from "./helpers.ts";
 
 const META = ["__op", "__ts", "__source_ts", "__source_pos", "__partition", "__offset"];
 
+/** The server's count of LOAD DATA statements so far. */
+async function loadStatements(db: Awaited<ReturnType<typeof connectMysql>>): Promise<number> {
+  const [row] = await query<{ Value: string }>(db, "SHOW GLOBAL STATUS LIKE 'Com_load'");
+  return Number(row.Value);
+}
+
+for (const bulkLoad of [true, false]) {
+  Deno.test({
+    name: `sink: creates, evolves, writes batches with positions, ignores replays (${
+      bulkLoad ? "LOAD DATA" : "INSERT"
+    })`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn(t) {
+      const database = `cdc_sink_${uniqueSuffix()}`;
+      const sink = new MysqlSink({
+        ...STACK.mysql,
+        database,
+        mode: HISTORY,
+        groupId: "g",
+        offsetsTable: "__cdc_offsets",
+        deadLetterTable: "__cdc_dead_letter",
+        retryTimeoutMs: 10_000,
+        bulkLoad,
+      });
+      const db = await connectMysql();
+      const loadsBefore = await loadStatements(db);
+      const columns = () =>
+        query<{ name: string; type: string }>(
+          db,
+          `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS
+          WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't_cdc' ORDER BY ORDINAL_POSITION`,
+          [database],
+        );
+      try {
+        await sink.open(10_000);
+        await t.step("create on first sight", async () => {
+          await sink.ensureTable("t_cdc", [
+            { name: "id", type: { name: "INT" }, nullable: false },
+            { name: "name", type: { name: "VARCHAR", length: 10 }, nullable: true },
+          ], []);
+          assert.deepEqual((await columns()).map((c) => c.name), ["id", "name", ...META]);
+        });
+        await t.step(
+          "write a batch and its positions in one transaction; a replay changes nothing",
+          async () => {
+            const batch = () => ({
+              tables: [{
+                table: "t_cdc",
+                topic: "topic",
+                keyColumns: [],
+                columnNames: ["id", "name", ...META],
+                rows: [
+                  [1, "añb😀", "c", "2024-01-01 00:00:00.000", null, "f:1:0", 0, 10],
+                  [1, null, "d", "2024-01-01 00:00:01.000", null, "f:2:0", 0, 11],
+                ],
+              }],
+              deadLetters: [],
+              positions: new Map([["topic", new Map([[0, 12]])]]),
+            });
+            await sink.write(batch());
+            await sink.write(batch()); // as after a crash between the MySQL and Kafka commits
+            const rows = await query<{ name: string | null; __op: string }>(
+              db,
+              `SELECT name, __op FROM \`${database}\`.t_cdc ORDER BY __offset`,
+            );
+            assert.deepEqual(rows.map((r) => [r.__op, r.name]), [["c", "añb😀"], ["d", null]]);
+            assert.deepEqual([...(await sink.storedPositions(["topic"])).get("topic")!], [[0, 12]]);
+            // a late batch of an earlier owner of the partition: its rows are no-ops, and the
+            // stored position does not move back
+            await sink.write({ ...batch(), positions: new Map([["topic", new Map([[0, 11]])]]) });
+            assert.deepEqual([...(await sink.storedPositions(["topic"])).get("topic")!], [[0, 12]]);
+            assert.equal(
+              await loadStatements(db) > loadsBefore,
+              bulkLoad,
+              "written with LOAD DATA exactly when asked",
+            );
+          },
+        );
+        await t.step("a value too long for its column is an error, not a truncation", async () => {
+          await assert.rejects(
+            sink.write({
+              tables: [{
+                table: "t_cdc",
+                topic: "topic",
+                keyColumns: [],
+                columnNames: ["id", "name", ...META],
+                rows: [[2, "x".repeat(11), "c", null, null, null, 0, 13]],
+              }],
+              deadLetters: [],
+              positions: new Map([["topic", new Map([[0, 14]])]]),
+            }),
+            // a strict-mode INSERT fails; LOAD DATA turns it into a warning, which fails the batch
+            bulkLoad ? /loading 1 rows into .*Data truncated for column 'name'/ : /Data too long/,
+          );
+          assert.deepEqual(
+            [...(await sink.storedPositions(["topic"])).get("topic")!],
+            [[0, 12]],
+            "position unchanged",
+          );
+        });
+        await t.step(
+          "evolve: add a column after its predecessor, widen, keep the dropped one",
+          async () => {
+            await sink.ensureTable("t_cdc", [
+              { name: "id", type: { name: "BIGINT" }, nullable: true },
+              { name: "email", type: { name: "VARCHAR", length: 50 }, nullable: true },
+              { name: "name", type: { name: "VARCHAR", length: 20 }, nullable: true },
+            ], []);
+            const now = await columns();
+            assert.deepEqual(now.map((c) => c.name), ["id", "email", "name", ...META]);
+            assert.match(now[0].type, /^bigint/);
+            assert.equal(now[2].type, "varchar(20)");
+            await sink.ensureTable("t_cdc", [{
+              name: "id",
+              type: { name: "BIGINT" },
+              nullable: true,
+            }], []);
+            assert.equal(
+              (await columns()).length,
+              3 + META.length,
+              "a removed field's column stays",
+            );
+          },
+        );
+        await t.step(
+          "an incompatible change stops with table, column, old and new type",
+          async () => {
+            await assert.rejects(
+              sink.ensureTable(
+                "t_cdc",
+                [{ name: "id", type: { name: "DATE" }, nullable: true }],
+                [],
+              ),
+              (e: unknown) =>
+                e instanceof IncompatibleSchemaChangeError && e.column === "id" &&
+                /^BIGINT/.test(e.oldType) &&
+                e.newType === "DATE" && e.message.includes(`\`${database}\`.\`t_cdc\``),
+            );
+          },
+        );
+      } finally {
+        await sink.close();
+        await db.query(`DROP DATABASE IF EXISTS \`${database}\``);
+        await db.end();
+      }
+    },
+  });
+}
+
 Deno.test({
-  name: "sink: creates, evolves, writes batches with positions, ignores replays",
+  name: "sink: INSERTs where the server refuses LOCAL INFILE, at connect or later",
   sanitizeResources: false,
   sanitizeOps: false,
-  async fn(t) {
+  async fn() {
     const database = `cdc_sink_${uniqueSuffix()}`;
-    const sink = new MysqlSink({
-      ...STACK.mysql,
-      database,
-      mode: HISTORY,
-      groupId: "g",
-      offsetsTable: "__cdc_offsets",
-      deadLetterTable: "__cdc_dead_letter",
-      retryTimeoutMs: 10_000,
-    });
     const db = await connectMysql();
-    const columns = () =>
-      query<{ name: string; type: string }>(
-        db,
-        `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS
-          WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't_cdc' ORDER BY ORDINAL_POSITION`,
-        [database],
-      );
+    const sinkOf = () =>
+      new MysqlSink({
+        ...STACK.mysql,
+        database,
+        mode: HISTORY,
+        groupId: "g",
+        offsetsTable: "__cdc_offsets",
+        deadLetterTable: "__cdc_dead_letter",
+        retryTimeoutMs: 10_000,
+      });
+    const columns = [{ name: "id", type: { name: "INT" as const }, nullable: false }];
+    const batch = (id: number) => ({
+      tables: [{
+        table: "t_cdc",
+        topic: "topic",
+        keyColumns: [],
+        columnNames: ["id", ...META],
+        rows: [[id, "c", null, null, null, 0, id]],
+      }],
+      deadLetters: [],
+      positions: new Map([["topic", new Map([[0, id + 1]])]]),
+    });
+    const opened = sinkOf();
+    const refusedAtConnect = sinkOf();
     try {
-      await sink.open(10_000);
-      await t.step("create on first sight", async () => {
-        await sink.ensureTable("t_cdc", [
-          { name: "id", type: { name: "INT" }, nullable: false },
-          { name: "name", type: { name: "VARCHAR", length: 10 }, nullable: true },
-        ], []);
-        assert.deepEqual((await columns()).map((c) => c.name), ["id", "name", ...META]);
-      });
-      await t.step(
-        "write a batch and its positions in one transaction; a replay changes nothing",
-        async () => {
-          const batch = () => ({
-            tables: [{
-              table: "t_cdc",
-              topic: "topic",
-              keyColumns: [],
-              columnNames: ["id", "name", ...META],
-              rows: [
-                [1, "añb😀", "c", "2024-01-01 00:00:00.000", null, "f:1:0", 0, 10],
-                [1, null, "d", "2024-01-01 00:00:01.000", null, "f:2:0", 0, 11],
-              ],
-            }],
-            deadLetters: [],
-            positions: new Map([["topic", new Map([[0, 12]])]]),
-          });
-          await sink.write(batch());
-          await sink.write(batch()); // as after a crash between the MySQL and Kafka commits
-          const rows = await query<{ name: string | null; __op: string }>(
-            db,
-            `SELECT name, __op FROM \`${database}\`.t_cdc ORDER BY __offset`,
-          );
-          assert.deepEqual(rows.map((r) => [r.__op, r.name]), [["c", "añb😀"], ["d", null]]);
-          assert.deepEqual([...(await sink.storedPositions(["topic"])).get("topic")!], [[0, 12]]);
-          // a late batch of an earlier owner of the partition: its rows are no-ops, and the
-          // stored position does not move back
-          await sink.write({ ...batch(), positions: new Map([["topic", new Map([[0, 11]])]]) });
-          assert.deepEqual([...(await sink.storedPositions(["topic"])).get("topic")!], [[0, 12]]);
-        },
+      await opened.open(10_000);
+      await opened.ensureTable("t_cdc", columns, []);
+      await db.query("SET GLOBAL local_infile = 0");
+      const loadsBefore = await loadStatements(db);
+      // connected while it was allowed: the refusal comes at the statement
+      await opened.write(batch(1));
+      // connected after: INSERTs from the start
+      await refusedAtConnect.open(10_000);
+      await refusedAtConnect.ensureTable("t_cdc", columns, []);
+      await refusedAtConnect.write(batch(2));
+      assert.deepEqual(
+        (await query<{ id: number }>(db, `SELECT id FROM \`${database}\`.t_cdc ORDER BY id`))
+          .map((r) => r.id),
+        [1, 2],
       );
-      await t.step("a value too long for its column is an error, not a truncation", async () => {
-        await assert.rejects(
-          sink.write({
-            tables: [{
-              table: "t_cdc",
-              topic: "topic",
-              keyColumns: [],
-              columnNames: ["id", "name", ...META],
-              rows: [[2, "x".repeat(11), "c", null, null, null, 0, 13]],
-            }],
-            deadLetters: [],
-            positions: new Map([["topic", new Map([[0, 14]])]]),
-          }),
-          /Data too long/,
-        );
-        assert.deepEqual(
-          [...(await sink.storedPositions(["topic"])).get("topic")!],
-          [[0, 12]],
-          "position unchanged",
-        );
-      });
-      await t.step(
-        "evolve: add a column after its predecessor, widen, keep the dropped one",
-        async () => {
-          await sink.ensureTable("t_cdc", [
-            { name: "id", type: { name: "BIGINT" }, nullable: true },
-            { name: "email", type: { name: "VARCHAR", length: 50 }, nullable: true },
-            { name: "name", type: { name: "VARCHAR", length: 20 }, nullable: true },
-          ], []);
-          const now = await columns();
-          assert.deepEqual(now.map((c) => c.name), ["id", "email", "name", ...META]);
-          assert.match(now[0].type, /^bigint/);
-          assert.equal(now[2].type, "varchar(20)");
-          await sink.ensureTable("t_cdc", [{
-            name: "id",
-            type: { name: "BIGINT" },
-            nullable: true,
-          }], []);
-          assert.equal((await columns()).length, 3 + META.length, "a removed field's column stays");
-        },
-      );
-      await t.step(
-        "an incompatible change stops with table, column, old and new type",
-        async () => {
-          await assert.rejects(
-            sink.ensureTable("t_cdc", [{ name: "id", type: { name: "DATE" }, nullable: true }], []),
-            (e: unknown) =>
-              e instanceof IncompatibleSchemaChangeError && e.column === "id" &&
-              /^BIGINT/.test(e.oldType) &&
-              e.newType === "DATE" && e.message.includes(`\`${database}\`.\`t_cdc\``),
-          );
-        },
-      );
+      assert.deepEqual([...(await opened.storedPositions(["topic"])).get("topic")!], [[0, 3]]);
+      // the server counts the refused statement: one, then INSERTs only
+      assert.equal(await loadStatements(db), loadsBefore + 1, "one refused LOAD DATA");
     } finally {
-      await sink.close();
+      await db.query("SET GLOBAL local_infile = DEFAULT");
+      await opened.close();
+      await refusedAtConnect.close();
       await db.query(`DROP DATABASE IF EXISTS \`${database}\``);
       await db.end();
     }

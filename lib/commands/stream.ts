@@ -48,6 +48,8 @@ export interface StreamOptions
   startFrom: StartFrom;
   batchSize: number;
   flushMs: number;
+  /** `load`: LOAD DATA LOCAL INFILE where possible; `insert`: INSERTs only. */
+  writeMethod: "load" | "insert";
   onError: OnError;
   deadLetterTable: string;
   dryRun: boolean;
@@ -96,6 +98,15 @@ export function streamCommand(): Command {
       env: "CDC_FLUSH_MS",
       default: "0",
       parse: duration,
+    }),
+    envOption({
+      flags: "--write-method <method>",
+      description: "how rows reach the server: load (LOAD DATA LOCAL INFILE, about twice the " +
+        "rows per second of INSERTs; history mode, where the server allows local_infile, " +
+        "INSERTs otherwise) or insert (multi-row INSERTs only)",
+      env: "CDC_WRITE_METHOD",
+      default: "load",
+      choices: ["load", "insert"],
     }),
     envOption({
       flags: "--on-error <policy>",
@@ -204,6 +215,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     offsetsTable: options.offsetsTable,
     deadLetterTable: options.deadLetterTable,
     retryTimeoutMs: options.retryTimeout,
+    bulkLoad: options.writeMethod === "load",
     onRetry: monitor.sinkRetrying,
   });
   const source = new KafkaSource({

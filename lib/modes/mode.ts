@@ -13,6 +13,7 @@
 import mysql from "mysql2/promise";
 import { Buffer } from "node:buffer";
 import type { TableRows } from "../batch.ts";
+import type { LoadData } from "../load_data.ts";
 import type { ColumnDef } from "../dialect.ts";
 import type { Op } from "../debezium.ts";
 import type { SqlValue } from "../type_mapping.ts";
@@ -23,6 +24,13 @@ export type ModeName = "history" | "mirror" | "scd2";
 /** Runs one statement inside the batch's transaction and returns its result rows. */
 export type SqlRunner = (sql: string, values?: unknown[]) => Promise<unknown>;
 
+/**
+ * Runs a `LOAD DATA LOCAL INFILE` inside the batch's transaction. Resolves false when the
+ * server refuses LOCAL INFILE (nothing was written: the caller INSERTs instead); rejects when
+ * the server would have stored a value other than the one sent.
+ */
+export type LoadRunner = (load: LoadData, rows: number) => Promise<boolean>;
+
 /** Where a mode writes, and how large one statement may be. */
 export interface WriteTarget {
   database: string;
@@ -31,6 +39,8 @@ export interface WriteTarget {
    * UTF-16 character is at most 3 bytes of UTF-8.
    */
   maxStatementLength: number;
+  /** Bulk loading, where the sink and the server allow it. */
+  load?: LoadRunner;
 }
 
 /** A sink mode. */

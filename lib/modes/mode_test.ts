@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import mysql from "mysql2/promise";
 import { Buffer } from "node:buffer";
-import type { SqlValue } from "../type_mapping.ts";
+import { GeometryValue, type SqlValue } from "../type_mapping.ts";
 import { multiRowStatements, sqlTuple } from "./mode.ts";
 
 Deno.test("sqlTuple writes what the driver's formatting writes, value by value", () => {
@@ -12,7 +12,8 @@ Deno.test("sqlTuple writes what the driver's formatting writes, value by value",
     'it\'s \\ a "quote"\n\0\x1a 😀',
     null,
     Buffer.from([0, 255, 16]),
-    { toSqlString: () => "ST_GeomFromWKB(X'01')" },
+    new GeometryValue(Buffer.from([1]), null),
+    new GeometryValue(Buffer.from([1]), 4326),
   ];
   assert.equal(sqlTuple(row), `(${mysql.format("?", [row])})`);
 });
