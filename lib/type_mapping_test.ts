@@ -376,3 +376,17 @@ Deno.test("mapField: schema parameters that cannot become valid DDL are unmappab
     /ENUM needs at least one member/,
   );
 });
+
+Deno.test("formatDate: the calendar of Date#toISOString, year 0 to 9999 and beyond", () => {
+  const iso = (days: number) => new Date(days * 86_400_000).toISOString().slice(0, 10);
+  const first = -719_528; // 0000-01-01
+  const last = 2_932_896; // 9999-12-31
+  assert.equal(formatDate(first), "0000-01-01");
+  assert.equal(formatDate(last), "9999-12-31");
+  for (let days = first - 400; days <= last + 400; days += days % 97 === 0 ? 1 : 13) {
+    assert.equal(formatDate(days), iso(days), `day ${days}`);
+  }
+  for (const days of [-1, 0, 1, 59, 60, 11_016, 11_017, -141_427, 10_957, 2_932_897]) {
+    assert.equal(formatDate(days), iso(days), `day ${days}`);
+  }
+});
