@@ -5,6 +5,13 @@
  * @module
  */
 import type { DeadLetter } from "./bookkeeping.ts";
+import type { ColumnDef } from "./dialect.ts";
+import {
+  type DuplicateKeys,
+  type LoadDataFormat,
+  loadDataFormat,
+  LoadDataText,
+} from "./load_data.ts";
 import { type Positions, setPosition } from "./positions.ts";
 import type { SqlValue } from "./type_mapping.ts";
 
@@ -16,11 +23,40 @@ export interface RowTarget {
   columnNames: readonly string[];
   /** The source's primary key columns (empty where the mode needs none). */
   keyColumns: readonly string[];
+  /** Set where the writer bulk-loads the table: rows are then encoded as they arrive. */
+  loadData?: LoadDataFormat;
 }
 
-/** Rows for one table, all with the same column list, in offset order. */
+/**
+ * The target of rows with `columnNames` (source `columns`, then metadata) in `table`; where
+ * the writer bulk-loads (`bulkLoad` says what a duplicate key does), rows are encoded as LOAD
+ * DATA text as they arrive.
+ */
+export function rowTarget(
+  table: string,
+  topic: string,
+  columns: readonly ColumnDef[],
+  columnNames: readonly string[],
+  keyColumns: readonly string[],
+  bulkLoad: DuplicateKeys | undefined,
+): RowTarget {
+  const target: RowTarget = { table, topic, columnNames, keyColumns };
+  if (bulkLoad) target.loadData = loadDataFormat(columns, columnNames, bulkLoad);
+  return target;
+}
+
+/**
+ * Rows for one table, all with the same column list, in offset order: as values, or
+ * (for a target with `loadData`) as LOAD DATA text.
+ */
 export interface TableRows extends RowTarget {
   rows: SqlValue[][];
+  text?: LoadDataText;
+}
+
+/** How many rows a table's share of a batch holds. */
+export function rowCount(rows: TableRows): number {
+  return rows.text?.rows ?? rows.rows.length;
 }
 
 /** One transaction's worth of work. */
@@ -68,10 +104,15 @@ export class BatchBuffer {
   addRow(target: RowTarget, row: SqlValue[]): void {
     let rows = this.#tables.get(target);
     if (!rows) {
-      rows = { ...target, rows: [] };
+      rows = {
+        ...target,
+        rows: [],
+        ...(target.loadData ? { text: new LoadDataText(target.loadData) } : {}),
+      };
       this.#tables.set(target, rows);
     }
-    rows.rows.push(row);
+    if (rows.text) rows.text.add(row);
+    else rows.rows.push(row);
     this.#records++;
     this.#touch();
   }

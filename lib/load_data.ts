@@ -2,30 +2,34 @@
  * Bulk loading: one table's rows of a batch as the tab-separated text that
  * `LOAD DATA LOCAL INFILE` reads, and the statement reading it. The server
  * parses this text at about twice the rate of multi-row INSERTs (BENCHMARKS.md),
- * and every value keeps its exact text, as in an INSERT. Pure: the sink sends
- * the text (lib/sink.ts).
+ * and every value keeps its exact text, as in an INSERT. The batch buffer
+ * encodes rows as they arrive (lib/batch.ts); the sink sends the bytes
+ * (lib/sink.ts).
  *
  * @module
  */
 import { Buffer } from "node:buffer";
-import { qualifiedName, quoteIdent } from "./dialect.ts";
+import { type ColumnDef, qualifiedName, quoteIdent } from "./dialect.ts";
+import { familyOf } from "./sql_types.ts";
 import { GeometryValue, type SqlValue } from "./type_mapping.ts";
 
 /** What the server does with a row whose key is already in the table. */
 export type DuplicateKeys = "ignore" | "replace";
 
-/** A `LOAD DATA` statement and the text it reads. */
-export interface LoadData {
-  /** The target, `db`.`table`, for messages. */
-  table: string;
+/** How a column's values travel: as text, or through variables the statement converts. */
+export type ColumnKind = "text" | "bytes" | "geometry";
+
+/** How a target's rows are bulk-loaded: each column's kind, and what a duplicate key does. */
+export interface LoadDataFormat {
+  kinds: readonly ColumnKind[];
   duplicates: DuplicateKeys;
-  statement: string;
-  /** One line per row, fields separated by tabs, in the rows' order. */
-  text: string;
 }
 
 /** What the file name in the statement says: the sink streams the text, no file is read. */
 const FILE_NAME = "cdc-batch";
+
+/** Text is turned into bytes in pieces of about this many characters (at most 3 bytes each). */
+const CHUNK_CHARACTERS = 32 * 1024;
 
 const FIELD_ESCAPES: Record<string, string> = {
   "\\": "\\\\",
@@ -42,46 +46,50 @@ export function escapeField(text: string): string {
   return NEEDS_ESCAPE.test(text) ? text.replace(ESCAPED, (c) => FIELD_ESCAPES[c]) : text;
 }
 
-/** How a column's values travel: as text, or through variables the statement converts. */
-type ColumnKind = "text" | "bytes" | "geometry";
-
 /**
- * Each column's kind, from its values: bytes go as hex (raw bytes would be read in the
- * file's character set), geometries as hex WKB and SRID. Undefined when a column holds
- * values of two kinds (a mapping never makes them; an INSERT carries anything).
+ * The format of rows with `columnNames`: bytes (BINARY, BLOB, BIT) go as hex, since raw
+ * bytes would be read in the file's character set; geometries as hex WKB and SRID; every
+ * other column, and the metadata columns (not in `columns`), as text.
  */
-function columnKinds(
-  columnCount: number,
-  rows: readonly (readonly SqlValue[])[],
-): ColumnKind[] | undefined {
-  const kinds = new Array<ColumnKind | undefined>(columnCount).fill(undefined);
-  for (const row of rows) {
-    for (let c = 0; c < columnCount; c++) {
-      const value = row[c];
-      if (value === null) continue;
-      const kind = Buffer.isBuffer(value)
-        ? "bytes"
-        : value instanceof GeometryValue
-        ? "geometry"
-        : "text";
-      if (kinds[c] === undefined) kinds[c] = kind;
-      else if (kinds[c] !== kind) return undefined;
-    }
-  }
-  return kinds.map((k) => k ?? "text");
+export function loadDataFormat(
+  columns: readonly ColumnDef[],
+  columnNames: readonly string[],
+  duplicates: DuplicateKeys,
+): LoadDataFormat {
+  const types = new Map(columns.map((c) => [c.name, c.type]));
+  const kinds = columnNames.map((name): ColumnKind => {
+    const type = types.get(name);
+    if (!type) return "text";
+    const family = familyOf(type.name);
+    return family === "binary" || family === "bit"
+      ? "bytes"
+      : family === "geometry"
+      ? "geometry"
+      : "text";
+  });
+  return { kinds, duplicates };
 }
 
-const NULL_FIELD = "\\N";
-
-/** A value as its field(s), by its column's kind. */
-function fields(value: SqlValue, kind: ColumnKind): string {
-  if (value === null) return kind === "geometry" ? `${NULL_FIELD}\t${NULL_FIELD}` : NULL_FIELD;
-  if (kind === "geometry") {
-    const { wkb, srid } = value as GeometryValue;
-    return `${wkb.toString("hex")}\t${srid ?? NULL_FIELD}`;
-  }
-  if (kind === "bytes") return (value as Buffer).toString("hex");
-  return typeof value === "string" ? escapeField(value) : String(value);
+/**
+ * The `LOAD DATA LOCAL INFILE` of rows in `format` into `database`.`table`. The caller must
+ * check its warnings: with LOCAL the server turns data errors into warnings (lib/sink.ts).
+ */
+export function loadDataStatement(
+  database: string,
+  table: string,
+  columnNames: readonly string[],
+  format: LoadDataFormat,
+): string {
+  const columns = columnNames.map((name, c) => columnTarget(name, c, format.kinds[c]));
+  const conversions = columns.flatMap(([, conversion]) => conversion ?? []);
+  return [
+    `LOAD DATA LOCAL INFILE '${FILE_NAME}' ${format.duplicates.toUpperCase()} INTO TABLE ${
+      qualifiedName(database, table)
+    }`,
+    `CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'`,
+    `(${columns.map(([target]) => target).join(", ")})`,
+    ...(conversions.length ? [`SET ${conversions.join(", ")}`] : []),
+  ].join(" ");
 }
 
 /** The statement's column list entry and conversion for column `c`. */
@@ -101,37 +109,67 @@ function columnTarget(name: string, c: number, kind: ColumnKind): [string, strin
   }
 }
 
-/**
- * `rows` (values in `columnNames` order) as a `LOAD DATA LOCAL INFILE` into
- * `database`.`table`; undefined when a column mixes kinds of values (see
- * {@linkcode columnKinds}).
- * `duplicates` says what a row whose key exists does: `ignore` keeps the row
- * in the table (LOCAL implies it), `replace` puts the new one in its place.
- * The caller must check the statement's warnings: with LOCAL the server turns
- * data errors into warnings (see lib/sink.ts).
- */
-export function loadDataOf(
-  database: string,
-  table: string,
-  columnNames: readonly string[],
-  rows: readonly (readonly SqlValue[])[],
-  duplicates: DuplicateKeys,
-): LoadData | undefined {
-  const kinds = columnKinds(columnNames.length, rows);
-  if (!kinds) return undefined;
-  const columns = columnNames.map((name, c) => columnTarget(name, c, kinds[c]));
-  const conversions = columns.flatMap(([, conversion]) => conversion ?? []);
-  let text = "";
-  for (const row of rows) {
-    for (let c = 0; c < row.length; c++) text += (c ? "\t" : "") + fields(row[c], kinds[c]);
-    text += "\n";
+const NULL_FIELD = "\\N";
+
+/** A value as its field(s) by its column's kind; a value the kind cannot carry is a bug. */
+function fields(value: SqlValue, kind: ColumnKind, column: number): string {
+  if (value === null) return kind === "geometry" ? `${NULL_FIELD}\t${NULL_FIELD}` : NULL_FIELD;
+  switch (kind) {
+    case "text":
+      if (typeof value === "string") return escapeField(value);
+      if (typeof value === "number" || typeof value === "bigint") return String(value);
+      break;
+    case "bytes":
+      // text in a bytes column: its UTF-8 bytes, as an INSERT of the string would store
+      return (Buffer.isBuffer(value) ? value : Buffer.from(String(value))).toString("hex");
+    case "geometry":
+      if (value instanceof GeometryValue) {
+        return `${value.wkb.toString("hex")}\t${value.srid ?? NULL_FIELD}`;
+      }
   }
-  const target = qualifiedName(database, table);
-  const statement = [
-    `LOAD DATA LOCAL INFILE '${FILE_NAME}' ${duplicates.toUpperCase()} INTO TABLE ${target}`,
-    `CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'`,
-    `(${columns.map(([target]) => target).join(", ")})`,
-    ...(conversions.length ? [`SET ${conversions.join(", ")}`] : []),
-  ].join(" ");
-  return { table: target, duplicates, statement, text };
+  throw new Error(`column ${column + 1} is loaded as ${kind}, but a value is ${typeof value}`);
+}
+
+/**
+ * One target's rows as LOAD DATA text, turned into bytes as they are added: a batch is held
+ * as a few byte chunks, not as thousands of values the garbage collector has to trace.
+ */
+export class LoadDataText {
+  readonly format: LoadDataFormat;
+  #rows = 0;
+  #pending = "";
+  readonly #chunks: Buffer[] = [];
+
+  constructor(format: LoadDataFormat) {
+    this.format = format;
+  }
+
+  /** Rows added. */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Appends a row: one line, fields separated by tabs. */
+  add(row: readonly SqlValue[]): void {
+    const { kinds } = this.format;
+    let line = "";
+    for (let c = 0; c < kinds.length; c++) {
+      line += (c ? "\t" : "") + fields(row[c], kinds[c], c);
+    }
+    this.#pending += line + "\n";
+    this.#rows++;
+    if (this.#pending.length >= CHUNK_CHARACTERS) this.#encodePending();
+  }
+
+  /** The text as bytes, in order, in chunks of at most about 96 KiB. */
+  chunks(): readonly Buffer[] {
+    this.#encodePending();
+    return this.#chunks;
+  }
+
+  #encodePending(): void {
+    if (!this.#pending) return;
+    this.#chunks.push(Buffer.from(this.#pending));
+    this.#pending = "";
+  }
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { escapeField, loadDataOf } from "./load_data.ts";
-import { GeometryValue } from "./type_mapping.ts";
+import type { ColumnDef } from "./dialect.ts";
+import { escapeField, loadDataFormat, loadDataStatement, LoadDataText } from "./load_data.ts";
+import { GeometryValue, type SqlValue } from "./type_mapping.ts";
 
 Deno.test("escapeField: separators, the escape character and NUL escaped; other text as is", () => {
   assert.equal(escapeField("plain ünï 😀 'quoted' \"x\""), "plain ünï 😀 'quoted' \"x\"");
@@ -11,51 +12,85 @@ Deno.test("escapeField: separators, the escape character and NUL escaped; other 
   assert.equal(escapeField(""), "");
 });
 
-Deno.test("loadDataOf: one line per row, NULL as \\N, numbers and strings as their text", () => {
-  const load = loadDataOf("shop", "orders_cdc", ["id", "note", "amount", "big"], [
-    [1, "it's\ta note", "12.50", 18446744073709551615n],
-    [2, null, "-0.01", -1],
-    [3, "", "0.00", 0],
-  ], "ignore")!;
+const column = (name: string, type: ColumnDef["type"]): ColumnDef => ({
+  name,
+  type,
+  nullable: true,
+});
+
+/** Everything `text` holds, decoded. */
+function textOf(text: LoadDataText): string {
+  return Buffer.concat(text.chunks()).toString("utf8");
+}
+
+Deno.test("loadDataFormat: bytes and BIT as hex, geometries as WKB and SRID, the rest as text", () => {
+  const columns = [
+    column("id", { name: "INT" }),
+    column("bin", { name: "VARBINARY", length: 4 }),
+    column("flags", { name: "BIT", length: 1 }),
+    column("shape", { name: "POINT" }),
+    column("doc", { name: "JSON" }),
+  ];
+  const format = loadDataFormat(columns, ["id", "bin", "flags", "shape", "doc", "__op"], "ignore");
+  assert.deepEqual(format.kinds, ["text", "bytes", "bytes", "geometry", "text", "text"]);
   assert.equal(
-    load.text,
-    "1\tit's\\ta note\t12.50\t18446744073709551615\n" +
-      "2\t\\N\t-0.01\t-1\n" +
-      "3\t\t0.00\t0\n",
-  );
-  assert.equal(load.table, "`shop`.`orders_cdc`");
-  assert.equal(load.duplicates, "ignore");
-  assert.equal(
-    load.statement,
-    "LOAD DATA LOCAL INFILE 'cdc-batch' IGNORE INTO TABLE `shop`.`orders_cdc` " +
+    loadDataStatement("db", "t", ["id", "bin", "flags", "shape", "doc", "__op"], format),
+    "LOAD DATA LOCAL INFILE 'cdc-batch' IGNORE INTO TABLE `db`.`t` " +
       "CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' " +
-      "LINES TERMINATED BY '\\n' (`id`, `note`, `amount`, `big`)",
+      "LINES TERMINATED BY '\\n' (`id`, @b1, @b2, @g3, @s3, `doc`, `__op`) " +
+      "SET `bin` = UNHEX(@b1), `flags` = UNHEX(@b2), `shape` = IF(@s3 IS NULL, " +
+      "ST_GeomFromWKB(UNHEX(@g3)), ST_GeomFromWKB(UNHEX(@g3), @s3))",
   );
 });
 
-Deno.test("loadDataOf: bytes as hex through UNHEX, geometries as WKB and SRID", () => {
-  const load = loadDataOf("db", "t", ["id", "bin", "shape"], [
-    [1, Buffer.from([0, 0x5c, 0x09, 0xff]), new GeometryValue(Buffer.from([1, 2]), 4326)],
-    [2, null, new GeometryValue(Buffer.from([3]), null)],
-    [3, Buffer.alloc(0), null],
-  ], "replace")!;
+Deno.test("LoadDataText: one line per row, NULL as \\N, each value in its column's form", () => {
+  const columns = [
+    column("id", { name: "BIGINT", unsigned: true }),
+    column("note", { name: "TEXT" }),
+    column("amount", { name: "DECIMAL", precision: 10, scale: 2 }),
+    column("bin", { name: "BLOB" }),
+    column("shape", { name: "GEOMETRY" }),
+  ];
+  const text = new LoadDataText(
+    loadDataFormat(columns, ["id", "note", "amount", "bin", "shape"], "replace"),
+  );
+  text.add([
+    18446744073709551615n,
+    "it's\ta note",
+    "12.50",
+    Buffer.from([0, 0x5c, 0x09, 0xff]),
+    new GeometryValue(Buffer.from([1, 2]), 4326),
+  ]);
+  text.add([1, null, "-0.01", null, new GeometryValue(Buffer.from([3]), null)]);
+  text.add([2, "", "0.00", Buffer.alloc(0), null]);
+  assert.equal(text.rows, 3);
   assert.equal(
-    load.text,
-    "1\t005c09ff\t0102\t4326\n" +
-      "2\t\\N\t03\t\\N\n" +
-      "3\t\t\\N\t\\N\n",
-  );
-  assert.match(load.statement, /^LOAD DATA LOCAL INFILE 'cdc-batch' REPLACE INTO TABLE `db`.`t` /);
-  assert.ok(
-    load.statement.endsWith(
-      "(`id`, @b1, @g2, @s2) SET `bin` = UNHEX(@b1), `shape` = IF(@s2 IS NULL, " +
-        "ST_GeomFromWKB(UNHEX(@g2)), ST_GeomFromWKB(UNHEX(@g2), @s2))",
-    ),
-    load.statement,
+    textOf(text),
+    "18446744073709551615\tit's\\ta note\t12.50\t005c09ff\t0102\t4326\n" +
+      "1\t\\N\t-0.01\t\\N\t03\t\\N\n" +
+      "2\t\t0.00\t\t\\N\t\\N\n",
   );
 });
 
-Deno.test("loadDataOf: a column mixing kinds of values is left to an INSERT", () => {
-  assert.equal(loadDataOf("db", "t", ["c"], [[Buffer.from([1])], ["text"]], "ignore"), undefined);
-  assert.notEqual(loadDataOf("db", "t", ["c"], [[null], ["text"]], "ignore"), undefined);
+Deno.test("LoadDataText: encodes as it goes, in chunks, the same text whole", () => {
+  const text = new LoadDataText(loadDataFormat([], ["s"], "ignore"));
+  const expected: string[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const value = `row ${i} ünï 😀`;
+    text.add([value]);
+    expected.push(value);
+  }
+  const chunks = text.chunks();
+  assert.ok(chunks.length > 1, `${chunks.length} chunk(s)`);
+  assert.ok(chunks.every((c) => c.length <= 3 * 33 * 1024), "chunks stay small");
+  assert.equal(textOf(text), expected.join("\n") + "\n");
+});
+
+Deno.test("LoadDataText: a value its column's kind cannot carry is an error, not a guess", () => {
+  const geometry = new LoadDataText(
+    loadDataFormat([column("g", { name: "POINT" })], ["g"], "ignore"),
+  );
+  assert.throws(() => geometry.add(["POINT(1 2)"]), /column 1 is loaded as geometry/);
+  const plain = new LoadDataText(loadDataFormat([], ["x"], "ignore"));
+  assert.throws(() => plain.add([Buffer.from([1]) as SqlValue]), /column 1 is loaded as text/);
 });

@@ -9,7 +9,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { SinkBatch } from "./batch.ts";
+import { rowCount, type SinkBatch } from "./batch.ts";
 import type { PartitionLag, PipelineObserver } from "./stream.ts";
 
 /** The services whose calls are retried, as the `service` label names them. */
@@ -196,7 +196,7 @@ export class StreamMetrics implements PipelineObserver {
       const now = this.#now();
       this.#batches.inc();
       this.#writeDuration.observe((now - started) / 1000);
-      for (const { table, rows } of batch.tables) this.#rows.inc({ table }, rows.length);
+      for (const rows of batch.tables) this.#rows.inc({ table: rows.table }, rowCount(rows));
       for (const [table, times] of sourceTimes) {
         const latency = this.#latency.labels({ table });
         let newest = this.#newest.get(table) ?? -Infinity;

@@ -9,10 +9,10 @@
  * @module
  */
 import mysql from "mysql2/promise";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import type { SinkBatch, TableRows } from "./batch.ts";
-import type { LoadData } from "./load_data.ts";
+import type { DuplicateKeys, LoadDataText } from "./load_data.ts";
 import type { SinkMode } from "./modes/mode.ts";
 import {
   deadLetterTableDdl,
@@ -86,6 +86,15 @@ export function isTransientMysqlError(error: unknown): boolean {
   // 2002/2003/2006/2013: cannot connect, gone away, lost during query.
   if (e.errno && [1053, 1205, 1213, 1927, 2002, 2003, 2006, 2013].includes(e.errno)) return true;
   return e.fatal === true || /closed state|connection.*(lost|closed)/i.test(String(error));
+}
+
+/** Pieces of `bytes` of at most `size` bytes (views, not copies). */
+function splitBytes(bytes: Buffer, size: number): Buffer[] {
+  if (bytes.length <= size) return [bytes];
+  return Array.from(
+    { length: Math.ceil(bytes.length / size) },
+    (_, i) => bytes.subarray(i * size, (i + 1) * size),
+  );
 }
 
 /** MySQL's duplicate-key error, a warning under LOAD DATA's IGNORE. */
@@ -303,9 +312,8 @@ export class MysqlSink implements RowWriter {
           const target = {
             database,
             maxStatementLength: this.#maxStatementLength,
-            load: this.#localInfile
-              ? (load: LoadData, rows: number) => this.#load(load, rows)
-              : undefined,
+            load: (table: string, statement: string, text: LoadDataText) =>
+              this.#load(table, statement, text),
           };
           const run = (sql: string, values?: unknown[]) => this.#query(sql, values);
           for (const rows of tables) await mode.write(run, target, rows);
@@ -326,37 +334,40 @@ export class MysqlSink implements RowWriter {
   }
 
   /**
+   * Set when new tables are bulk-loaded: the mode allows it and the server did (local_infile
+   * when connecting, no refusal since).
+   */
+  get bulkLoad(): DuplicateKeys | undefined {
+    return this.#localInfile ? this.options.mode.bulkLoad : undefined;
+  }
+
+  /**
    * Runs a LOAD DATA, streaming its text. With LOCAL the server turns what would be errors
    * into warnings (a value cut to fit, a duplicate key): beyond the duplicates that `ignore`
    * expects (a record written before), any warning fails the batch, so that a value is stored
-   * exactly or not at all, as with a strict-mode INSERT.
+   * exactly or not at all, as with a strict-mode INSERT. A refusal of LOCAL INFILE stops the
+   * stream: its rows are buffered as text, and a restart writes INSERTs.
    */
-  async #load(load: LoadData, rows: number): Promise<boolean> {
+  async #load(table: string, statement: string, text: LoadDataText): Promise<void> {
     if (!this.#connection) await this.#connect();
-    const data = Buffer.from(load.text);
-    const chunk = this.#loadChunkBytes;
+    const packets = text.chunks().flatMap((chunk) => splitBytes(chunk, this.#loadChunkBytes));
     let result: mysql.ResultSetHeader;
     try {
       [result] = await this.#connection!.query<mysql.ResultSetHeader>({
-        sql: load.statement,
-        infileStreamFactory: () =>
-          Readable.from(
-            Array.from(
-              { length: Math.ceil(data.length / chunk) },
-              (_, i) => data.subarray(i * chunk, (i + 1) * chunk),
-            ),
-          ),
+        sql: statement,
+        infileStreamFactory: () => Readable.from(packets),
       });
     } catch (error) {
       if (!isLocalInfileRefusal(error)) throw error;
       this.#localInfile = false;
-      log.warn(
-        `the server refuses LOAD DATA LOCAL INFILE (${errorMessage(error)}); writing with ` +
-          `INSERTs from now on (set local_infile=ON on the server for the faster path)`,
+      throw new Error(
+        `the server refuses LOAD DATA LOCAL INFILE into ${table} (${errorMessage(error)}); ` +
+          `the batch was rolled back. Restart the stream: it checks local_infile when it ` +
+          `connects and writes INSERTs where it is OFF (or use --write-method insert)`,
       );
-      return false;
     }
-    const expected = load.duplicates === "ignore" ? rows - result.affectedRows : 0;
+    const rows = text.rows;
+    const expected = text.format.duplicates === "ignore" ? rows - result.affectedRows : 0;
     if (result.warningStatus > expected) {
       const warnings = await this.#query("SHOW WARNINGS") as {
         Level: string;
@@ -366,13 +377,12 @@ export class MysqlSink implements RowWriter {
       const shown = warnings.filter((w) => w.Code !== ER_DUP_ENTRY)
         .map((w) => `${w.Level} ${w.Code}: ${w.Message}`);
       throw new Error(
-        `loading ${rows} rows into ${load.table}: the server would not store every value as ` +
+        `loading ${rows} rows into ${table}: the server would not store every value as ` +
           `sent (${shown.join("; ") || `${result.warningStatus} warnings`}); the batch was ` +
           `rolled back. Check the target column's type against the source's (cdc evolves ` +
           `columns, never narrows them)`,
       );
     }
-    return true;
   }
 
   async #alreadyCommitted(positions: Positions): Promise<boolean> {

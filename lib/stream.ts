@@ -8,12 +8,13 @@
  *
  * @module
  */
-import { BatchBuffer, type RowTarget, type SinkBatch } from "./batch.ts";
+import { BatchBuffer, rowCount, type RowTarget, rowTarget, type SinkBatch } from "./batch.ts";
 import type { DeadLetter } from "./bookkeeping.ts";
 import { type Envelope, isLastSnapshotRead } from "./debezium.ts";
 import { BadInputError, type CompiledSchema, type DecodedValue } from "./decode.ts";
 import type { ColumnDef } from "./dialect.ts";
 import { compileRowPlan, type RowPlan } from "./envelope.ts";
+import type { DuplicateKeys } from "./load_data.ts";
 import { logger } from "./log.ts";
 import type { Positions } from "./positions.ts";
 import type { SourceBatch, SourceRecord } from "./source.ts";
@@ -55,6 +56,11 @@ export interface RecordDecoder {
 export interface BatchWriter {
   /** Makes `table` able to hold rows with `columns` keyed by `key` (create, or evolve). */
   ensureTable(table: string, columns: readonly ColumnDef[], key: readonly string[]): Promise<void>;
+  /**
+   * Set when the writer bulk-loads new tables, with what a duplicate key does: their rows
+   * are then buffered as LOAD DATA text. Read after the writer is open.
+   */
+  readonly bulkLoad?: DuplicateKeys;
   /** Writes rows, dead letters and positions in one transaction. */
   write(batch: SinkBatch): Promise<void>;
 }
@@ -370,8 +376,16 @@ export class Pipeline {
     const k = `${table}\0${plan.columnNames.join("\0")}\0${plan.keyColumns.join("\0")}`;
     let target = this.#targets.get(k);
     if (!target) {
-      const { columnNames, keyColumns } = plan;
-      this.#targets.set(k, target = { table, topic, columnNames, keyColumns });
+      const { columns, columnNames, keyColumns } = plan;
+      target = rowTarget(
+        table,
+        topic,
+        columns,
+        columnNames,
+        keyColumns,
+        this.#stages.writer.bulkLoad,
+      );
+      this.#targets.set(k, target);
     }
     return target;
   }
@@ -397,7 +411,7 @@ export class Pipeline {
     const write = this.#stages.writer.write(batch).then(async () => {
       written?.();
       this.stats.batches++;
-      for (const t of batch.tables) this.stats.rowsWritten += t.rows.length;
+      for (const t of batch.tables) this.stats.rowsWritten += rowCount(t);
       await this.#stages.committer.commit(batch.positions);
     }, (error) => {
       written?.(error);

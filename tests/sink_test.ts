@@ -4,12 +4,37 @@
  * the same with LOAD DATA LOCAL INFILE and with INSERTs.
  */
 import assert from "node:assert/strict";
-import { IncompatibleSchemaChangeError } from "../lib/dialect.ts";
+import { BatchBuffer, rowTarget, type SinkBatch } from "../lib/batch.ts";
+import { type ColumnDef, IncompatibleSchemaChangeError } from "../lib/dialect.ts";
 import { HISTORY } from "../lib/modes/history.ts";
 import { MysqlSink } from "../lib/sink.ts";
+import type { SqlValue } from "../lib/type_mapping.ts";
 import { connectMysql, query, STACK, uniqueSuffix } from "./helpers.ts";
 
 const META = ["__op", "__ts", "__source_ts", "__source_pos", "__partition", "__offset"];
+
+const ID_NAME: ColumnDef[] = [
+  { name: "id", type: { name: "INT" }, nullable: false },
+  { name: "name", type: { name: "VARCHAR", length: 10 }, nullable: true },
+];
+
+/**
+ * `rows` of t_cdc (source `columns`, then META) as the stream buffers them for `sink`: as LOAD
+ * DATA text where it bulk-loads. The batch ends at partition 0's offset `next`.
+ */
+function batchFor(
+  sink: MysqlSink,
+  columns: readonly ColumnDef[],
+  rows: SqlValue[][],
+  next: number,
+): SinkBatch {
+  const names = [...columns.map((c) => c.name), ...META];
+  const target = rowTarget("t_cdc", "topic", columns, names, [], sink.bulkLoad);
+  const buffer = new BatchBuffer();
+  for (const row of rows) buffer.addRow(target, row);
+  buffer.advance("topic", 0, next);
+  return buffer.drain();
+}
 
 /** The server's count of LOAD DATA statements so far. */
 async function loadStatements(db: Awaited<ReturnType<typeof connectMysql>>): Promise<number> {
@@ -48,29 +73,17 @@ for (const bulkLoad of [true, false]) {
       try {
         await sink.open(10_000);
         await t.step("create on first sight", async () => {
-          await sink.ensureTable("t_cdc", [
-            { name: "id", type: { name: "INT" }, nullable: false },
-            { name: "name", type: { name: "VARCHAR", length: 10 }, nullable: true },
-          ], []);
+          await sink.ensureTable("t_cdc", ID_NAME, []);
           assert.deepEqual((await columns()).map((c) => c.name), ["id", "name", ...META]);
         });
         await t.step(
           "write a batch and its positions in one transaction; a replay changes nothing",
           async () => {
-            const batch = () => ({
-              tables: [{
-                table: "t_cdc",
-                topic: "topic",
-                keyColumns: [],
-                columnNames: ["id", "name", ...META],
-                rows: [
-                  [1, "añb😀", "c", "2024-01-01 00:00:00.000", null, "f:1:0", 0, 10],
-                  [1, null, "d", "2024-01-01 00:00:01.000", null, "f:2:0", 0, 11],
-                ],
-              }],
-              deadLetters: [],
-              positions: new Map([["topic", new Map([[0, 12]])]]),
-            });
+            const batch = (next = 12) =>
+              batchFor(sink, ID_NAME, [
+                [1, "añb😀", "c", "2024-01-01 00:00:00.000", null, "f:1:0", 0, 10],
+                [1, null, "d", "2024-01-01 00:00:01.000", null, "f:2:0", 0, 11],
+              ], next);
             await sink.write(batch());
             await sink.write(batch()); // as after a crash between the MySQL and Kafka commits
             const rows = await query<{ name: string | null; __op: string }>(
@@ -81,7 +94,7 @@ for (const bulkLoad of [true, false]) {
             assert.deepEqual([...(await sink.storedPositions(["topic"])).get("topic")!], [[0, 12]]);
             // a late batch of an earlier owner of the partition: its rows are no-ops, and the
             // stored position does not move back
-            await sink.write({ ...batch(), positions: new Map([["topic", new Map([[0, 11]])]]) });
+            await sink.write(batch(11));
             assert.deepEqual([...(await sink.storedPositions(["topic"])).get("topic")!], [[0, 12]]);
             assert.equal(
               await loadStatements(db) > loadsBefore,
@@ -92,17 +105,9 @@ for (const bulkLoad of [true, false]) {
         );
         await t.step("a value too long for its column is an error, not a truncation", async () => {
           await assert.rejects(
-            sink.write({
-              tables: [{
-                table: "t_cdc",
-                topic: "topic",
-                keyColumns: [],
-                columnNames: ["id", "name", ...META],
-                rows: [[2, "x".repeat(11), "c", null, null, null, 0, 13]],
-              }],
-              deadLetters: [],
-              positions: new Map([["topic", new Map([[0, 14]])]]),
-            }),
+            sink.write(
+              batchFor(sink, ID_NAME, [[2, "x".repeat(11), "c", null, null, null, 0, 13]], 14),
+            ),
             // a strict-mode INSERT fails; LOAD DATA turns it into a warning, which fails the batch
             bulkLoad ? /loading 1 rows into .*Data truncated for column 'name'/ : /Data too long/,
           );
@@ -162,7 +167,8 @@ for (const bulkLoad of [true, false]) {
 }
 
 Deno.test({
-  name: "sink: INSERTs where the server refuses LOCAL INFILE, at connect or later",
+  name:
+    "sink: a refusal of LOCAL INFILE stops the batch, saying so; INSERTs when refused at connect",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -178,39 +184,36 @@ Deno.test({
         deadLetterTable: "__cdc_dead_letter",
         retryTimeoutMs: 10_000,
       });
-    const columns = [{ name: "id", type: { name: "INT" as const }, nullable: false }];
-    const batch = (id: number) => ({
-      tables: [{
-        table: "t_cdc",
-        topic: "topic",
-        keyColumns: [],
-        columnNames: ["id", ...META],
-        rows: [[id, "c", null, null, null, 0, id]],
-      }],
-      deadLetters: [],
-      positions: new Map([["topic", new Map([[0, id + 1]])]]),
-    });
+    const columns: ColumnDef[] = [{ name: "id", type: { name: "INT" }, nullable: false }];
+    const row = (id: number): SqlValue[] => [id, "c", null, null, null, 0, id];
     const opened = sinkOf();
     const refusedAtConnect = sinkOf();
     try {
       await opened.open(10_000);
       await opened.ensureTable("t_cdc", columns, []);
+      assert.equal(opened.bulkLoad, "ignore");
+      const buffered = batchFor(opened, columns, [row(1)], 2);
       await db.query("SET GLOBAL local_infile = 0");
-      const loadsBefore = await loadStatements(db);
-      // connected while it was allowed: the refusal comes at the statement
-      await opened.write(batch(1));
-      // connected after: INSERTs from the start
+      // connected while it was allowed, rows buffered as LOAD DATA text: the batch fails
+      await assert.rejects(
+        opened.write(buffered),
+        /the server refuses LOAD DATA LOCAL INFILE into `[^`]+`.`t_cdc` .*rolled back\. Restart/,
+      );
+      assert.equal((await opened.storedPositions(["topic"])).size, 0, "nothing stored");
+      // connected while it is off: INSERTs from the start
       await refusedAtConnect.open(10_000);
+      assert.equal(refusedAtConnect.bulkLoad, undefined);
       await refusedAtConnect.ensureTable("t_cdc", columns, []);
-      await refusedAtConnect.write(batch(2));
+      await refusedAtConnect.write(batchFor(refusedAtConnect, columns, [row(1), row(2)], 3));
       assert.deepEqual(
         (await query<{ id: number }>(db, `SELECT id FROM \`${database}\`.t_cdc ORDER BY id`))
           .map((r) => r.id),
         [1, 2],
       );
-      assert.deepEqual([...(await opened.storedPositions(["topic"])).get("topic")!], [[0, 3]]);
-      // the server counts the refused statement: one, then INSERTs only
-      assert.equal(await loadStatements(db), loadsBefore + 1, "one refused LOAD DATA");
+      assert.deepEqual(
+        [...(await refusedAtConnect.storedPositions(["topic"])).get("topic")!],
+        [[0, 3]],
+      );
     } finally {
       await db.query("SET GLOBAL local_infile = DEFAULT");
       await opened.close();

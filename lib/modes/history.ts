@@ -6,7 +6,7 @@
  */
 import { cdcTableDdl } from "../cdc_table.ts";
 import { qualifiedName, quoteIdent } from "../dialect.ts";
-import { loadDataOf } from "../load_data.ts";
+import { loadDataStatement } from "../load_data.ts";
 import { allNullable, multiRowStatements, runAll, type SinkMode } from "./mode.ts";
 
 /** The change history. */
@@ -14,15 +14,19 @@ export const HISTORY: SinkMode = {
   name: "history",
   defaultTemplate: "{table}_cdc",
   needsKey: false,
+  // a row already present is the same record: the server keeps it, the sink accepts the
+  // duplicate-key warnings of exactly those rows
+  bulkLoad: "ignore",
   fenced: false,
   sourceColumns: allNullable,
   createTableDdl: (database, table, columns) => cdcTableDdl(database, table, columns),
-  async write(run, target, { table, columnNames, rows }) {
-    // A row already present is the same record: left as it is. LOAD DATA ignores it (the
-    // sink refuses any other warning); an INSERT updates nothing (not IGNORE, which would
-    // also hide data errors).
-    const load = target.load && loadDataOf(target.database, table, columnNames, rows, "ignore");
-    if (load && await target.load!(load, rows.length)) return;
+  async write(run, target, { table, columnNames, rows, text }) {
+    if (text) {
+      const statement = loadDataStatement(target.database, table, columnNames, text.format);
+      return await target.load(qualifiedName(target.database, table), statement, text);
+    }
+    // A row already present is the same record: left as it is. An INSERT updates nothing
+    // (not IGNORE, which would also hide data errors).
     const head = `INSERT INTO ${qualifiedName(target.database, table)} (${
       columnNames.map(quoteIdent).join(", ")
     }) VALUES `;

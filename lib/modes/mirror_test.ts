@@ -34,7 +34,7 @@ Deno.test("MIRROR writes deletes, upserts and truncates in order, inside the tra
   const statements: string[] = [];
   await MIRROR.write(
     (sql) => (statements.push(sql), Promise.resolve([])),
-    { database: "db", maxStatementLength: 1 << 20 },
+    { database: "db", maxStatementLength: 1 << 20, load: () => Promise.reject(new Error("none")) },
     {
       table: "t_mirror",
       topic: "p.db.t",

@@ -13,7 +13,7 @@
 import mysql from "mysql2/promise";
 import { Buffer } from "node:buffer";
 import type { TableRows } from "../batch.ts";
-import type { LoadData } from "../load_data.ts";
+import type { DuplicateKeys, LoadDataText } from "../load_data.ts";
 import type { ColumnDef } from "../dialect.ts";
 import type { Op } from "../debezium.ts";
 import type { SqlValue } from "../type_mapping.ts";
@@ -25,11 +25,11 @@ export type ModeName = "history" | "mirror" | "scd2";
 export type SqlRunner = (sql: string, values?: unknown[]) => Promise<unknown>;
 
 /**
- * Runs a `LOAD DATA LOCAL INFILE` inside the batch's transaction. Resolves false when the
- * server refuses LOCAL INFILE (nothing was written: the caller INSERTs instead); rejects when
- * the server would have stored a value other than the one sent.
+ * Runs a `LOAD DATA LOCAL INFILE` of `text` inside the batch's transaction; rejects when
+ * the server would have stored a value other than the one sent, or refuses the statement.
+ * `table` names the target in messages.
  */
-export type LoadRunner = (load: LoadData, rows: number) => Promise<boolean>;
+export type LoadRunner = (table: string, statement: string, text: LoadDataText) => Promise<void>;
 
 /** Where a mode writes, and how large one statement may be. */
 export interface WriteTarget {
@@ -39,8 +39,8 @@ export interface WriteTarget {
    * UTF-16 character is at most 3 bytes of UTF-8.
    */
   maxStatementLength: number;
-  /** Bulk loading, where the sink and the server allow it. */
-  load?: LoadRunner;
+  /** Bulk loading, for rows buffered as LOAD DATA text. */
+  load: LoadRunner;
 }
 
 /** A sink mode. */
@@ -50,6 +50,11 @@ export interface SinkMode {
   defaultTemplate: string;
   /** True when every table needs the source's primary key (from the Kafka key). */
   needsKey: boolean;
+  /**
+   * Set when the mode's rows can be bulk-loaded (LOAD DATA), with what a row whose key
+   * is in the table already does.
+   */
+  bulkLoad?: DuplicateKeys;
   /**
    * True when a replayed change would change the result (an upsert, a version): the
    * batch then drops changes below the positions stored by any process of the group,
