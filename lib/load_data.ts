@@ -31,19 +31,38 @@ const FILE_NAME = "cdc-batch";
 /** Text is turned into bytes in pieces of about this many characters (at most 3 bytes each). */
 const CHUNK_CHARACTERS = 32 * 1024;
 
-const FIELD_ESCAPES: Record<string, string> = {
-  "\\": "\\\\",
-  "\t": "\\t",
-  "\n": "\\n",
-  "\r": "\\r",
-  "\0": "\\0",
-};
-const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
-const ESCAPED = /[\\\t\n\r\0]/g;
+const UTF8 = new TextEncoder();
+
+/** The escape of a character code that needs one in a field, else undefined. */
+function fieldEscape(code: number): string | undefined {
+  switch (code) {
+    case 0x5c:
+      return "\\\\";
+    case 0x09:
+      return "\\t";
+    case 0x0a:
+      return "\\n";
+    case 0x0d:
+      return "\\r";
+    case 0x00:
+      return "\\0";
+  }
+}
 
 /** A string as one field: the field and line separators and the escape character escaped. */
 export function escapeField(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? text.replace(ESCAPED, (c) => FIELD_ESCAPES[c]) : text;
+  // a scan by character code: a regular expression test and replace cost a third more
+  let escaped = "";
+  let copied = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x5c || (code > 0x0d && code !== 0x5c)) continue;
+    const escape = fieldEscape(code);
+    if (escape === undefined) continue;
+    escaped += text.slice(copied, i) + escape;
+    copied = i + 1;
+  }
+  return copied === 0 ? text : escaped + text.slice(copied);
 }
 
 /**
@@ -169,7 +188,9 @@ export class LoadDataText {
 
   #encodePending(): void {
     if (!this.#pending) return;
-    this.#chunks.push(Buffer.from(this.#pending));
+    // one encoding call (Buffer.from measures the UTF-8 length first, then encodes)
+    const bytes = UTF8.encode(this.#pending);
+    this.#chunks.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     this.#pending = "";
   }
 }

@@ -10,6 +10,9 @@ Deno.test("escapeField: separators, the escape character and NUL escaped; other 
   // the text \N (not NULL) stays text
   assert.equal(escapeField("\\N"), "\\\\N");
   assert.equal(escapeField(""), "");
+  assert.equal(escapeField("\t"), "\\t");
+  assert.equal(escapeField("\\\\x\n"), "\\\\\\\\x\\n");
+  assert.equal(escapeField("[]^_` \x1a"), "[]^_` \x1a", "characters around the escaped ones");
 });
 
 const column = (name: string, type: ColumnDef["type"]): ColumnDef => ({
