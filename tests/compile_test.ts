@@ -10,7 +10,14 @@
  */
 import assert from "node:assert/strict";
 import { program } from "../main.ts";
-import { ALLOWED_ENV, compileArgs, explainFailure, PERMISSION_FLAGS } from "../tools/compile.ts";
+import {
+  ALLOWED_ENV,
+  compileArgs,
+  explainFailure,
+  PERMISSION_FLAGS,
+  RUN_FLAGS,
+  V8_FLAGS,
+} from "../tools/compile.ts";
 import type { Command } from "commander";
 
 const ROOT = new URL("..", import.meta.url);
@@ -20,7 +27,7 @@ const DENIED = /NotCapable|Requires \w+ access/;
 /** Runs `main.ts` as the binary would run: the compile flags and no prompts. */
 async function runAsBinary(args: string[], env: Record<string, string> = {}) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...PERMISSION_FLAGS, MAIN, ...args],
+    args: ["run", "--no-prompt", ...RUN_FLAGS, MAIN, ...args],
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
@@ -95,9 +102,9 @@ Deno.test("--help and --version of every subcommand work with the compile permis
   assert.equal(version.code, 0, version.stderr);
 });
 
-Deno.test("compile arguments carry the permissions and include nothing extra", () => {
+Deno.test("compile arguments carry the permissions and V8 flags, and include nothing extra", () => {
   const args = compileArgs("cdc");
-  assert.deepEqual(args.slice(1, 1 + PERMISSION_FLAGS.length), [...PERMISSION_FLAGS]);
+  assert.deepEqual(args.slice(1, 1 + RUN_FLAGS.length), [...PERMISSION_FLAGS, V8_FLAGS]);
   assert.ok(!args.some((a) => a.startsWith("--include") || a === "-A" || a === "--allow-all"));
   assert.ok(!PERMISSION_FLAGS.some((f) => /^--allow-(write|run|ffi|sys|all)/.test(f)));
   assert.deepEqual(args.slice(-3), ["--output", "cdc", "main.ts"]);

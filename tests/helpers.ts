@@ -13,7 +13,7 @@ import {
   SINK_DB,
 } from "../tools/stack/config.ts";
 import { inventoryConnectorConfig } from "../tools/stack/connector.ts";
-import { PERMISSION_FLAGS } from "../tools/compile.ts";
+import { RUN_FLAGS } from "../tools/compile.ts";
 import {
   ConnectClient,
   ConnectError,
@@ -97,7 +97,7 @@ export class CdcProcess {
   constructor(args: string[], env: Record<string, string> = {}) {
     this.child = new Deno.Command(Deno.execPath(), {
       // exactly the permissions the compiled binary gets
-      args: ["run", ...PERMISSION_FLAGS, MAIN, ...args],
+      args: ["run", ...RUN_FLAGS, MAIN, ...args],
       env: { CDC_MYSQL_PASSWORD: STACK.mysql.password, NO_COLOR: "1", ...env },
       stdin: "null",
       stdout: "piped",

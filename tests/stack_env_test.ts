@@ -5,7 +5,7 @@
  * against the stack.
  */
 import assert from "node:assert/strict";
-import { PERMISSION_FLAGS } from "../tools/compile.ts";
+import { RUN_FLAGS } from "../tools/compile.ts";
 import { PORTS } from "../tools/stack/config.ts";
 import {
   connectMysql,
@@ -44,7 +44,7 @@ function spawnCdc(exports: string, args: string[]): Deno.ChildProcess {
       "bash",
       Deno.execPath(),
       "run",
-      ...PERMISSION_FLAGS,
+      ...RUN_FLAGS,
       `${ROOT}main.ts`,
       ...args,
     ],

@@ -65,11 +65,23 @@ export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-read",
 ];
 
+/**
+ * V8's heap settings, baked into the binary like the permissions: young-generation
+ * semi-spaces of at most 4 MiB (V8 lets them grow to 32 MiB) and an old generation that may
+ * grow 75% past what the last full collection kept (V8 grows it by up to 4x). `cdc stream`'s
+ * live heap is ~20 MB; draining a backlog, peak RSS went from ~240 to ~145 MiB for ~3% more
+ * CPU (BENCHMARKS.md). The heap is sized when the isolate starts: this cannot be set later.
+ */
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=75";
+
+/** How `main.ts` runs: as the binary (tests, the bench and the demo run it the same way). */
+export const RUN_FLAGS: readonly string[] = [...PERMISSION_FLAGS, V8_FLAGS];
+
 /** Arguments of `deno compile` producing `output` (for `target`, if given). */
 export function compileArgs(output: string, target?: string): string[] {
   return [
     "compile",
-    ...PERMISSION_FLAGS,
+    ...RUN_FLAGS,
     // nothing is bundled besides the module graph: no --include
     ...(target ? ["--target", target] : []),
     "--output",

@@ -12,7 +12,7 @@
 import mysql from "mysql2/promise";
 import { waitFor } from "../lib/retry.ts";
 import { stackRegisterFlags } from "./stack/connector.ts";
-import { PERMISSION_FLAGS } from "./compile.ts";
+import { RUN_FLAGS } from "./compile.ts";
 import { BOOTSTRAP, CONNECT_URL, REGISTRY_URL, SINK_DB, SOURCE_DB } from "./stack/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -67,7 +67,7 @@ async function dockerEngineAnswers(): Promise<boolean> {
   }
 }
 
-const cdcArgs = (...args: string[]) => ["run", ...PERMISSION_FLAGS, `${ROOT}main.ts`, ...args];
+const cdcArgs = (...args: string[]) => ["run", ...RUN_FLAGS, `${ROOT}main.ts`, ...args];
 
 /** Where the demo's source and sink database is, and how to stop what the demo started. */
 interface Pipeline {

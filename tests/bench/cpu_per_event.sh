@@ -20,7 +20,9 @@ sql() { mariadb --no-defaults -h"${CDC_MYSQL_HOST:?}" -P"${CDC_MYSQL_PORT:?}" -u
 profile=()
 [ -n "${PROFILE:-}" ] && profile=(--cpu-prof "--cpu-prof-dir=$PROFILE")
 started=$(date +%s.%N)
-deno run -A "${profile[@]}" main.ts stream --table "$table" --topic-prefix "$prefix" \
+# the binary's V8 heap settings (tools/compile.ts), so that memory is measured as it ships
+v8_flags=$(deno eval 'import { V8_FLAGS } from "./tools/compile.ts"; console.log(V8_FLAGS)')
+deno run -A "$v8_flags" "${profile[@]}" main.ts stream --table "$table" --topic-prefix "$prefix" \
   --database "$database" --sink-database "$sink" --group-id "$sink" --status-interval 0 "$@" \
   2>"/tmp/$sink.log" &
 pid=$!
