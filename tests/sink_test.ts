@@ -18,6 +18,20 @@ const ID_NAME: ColumnDef[] = [
   { name: "name", type: { name: "VARCHAR", length: 10 }, nullable: true },
 ];
 
+/** A history sink into `database` for group "g" (`bulkLoad` false: INSERTs only). */
+function historySink(database: string, bulkLoad = true): MysqlSink {
+  return new MysqlSink({
+    ...STACK.mysql,
+    database,
+    mode: HISTORY,
+    groupId: "g",
+    offsetsTable: "__cdc_offsets",
+    deadLetterTable: "__cdc_dead_letter",
+    retryTimeoutMs: 10_000,
+    bulkLoad,
+  });
+}
+
 /**
  * `rows` of t_cdc (source `columns`, then META) as the stream buffers them for `sink`: as LOAD
  * DATA text where it bulk-loads. The batch ends at partition 0's offset `next`.
@@ -51,16 +65,7 @@ for (const bulkLoad of [true, false]) {
     sanitizeOps: false,
     async fn(t) {
       const database = `cdc_sink_${uniqueSuffix()}`;
-      const sink = new MysqlSink({
-        ...STACK.mysql,
-        database,
-        mode: HISTORY,
-        groupId: "g",
-        offsetsTable: "__cdc_offsets",
-        deadLetterTable: "__cdc_dead_letter",
-        retryTimeoutMs: 10_000,
-        bulkLoad,
-      });
+      const sink = historySink(database, bulkLoad);
       const db = await connectMysql();
       const loadsBefore = await loadStatements(db);
       const columns = () =>
@@ -174,20 +179,10 @@ Deno.test({
   async fn() {
     const database = `cdc_sink_${uniqueSuffix()}`;
     const db = await connectMysql();
-    const sinkOf = () =>
-      new MysqlSink({
-        ...STACK.mysql,
-        database,
-        mode: HISTORY,
-        groupId: "g",
-        offsetsTable: "__cdc_offsets",
-        deadLetterTable: "__cdc_dead_letter",
-        retryTimeoutMs: 10_000,
-      });
     const columns: ColumnDef[] = [{ name: "id", type: { name: "INT" }, nullable: false }];
     const row = (id: number): SqlValue[] => [id, "c", null, null, null, 0, id];
-    const opened = sinkOf();
-    const refusedAtConnect = sinkOf();
+    const opened = historySink(database);
+    const refusedAtConnect = historySink(database);
     try {
       await opened.open(10_000);
       await opened.ensureTable("t_cdc", columns, []);
