@@ -102,8 +102,7 @@ const ER_DUP_ENTRY = 1062;
 
 /**
  * Refusals of LOAD DATA LOCAL INFILE: the command not allowed (1148), local infile disabled
- * (MariaDB's 4166, MySQL 8's 3948), rejected by the client (2068). Nothing was loaded, and the
- * statement can be replaced by INSERTs.
+ * (MariaDB's 4166, MySQL 8's 3948), rejected by the client (2068). Nothing was loaded.
  */
 const LOCAL_INFILE_REFUSALS = new Set([1148, 2068, 3948, 4166]);
 
