@@ -5,8 +5,8 @@
 #
 #   tests/bench/cpu_per_event.sh TOPIC_PREFIX DATABASE TABLE N [extra cdc stream flags...]
 #
-# The topic is <prefix>.<database>.<table> (e.g. one `deno task bench` left behind; list them
-# with `cdc schemas subjects`). Each run streams into a fresh sink database and group, and
+# The topic is <prefix>.<database>.<table>: make one that stays with
+# `deno run -A tests/bench/backlog.ts <name> <events>` (the bench deletes its own). Each run streams into a fresh sink database and group, and
 # drops the database afterwards. Needs the local stack (`deno task stack up`) and its
 # `eval "$(deno task stack env)"` variables.
 set -euo pipefail
