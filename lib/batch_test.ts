@@ -37,7 +37,7 @@ Deno.test("BatchBuffer keeps a bulk-loaded target's rows as LOAD DATA text, othe
   const columns = [{ name: "id", type: { name: "INT" as const }, nullable: false }];
   const loaded = rowTarget("a_cdc", "a", columns, ["id", "__op"], [], "ignore");
   const plain = rowTarget("b_cdc", "b", columns, ["id", "__op"], [], undefined);
-  assert.deepEqual(loaded.loadData, { kinds: ["text", "text"], duplicates: "ignore" });
+  assert.deepEqual(loaded.loadData, { kinds: ["plain", "text"], duplicates: "ignore" });
   assert.equal(plain.loadData, undefined);
   const buffer = new BatchBuffer();
   buffer.addRow(loaded, [1, "c"]);

@@ -10,14 +10,18 @@
  */
 import { Buffer } from "node:buffer";
 import { type ColumnDef, qualifiedName, quoteIdent } from "./dialect.ts";
-import { familyOf } from "./sql_types.ts";
+import { METADATA_COLUMNS } from "./cdc_table.ts";
+import { type Family, familyOf, type SqlType } from "./sql_types.ts";
 import { GeometryValue, type SqlValue } from "./type_mapping.ts";
 
 /** What the server does with a row whose key is already in the table. */
 export type DuplicateKeys = "ignore" | "replace";
 
-/** How a column's values travel: as text, or through variables the statement converts. */
-export type ColumnKind = "text" | "bytes" | "geometry";
+/**
+ * How a column's values travel: as escaped text; as plain text (numbers, and text `cdc`
+ * formats from numbers: nothing to escape); or through variables the statement converts.
+ */
+export type ColumnKind = "text" | "plain" | "bytes" | "geometry";
 
 /** How a target's rows are bulk-loaded: each column's kind, and what a duplicate key does. */
 export interface LoadDataFormat {
@@ -66,25 +70,43 @@ export function escapeField(text: string): string {
 }
 
 /**
- * The format of rows with `columnNames`: bytes (BINARY, BLOB, BIT) go as hex, since raw
- * bytes would be read in the file's character set; geometries as hex WKB and SRID; every
- * other column, and the metadata columns (not in `columns`), as text.
+ * Families whose values are numbers, or text `cdc` formats from numbers or checks digit by
+ * digit (lib/type_mapping.ts: dates, times, decimals): never a character to escape. Escaping
+ * them anyway cost a scan (and a copy of each formatted string) per value.
+ */
+const PLAIN_FAMILIES: ReadonlySet<Family> = new Set([
+  "integer",
+  "float",
+  "decimal",
+  "date",
+  "time",
+  "datetime",
+  "year",
+]);
+
+/** The kind of a column of type `type`. */
+function kindOf(type: SqlType): ColumnKind {
+  const family = familyOf(type.name);
+  if (family === "binary" || family === "bit") return "bytes";
+  if (family === "geometry") return "geometry";
+  return PLAIN_FAMILIES.has(family) ? "plain" : "text";
+}
+
+/**
+ * The format of rows with `columnNames` (source `columns`, then the metadata columns of
+ * cdc_table.ts), each column by its type: bytes (BINARY, BLOB, BIT) as hex, since raw bytes
+ * would be read in the file's character set; geometries as hex WKB and SRID; numbers, dates
+ * and times plain; other text escaped.
  */
 export function loadDataFormat(
   columns: readonly ColumnDef[],
   columnNames: readonly string[],
   duplicates: DuplicateKeys,
 ): LoadDataFormat {
-  const types = new Map(columns.map((c) => [c.name, c.type]));
+  const types = new Map([...METADATA_COLUMNS, ...columns].map((c) => [c.name, c.type]));
   const kinds = columnNames.map((name): ColumnKind => {
     const type = types.get(name);
-    if (!type) return "text";
-    const family = familyOf(type.name);
-    return family === "binary" || family === "bit"
-      ? "bytes"
-      : family === "geometry"
-      ? "geometry"
-      : "text";
+    return type ? kindOf(type) : "text";
   });
   return { kinds, duplicates };
 }
@@ -116,6 +138,7 @@ function columnTarget(name: string, c: number, kind: ColumnKind): [string, strin
   const column = quoteIdent(name);
   switch (kind) {
     case "text":
+    case "plain":
       return [column, undefined];
     case "bytes":
       return [`@b${c}`, `${column} = UNHEX(@b${c})`];
@@ -136,6 +159,10 @@ function fields(value: SqlValue, kind: ColumnKind, column: number): string {
   switch (kind) {
     case "text":
       if (typeof value === "string") return escapeField(value);
+      if (typeof value === "number" || typeof value === "bigint") return String(value);
+      break;
+    case "plain":
+      if (typeof value === "string") return value;
       if (typeof value === "number" || typeof value === "bigint") return String(value);
       break;
     case "bytes":

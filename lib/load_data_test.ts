@@ -26,7 +26,7 @@ function textOf(text: LoadDataText): string {
   return Buffer.concat(text.chunks()).toString("utf8");
 }
 
-Deno.test("loadDataFormat: bytes and BIT as hex, geometries as WKB and SRID, the rest as text", () => {
+Deno.test("loadDataFormat: bytes as hex, geometries as WKB and SRID, numbers and dates plain", () => {
   const columns = [
     column("id", { name: "INT" }),
     column("bin", { name: "VARBINARY", length: 4 }),
@@ -35,7 +35,36 @@ Deno.test("loadDataFormat: bytes and BIT as hex, geometries as WKB and SRID, the
     column("doc", { name: "JSON" }),
   ];
   const format = loadDataFormat(columns, ["id", "bin", "flags", "shape", "doc", "__op"], "ignore");
-  assert.deepEqual(format.kinds, ["text", "bytes", "bytes", "geometry", "text", "text"]);
+  assert.deepEqual(format.kinds, ["plain", "bytes", "bytes", "geometry", "text", "text"]);
+  const plain = loadDataFormat(
+    [
+      column("price", { name: "DECIMAL", precision: 10, scale: 2 }),
+      column("at", { name: "DATETIME", fsp: 6 }),
+      column("day", { name: "DATE" }),
+      column("t", { name: "TIME" }),
+      column("y", { name: "YEAR" }),
+      column("f", { name: "DOUBLE" }),
+      column("e", { name: "ENUM", values: ["a"] }),
+      column("s", { name: "SET", values: ["a"] }),
+      column("c", { name: "CHAR", length: 1 }),
+    ],
+    ["price", "at", "day", "t", "y", "f", "e", "s", "c"],
+    "ignore",
+  );
+  assert.deepEqual(plain.kinds, [
+    ...["plain", "plain", "plain", "plain", "plain", "plain"],
+    ...["text", "text", "text"],
+  ]);
+  // the metadata columns by their own types: the op and the source position are source text
+  const metadata = loadDataFormat([], [
+    "__op",
+    "__ts",
+    "__source_ts",
+    "__source_pos",
+    "__partition",
+    "__offset",
+  ], "ignore");
+  assert.deepEqual(metadata.kinds, ["text", "plain", "plain", "text", "plain", "plain"]);
   assert.equal(
     loadDataStatement("db", "t", ["id", "bin", "flags", "shape", "doc", "__op"], format),
     "LOAD DATA LOCAL INFILE 'cdc-batch' IGNORE INTO TABLE `db`.`t` " +

@@ -147,18 +147,18 @@ export function formatTimeMicros(micros: number | bigint): string {
 }
 
 const ZONED = /^(\d{4,})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)$/;
+const UTC_ZONED = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,9}))?Z$/;
 
-/** An ISO-8601 timestamp with zone (Debezium ZonedTimestamp) → UTC `YYYY-MM-DD HH:MM:SS.ffffff`. */
+/**
+ * An ISO-8601 timestamp with zone (Debezium ZonedTimestamp) → UTC `YYYY-MM-DD HH:MM:SS.ffffff`.
+ * The result holds digits, `-`, `:`, `.` and a space only (LOAD DATA writes it unescaped).
+ */
 export function zonedTimestampToUtc(text: string): string {
   // Debezium writes UTC ("...Z"): then only the separator and the fraction change.
-  if (
-    text.length >= 20 && text[10] === "T" && text[19] !== ":" && text.endsWith("Z") &&
-    text[4] === "-"
-  ) {
-    const fraction = text.length > 21 ? text.slice(20, -1) : "";
-    if (/^\d{0,9}$/.test(fraction) && (text[19] === "." || text[19] === "Z")) {
-      return `${text.slice(0, 10)} ${text.slice(11, 19)}.${fraction.padEnd(6, "0").slice(0, 6)}`;
-    }
+  const utc = UTC_ZONED.exec(text);
+  if (utc) {
+    const fraction = (utc[1] ?? "").padEnd(6, "0").slice(0, 6);
+    return `${text.slice(0, 10)} ${text.slice(11, 19)}.${fraction}`;
   }
   const m = ZONED.exec(text);
   if (!m) throw new Error(`not an ISO-8601 timestamp with zone: "${text}"`);
@@ -187,6 +187,17 @@ export function bytesToBigInt(bytes: Uint8Array): bigint {
   let n = 0n;
   for (const byte of bytes) n = (n << 8n) | BigInt(byte);
   return bytes[0] & 0x80 ? n - (1n << BigInt(bytes.length * 8)) : n;
+}
+
+const DECIMAL_TEXT = /^-?\d+(?:\.\d+)?$/;
+
+/**
+ * `decimal.handling.mode=string`'s text, checked: digits with an optional sign and point (what
+ * `BigDecimal.toPlainString` writes), since LOAD DATA writes decimal columns unescaped.
+ */
+export function decimalText(text: string): string {
+  if (!DECIMAL_TEXT.test(text)) throw new Error(`not a decimal number: "${text}"`);
+  return text;
 }
 
 /** An unscaled integer and a scale → exact decimal text (`-12.340`). */
@@ -443,7 +454,7 @@ const SOURCE_RULES: Partial<
     ctx.avroType === "string" && ctx.source!.length !== undefined
       ? {
         type: { name: declared.name, precision: ctx.source!.length, scale: ctx.source!.scale ?? 0 },
-        convert: same,
+        convert: (v) => decimalText(String(v)),
       }
       : undefined,
   text: sizedStringRule,

@@ -4,6 +4,7 @@ import type { AvroField } from "./avro_schema.ts";
 import { renderSqlType } from "./sql_types.ts";
 import {
   bytesToBigInt,
+  decimalText,
   formatDate,
   formatDateTimeMicros,
   formatDateTimeMillis,
@@ -59,6 +60,22 @@ Deno.test("zoned timestamps are converted to UTC, fraction kept", () => {
     "2024-02-29 23:30:00.123456",
   );
   assert.throws(() => zonedTimestampToUtc("yesterday"), /not an ISO-8601/);
+  assert.equal(zonedTimestampToUtc("2024-02-29T23:30:00Z"), "2024-02-29 23:30:00.000000");
+  // only digits reach the text: LOAD DATA writes it unescaped
+  for (
+    const hostile of ["2024-02-2\tT23:30:00Z", "2024-02-29T23:3\\:00.5Z", "\\N24-02-29T23:30:00Z"]
+  ) {
+    assert.throws(() => zonedTimestampToUtc(hostile), /not an ISO-8601/, hostile);
+  }
+});
+
+Deno.test("decimalText: decimal.handling.mode=string's numbers as they are, anything else refused", () => {
+  for (const text of ["0", "-0.01", "12.50", "123456789012345678901234567890.123"]) {
+    assert.equal(decimalText(text), text);
+  }
+  for (const text of ["", "1e5", "+1", "1.", ".5", "1\t2", "\\N", "NaN"]) {
+    assert.throws(() => decimalText(text), /not a decimal number/, JSON.stringify(text));
+  }
 });
 
 Deno.test("decimals from Connect's two's-complement bytes are exact", () => {
