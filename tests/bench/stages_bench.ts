@@ -1,0 +1,62 @@
+/**
+ * Each in-process stage of `cdc stream` alone, on 5,000 real records of a backlog topic
+ * (tests/bench/backlog.ts), without Kafka, MySQL or a large heap in the way:
+ *
+ *   CDC_BENCH_TOPIC=perf200k.perf200k.items deno bench -A tests/bench/stages_bench.ts
+ *
+ * Needs the local stack (the records and their schema come from it).
+ *
+ * @module
+ */
+import { kafkaClient } from "../../lib/kafka.ts";
+import { AvroDecoder } from "../../lib/decode.ts";
+import { type Envelope, envelopeReaderSchema } from "../../lib/debezium.ts";
+import { compileRowPlan } from "../../lib/envelope.ts";
+import { loadDataFormat, LoadDataText } from "../../lib/load_data.ts";
+import { RegistryClient } from "../../lib/registry.ts";
+import { BOOTSTRAP, REGISTRY_URL } from "../../tools/stack/config.ts";
+
+const RECORDS = 5000;
+const topic = Deno.env.get("CDC_BENCH_TOPIC");
+if (!topic) {
+  throw new Error("set CDC_BENCH_TOPIC to a topic of bench events (tests/bench/backlog.ts)");
+}
+
+const consumer = kafkaClient({ brokers: [BOOTSTRAP] }, "cdc-stages-bench").consumer({
+  groupId: `cdc-stages-bench-${Date.now()}`,
+});
+await consumer.connect();
+await consumer.subscribe({ topics: [topic], fromBeginning: true });
+const values: Uint8Array[] = [];
+await new Promise<void>((resolve) =>
+  consumer.run({
+    autoCommit: false,
+    eachBatch: ({ batch }) => {
+      for (const m of batch.messages) if (values.length < RECORDS) values.push(m.value!);
+      if (values.length >= RECORDS) resolve();
+      return Promise.resolve();
+    },
+  })
+);
+await consumer.disconnect();
+
+const decoder = new AvroDecoder(new RegistryClient(REGISTRY_URL), {
+  project: envelopeReaderSchema,
+});
+const envelopes: Envelope[] = [];
+for (const value of values) envelopes.push((await decoder.decode(value)).value as Envelope);
+const plan = compileRowPlan((await decoder.decode(values[0])).schema.schema);
+const rows = envelopes.map((e, offset) => plan.toRow(e, { partition: 0, offset }));
+const format = loadDataFormat(plan.columns, plan.columnNames, "ignore");
+
+Deno.bench(`Avro decode, ${RECORDS} records`, async () => {
+  for (const value of values) await decoder.decode(value);
+});
+Deno.bench(`map to rows, ${RECORDS} records`, () => {
+  for (let i = 0; i < envelopes.length; i++) plan.toRow(envelopes[i], { partition: 0, offset: i });
+});
+Deno.bench(`LOAD DATA text, ${RECORDS} rows`, () => {
+  const text = new LoadDataText(format);
+  for (const row of rows) text.add(row);
+  text.chunks();
+});
