@@ -27,7 +27,8 @@ export interface ConnectorStatus {
 
 /** An error answer of the Connect REST API. */
 export class ConnectError extends Error {
-  constructor(message: string, readonly status: number) {
+  /** `status` 0: no answer (unreachable, or `timedOut`). */
+  constructor(message: string, readonly status: number, readonly timedOut = false) {
     super(message);
     this.name = "ConnectError";
   }
@@ -227,8 +228,10 @@ export class ConnectClient {
   }
 
   /**
-   * One request. Connect answers 409 while its workers rebalance; that is
-   * retried briefly, every other error answer is thrown with Connect's message.
+   * One request. Connect answers 409 while its workers rebalance, and holds a
+   * config write until a rebalance is through (seen: 10.06 s right after a
+   * connector was deleted); both are retried briefly (a `PUT` of a config is
+   * idempotent). Every other error answer is thrown with Connect's message.
    */
   #send(method: string, path: string, body?: unknown): Promise<Response> {
     return retry(async () => {
@@ -241,11 +244,13 @@ export class ConnectClient {
           signal: AbortSignal.timeout(this.#requestTimeoutMs),
         });
       } catch (error) {
+        const timedOut = (error as Error).name === "TimeoutError";
         throw new ConnectError(
           `Kafka Connect at ${this.baseUrl} is unreachable (${
             (error as Error).message
           }): is it running, and is --connect-url right?`,
           0,
+          timedOut,
         );
       }
       if (response.ok) return response;
@@ -266,7 +271,9 @@ export class ConnectClient {
     }, {
       what: `Kafka Connect ${method} ${path}`,
       timeoutMs: 30_000,
-      isTransient: (error) => error instanceof ConnectError && error.status === 409,
+      isTransient: (error) =>
+        error instanceof ConnectError &&
+        (error.status === 409 || (error.timedOut && method === "PUT")),
     });
   }
 }
