@@ -103,6 +103,32 @@ export async function stackAdmin(): Promise<Admin> {
   return admin;
 }
 
+/**
+ * The first `count` record values of `topic`, read from the start by a fresh group with the
+ * stream's fetch size (tests/bench/stage_split.ts, tests/bench/stages_bench.ts).
+ */
+export async function readRecordValues(topic: string, count: number): Promise<Uint8Array[]> {
+  const consumer = kafkaClient({ brokers: [BOOTSTRAP] }, "cdc-bench").consumer({
+    groupId: `cdc-bench-read-${Date.now()}`,
+    maxBytesPerPartition: 256 * 1024,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const values: Uint8Array[] = [];
+  await new Promise<void>((resolve) =>
+    consumer.run({
+      autoCommit: false,
+      eachBatch: ({ batch }) => {
+        for (const m of batch.messages) if (values.length < count) values.push(m.value!);
+        if (values.length >= count) resolve();
+        return Promise.resolve();
+      },
+    })
+  );
+  await consumer.disconnect();
+  return values;
+}
+
 /** A consumer noting when each record of a one-partition topic arrived. */
 export interface TopicWatch {
   /** Records arrived so far (each offset counted once). */

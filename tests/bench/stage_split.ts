@@ -11,13 +11,13 @@
  *
  * @module
  */
-import { kafkaClient } from "../../lib/kafka.ts";
 import { AvroDecoder } from "../../lib/decode.ts";
 import { type Envelope, envelopeReaderSchema } from "../../lib/debezium.ts";
 import { compileRowPlan } from "../../lib/envelope.ts";
 import { loadDataFormat, LoadDataText } from "../../lib/load_data.ts";
 import { RegistryClient } from "../../lib/registry.ts";
-import { BOOTSTRAP, REGISTRY_URL } from "../../tools/stack/config.ts";
+import { REGISTRY_URL } from "../../tools/stack/config.ts";
+import { readRecordValues } from "./source.ts";
 
 const [topic, count] = [Deno.args[0], Number(Deno.args[1])];
 if (!topic || !(count > 0)) {
@@ -25,33 +25,10 @@ if (!topic || !(count > 0)) {
   Deno.exit(2);
 }
 
-/** Reads the first `count` record values of `topic` as a fresh group would. */
-async function readValues(): Promise<Uint8Array[]> {
-  const consumer = kafkaClient({ brokers: [BOOTSTRAP] }, "cdc-stage-split").consumer({
-    groupId: `cdc-stage-split-${Date.now()}`,
-    maxBytesPerPartition: 256 * 1024,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  const values: Uint8Array[] = [];
-  await new Promise<void>((resolve) =>
-    consumer.run({
-      autoCommit: false,
-      eachBatch: ({ batch }) => {
-        for (const m of batch.messages) if (values.length < count) values.push(m.value!);
-        if (values.length >= count) resolve();
-        return Promise.resolve();
-      },
-    })
-  );
-  await consumer.disconnect();
-  return values;
-}
-
 const perRecord = (startedAt: number) =>
   `${((performance.now() - startedAt) * 1000 / count).toFixed(2)} µs`;
 
-const values = await readValues();
+const values = await readRecordValues(topic, count);
 const decoder = new AvroDecoder(new RegistryClient(REGISTRY_URL), {
   project: envelopeReaderSchema,
 });
@@ -60,7 +37,7 @@ const plan = compileRowPlan(schema.schema);
 const format = loadDataFormat(plan.columns, plan.columnNames, "ignore");
 for (let round = 1; round <= 3; round++) {
   let started = performance.now();
-  await readValues();
+  await readRecordValues(topic, count);
   const kafka = perRecord(started);
   started = performance.now();
   const envelopes: Envelope[] = [];

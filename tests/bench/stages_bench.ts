@@ -8,13 +8,13 @@
  *
  * @module
  */
-import { kafkaClient } from "../../lib/kafka.ts";
 import { AvroDecoder } from "../../lib/decode.ts";
 import { type Envelope, envelopeReaderSchema } from "../../lib/debezium.ts";
 import { compileRowPlan } from "../../lib/envelope.ts";
 import { loadDataFormat, LoadDataText } from "../../lib/load_data.ts";
 import { RegistryClient } from "../../lib/registry.ts";
-import { BOOTSTRAP, REGISTRY_URL } from "../../tools/stack/config.ts";
+import { REGISTRY_URL } from "../../tools/stack/config.ts";
+import { readRecordValues } from "./source.ts";
 
 const RECORDS = 5000;
 const topic = Deno.env.get("CDC_BENCH_TOPIC");
@@ -22,23 +22,7 @@ if (!topic) {
   throw new Error("set CDC_BENCH_TOPIC to a topic of bench events (tests/bench/backlog.ts)");
 }
 
-const consumer = kafkaClient({ brokers: [BOOTSTRAP] }, "cdc-stages-bench").consumer({
-  groupId: `cdc-stages-bench-${Date.now()}`,
-});
-await consumer.connect();
-await consumer.subscribe({ topics: [topic], fromBeginning: true });
-const values: Uint8Array[] = [];
-await new Promise<void>((resolve) =>
-  consumer.run({
-    autoCommit: false,
-    eachBatch: ({ batch }) => {
-      for (const m of batch.messages) if (values.length < RECORDS) values.push(m.value!);
-      if (values.length >= RECORDS) resolve();
-      return Promise.resolve();
-    },
-  })
-);
-await consumer.disconnect();
+const values = await readRecordValues(topic, RECORDS);
 
 const decoder = new AvroDecoder(new RegistryClient(REGISTRY_URL), {
   project: envelopeReaderSchema,
