@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import { METADATA_COLUMNS } from "./cdc_table.ts";
 import type { ColumnDef } from "./dialect.ts";
 import { escapeField, loadDataFormat, loadDataStatement, LoadDataText } from "./load_data.ts";
 import { GeometryValue, type SqlValue } from "./type_mapping.ts";
@@ -56,15 +57,12 @@ Deno.test("loadDataFormat: bytes as hex, geometries as WKB and SRID, numbers and
     ...["text", "text", "text"],
   ]);
   // the metadata columns by their own types: the op and the source position are source text
-  const metadata = loadDataFormat([], [
-    "__op",
-    "__ts",
-    "__source_ts",
-    "__source_pos",
-    "__partition",
-    "__offset",
-  ], "ignore");
-  assert.deepEqual(metadata.kinds, ["text", "plain", "plain", "text", "plain", "plain"]);
+  const metadata = loadDataFormat([], METADATA_COLUMNS.map((c) => c.name), "ignore");
+  const kindOf = (name: string) =>
+    metadata.kinds[METADATA_COLUMNS.findIndex((c) => c.name === name)];
+  assert.deepEqual(["__op", "__source_pos"].map(kindOf), ["text", "text"]);
+  const built = ["__ts", "__source_ts", "__partition", "__offset"];
+  assert.deepEqual(built.map(kindOf), built.map(() => "plain"));
   assert.equal(
     loadDataStatement("db", "t", ["id", "bin", "flags", "shape", "doc", "__op"], format),
     "LOAD DATA LOCAL INFILE 'cdc-batch' IGNORE INTO TABLE `db`.`t` " +
