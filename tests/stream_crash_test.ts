@@ -88,6 +88,9 @@ Deno.test({
         async () => await cdcCount() >= CHANGES,
         240_000,
       );
+      // The last restart may find nothing left to write; its SIGTERM below must still reach a
+      // process that has installed its handlers, or it exits 143 instead of finishing cleanly.
+      await cdc.waitForLog(/streaming /);
 
       const byOp = await query<{ op: string; n: string }>(
         db,
