@@ -61,15 +61,22 @@ export function confluentSchemaId(bytes: Uint8Array): number {
   return bytes[1] * 0x100_0000 + ((bytes[2] << 16) | (bytes[3] << 8) | bytes[4]);
 }
 
-/** An Avro long's zigzag varint bytes → its value: a number when exact, else a bigint. */
-export function readZigZagLong(bytes: Uint8Array): number | bigint {
+/**
+ * An Avro long's zigzag varint bytes (`bytes[start]` up to `end`) → its value: a number when
+ * exact, else a bigint.
+ */
+export function readZigZagLong(
+  bytes: Uint8Array,
+  start = 0,
+  end = bytes.length,
+): number | bigint {
   let n = 0;
   let scale = 1;
-  for (let i = 0; i < bytes.length; i++, scale *= 128) n += (bytes[i] & 0x7f) * scale;
+  for (let i = start; i < end; i++, scale *= 128) n += (bytes[i] & 0x7f) * scale;
   // every partial sum is exact while the total stays a safe integer
   if (n <= Number.MAX_SAFE_INTEGER) return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
   let big = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) big = (big << 7n) | BigInt(bytes[i] & 0x7f);
+  for (let i = end - 1; i >= start; i--) big = (big << 7n) | BigInt(bytes[i] & 0x7f);
   const value = (big >> 1n) ^ -(big & 1n);
   return Number.isSafeInteger(Number(value)) ? Number(value) : value;
 }
@@ -95,7 +102,7 @@ export function writeZigZagLong(value: number | bigint): Buffer {
  * stream's CPU with the garbage it made.
  */
 const exactLong = avro.types.LongType.__with({
-  fromBuffer: readZigZagLong,
+  fromBuffer: (bytes: Uint8Array) => readZigZagLong(bytes),
   toBuffer: writeZigZagLong,
   fromJSON: (n: number | string) => BigInt(n),
   toJSON: (n: number | bigint) => Number(n),
