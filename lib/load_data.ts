@@ -32,8 +32,8 @@ export interface LoadDataFormat {
 /** What the file name in the statement says: the sink streams the text, no file is read. */
 const FILE_NAME = "cdc-batch";
 
-/** Text is turned into bytes in pieces of about this many characters (at most 3 bytes each). */
-const CHUNK_CHARACTERS = 32 * 1024;
+/** A batch's text is handed over in chunks of about this many bytes. */
+const CHUNK_BYTES = 64 * 1024;
 
 const UTF8 = new TextEncoder();
 
@@ -85,7 +85,7 @@ const PLAIN_FAMILIES: ReadonlySet<Family> = new Set([
 ]);
 
 /** The kind of a column of type `type`. */
-function kindOf(type: SqlType): ColumnKind {
+export function kindOf(type: SqlType): ColumnKind {
   const family = familyOf(type.name);
   if (family === "binary" || family === "bit") return "bytes";
   if (family === "geometry") return "geometry";
@@ -151,40 +151,86 @@ function columnTarget(name: string, c: number, kind: ColumnKind): [string, strin
   }
 }
 
-const NULL_FIELD = "\\N";
-
 /** A value as its field(s) by its column's kind; a value the kind cannot carry is a bug. */
-function fields(value: SqlValue, kind: ColumnKind, column: number): string {
-  if (value === null) return kind === "geometry" ? `${NULL_FIELD}\t${NULL_FIELD}` : NULL_FIELD;
+function asciiFields(value: SqlValue, kind: ColumnKind, column: number): string {
   switch (kind) {
     case "text":
-      if (typeof value === "string") return escapeField(value);
-      if (typeof value === "number" || typeof value === "bigint") return String(value);
-      break;
     case "plain":
-      if (typeof value === "string") return value;
       if (typeof value === "number" || typeof value === "bigint") return String(value);
+      if (kind === "plain" && typeof value === "string") return value;
       break;
     case "bytes":
       // text in a bytes column: its UTF-8 bytes, as an INSERT of the string would store
       return (Buffer.isBuffer(value) ? value : Buffer.from(String(value))).toString("hex");
     case "geometry":
       if (value instanceof GeometryValue) {
-        return `${value.wkb.toString("hex")}\t${value.srid ?? NULL_FIELD}`;
+        return `${value.wkb.toString("hex")}\t${value.srid ?? "\\N"}`;
       }
   }
   throw new Error(`column ${column + 1} is loaded as ${kind}, but a value is ${typeof value}`);
 }
 
+/** The byte of the escape sequence of byte `b` in a field (`\` + it), or 0 for none. */
+function escapeByte(b: number): number {
+  switch (b) {
+    case 0x5c:
+      return 0x5c;
+    case 0x09:
+      return 0x74; // t
+    case 0x0a:
+      return 0x6e; // n
+    case 0x0d:
+      return 0x72; // r
+    case 0x00:
+      return 0x30; // 0
+  }
+  return 0;
+}
+
+/** Text that is not UTF-8: the server would store it mangled, with only a warning. */
+export class InvalidUtf8Error extends Error {
+  constructor(at: number) {
+    super(`a string is not valid UTF-8 (byte ${at} of it)`);
+    this.name = "InvalidUtf8Error";
+  }
+}
+
 /**
- * One target's rows as LOAD DATA text, turned into bytes as they are added: a batch is held
- * as a few byte chunks, not as thousands of values the garbage collector has to trace.
+ * The length of the UTF-8 sequence at `bytes[i]` (a byte of 0x80 or above), or 0 when it is
+ * not a valid one (RFC 3629: no overlong forms, no surrogates, nothing beyond U+10FFFF).
+ */
+function utf8SequenceLength(bytes: Uint8Array, i: number, end: number): number {
+  const b = bytes[i];
+  let n: number, low = 0x80, high = 0xbf;
+  if (b >= 0xc2 && b <= 0xdf) n = 2;
+  else if (b >= 0xe0 && b <= 0xef) {
+    n = 3;
+    if (b === 0xe0) low = 0xa0;
+    else if (b === 0xed) high = 0x9f;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    n = 4;
+    if (b === 0xf0) low = 0x90;
+    else if (b === 0xf4) high = 0x8f;
+  } else return 0;
+  if (i + n > end) return 0;
+  if (bytes[i + 1] < low || bytes[i + 1] > high) return 0;
+  for (let k = 2; k < n; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return 0;
+  return n;
+}
+
+/**
+ * One target's rows as LOAD DATA text, written as bytes as they arrive: a batch is held as a
+ * few byte chunks, not as thousands of values the garbage collector has to trace. Rows come
+ * whole ({@linkcode add}) or field by field, from a record's own bytes (lib/envelope_lines.ts).
  */
 export class LoadDataText {
   readonly format: LoadDataFormat;
   #rows = 0;
-  #pending = "";
   readonly #chunks: Buffer[] = [];
+  #buffer = new Uint8Array(16 * 1024);
+  #pos = 0;
+  #lineStart = 0;
+  #firstField = true;
 
   constructor(format: LoadDataFormat) {
     this.format = format;
@@ -198,26 +244,128 @@ export class LoadDataText {
   /** Appends a row: one line, fields separated by tabs. */
   add(row: readonly SqlValue[]): void {
     const { kinds } = this.format;
-    let line = "";
-    for (let c = 0; c < kinds.length; c++) {
-      line += (c ? "\t" : "") + fields(row[c], kinds[c], c);
-    }
-    this.#pending += line + "\n";
-    this.#rows++;
-    if (this.#pending.length >= CHUNK_CHARACTERS) this.#encodePending();
+    for (let c = 0; c < kinds.length; c++) this.value(row[c], kinds[c], c);
+    this.endLine();
   }
 
-  /** The text as bytes, in order, in chunks of at most about 96 KiB. */
+  /** Appends column `column`'s `value`, of its column's `kind`. */
+  value(value: SqlValue, kind: ColumnKind, column: number): void {
+    if (value === null) this.null(kind);
+    else if (kind === "text" && typeof value === "string") this.text(value);
+    else this.ascii(asciiFields(value, kind, column));
+  }
+
+  /** Appends NULL (both fields of a geometry). */
+  null(kind: ColumnKind): void {
+    this.ascii(kind === "geometry" ? "\\N\t\\N" : "\\N");
+  }
+
+  /** Appends a field of text that has nothing to escape and only ASCII (numbers, dates). */
+  ascii(text: string): void {
+    this.#reserve(text.length + 1);
+    const buffer = this.#buffer;
+    let pos = this.#separate();
+    for (let i = 0; i < text.length; i++) buffer[pos++] = text.charCodeAt(i);
+    this.#pos = pos;
+  }
+
+  /** Appends a field of any text, escaped. */
+  text(text: string): void {
+    this.#reserve(text.length * 2 + 1);
+    const buffer = this.#buffer;
+    let pos = this.#separate();
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) {
+        // beyond ASCII: the rest escaped as a string, then encoded natively
+        const rest = escapeField(text.slice(i));
+        this.#pos = pos;
+        this.#reserve(rest.length * 3);
+        this.#pos += UTF8.encodeInto(rest, this.#buffer.subarray(this.#pos)).written;
+        return;
+      }
+      const escape = escapeByte(code);
+      if (escape) buffer[pos++] = 0x5c, buffer[pos++] = escape;
+      else buffer[pos++] = code;
+    }
+    this.#pos = pos;
+  }
+
+  /**
+   * Appends a field of UTF-8 text taken from `bytes[start]` up to `end`, escaped. Throws
+   * {@linkcode InvalidUtf8Error} when the bytes are not UTF-8 (the line is then unfinished:
+   * {@linkcode dropLine}).
+   */
+  utf8(bytes: Uint8Array, start: number, end: number): void {
+    this.#reserve((end - start) * 2 + 1);
+    const buffer = this.#buffer;
+    let pos = this.#separate();
+    for (let i = start; i < end; i++) {
+      const b = bytes[i];
+      if (b < 0x80) {
+        const escape = escapeByte(b);
+        if (escape) buffer[pos++] = 0x5c, buffer[pos++] = escape;
+        else buffer[pos++] = b;
+        continue;
+      }
+      const n = utf8SequenceLength(bytes, i, end);
+      if (n === 0) throw new InvalidUtf8Error(i - start);
+      for (let k = 0; k < n; k++) buffer[pos++] = bytes[i + k];
+      i += n - 1;
+    }
+    this.#pos = pos;
+  }
+
+  /** Ends the row being appended. */
+  endLine(): void {
+    this.#reserve(1);
+    this.#buffer[this.#pos++] = 0x0a;
+    this.#rows++;
+    this.#firstField = true;
+    this.#lineStart = this.#pos;
+    if (this.#pos >= CHUNK_BYTES) this.#handOver();
+  }
+
+  /** Forgets the row being appended (its record turned out to be bad input). */
+  dropLine(): void {
+    this.#pos = this.#lineStart;
+    this.#firstField = true;
+  }
+
+  /** The text as bytes, in order, in chunks of about 64 KiB. */
   chunks(): readonly Buffer[] {
-    this.#encodePending();
+    this.#handOver();
     return this.#chunks;
   }
 
-  #encodePending(): void {
-    if (!this.#pending) return;
-    // one encoding call (Buffer.from measures the UTF-8 length first, then encodes)
-    const bytes = UTF8.encode(this.#pending);
-    this.#chunks.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    this.#pending = "";
+  /** Writes the tab before a field but the first; the position to write the field at. */
+  #separate(): number {
+    if (this.#firstField) {
+      this.#firstField = false;
+      return this.#pos;
+    }
+    this.#buffer[this.#pos] = 0x09;
+    return ++this.#pos;
+  }
+
+  /** Room for `n` more bytes (and a separator). */
+  #reserve(n: number): void {
+    if (this.#pos + n + 1 <= this.#buffer.length) return;
+    const grown = new Uint8Array(Math.max(this.#buffer.length * 2, this.#pos + n + 1));
+    grown.set(this.#buffer.subarray(0, this.#pos));
+    this.#buffer = grown;
+  }
+
+  /** Keeps the complete lines written as a chunk; the next lines go to a new buffer. */
+  #handOver(): void {
+    const complete = this.#lineStart;
+    if (complete === 0) return;
+    const rest = this.#buffer.subarray(complete, this.#pos);
+    this.#chunks.push(Buffer.from(this.#buffer.buffer, 0, complete));
+    const next = new Uint8Array(this.#buffer.length);
+    next.set(rest);
+    this.#buffer = next;
+    this.#pos = rest.length;
+    this.#lineStart = 0;
   }
 }
