@@ -102,6 +102,34 @@ export class BatchBuffer {
    * the caller keeps one object per table and column list.
    */
   addRow(target: RowTarget, row: SqlValue[]): void {
+    const rows = this.#rowsOf(target);
+    if (rows.text) rows.text.add(row);
+    else rows.rows.push(row);
+    this.#records++;
+    this.#touch();
+  }
+
+  /**
+   * Adds a row that `encode` appends to the LOAD DATA text of `target` (which has `loadData`),
+   * and returns what `encode` does. When `encode` throws, nothing is added.
+   */
+  addEncoded<T>(target: RowTarget, encode: (text: LoadDataText) => T): T {
+    const known = this.#tables.has(target);
+    const rows = this.#rowsOf(target);
+    if (!rows.text) throw new Error(`rows of ${target.table} are not bulk-loaded`);
+    let result: T;
+    try {
+      result = encode(rows.text);
+    } catch (error) {
+      if (!known) this.#tables.delete(target);
+      throw error;
+    }
+    this.#records++;
+    this.#touch();
+    return result;
+  }
+
+  #rowsOf(target: RowTarget): TableRows {
     let rows = this.#tables.get(target);
     if (!rows) {
       rows = {
@@ -111,10 +139,7 @@ export class BatchBuffer {
       };
       this.#tables.set(target, rows);
     }
-    if (rows.text) rows.text.add(row);
-    else rows.rows.push(row);
-    this.#records++;
-    this.#touch();
+    return rows;
   }
 
   /** Keeps a record that could not be mapped, with its reason. */

@@ -6,6 +6,7 @@
  */
 
 import type { AvroField, AvroSchema } from "./avro_schema.ts";
+import { BadInputError } from "./decode.ts";
 
 /** Debezium's operation codes: create, update, delete, snapshot read, truncate. */
 export type Op = "c" | "u" | "d" | "r" | "t";
@@ -24,6 +25,29 @@ export interface Envelope {
   source?: Record<string, unknown> | null;
   op: string;
   ts_ms?: number | bigint | null;
+}
+
+/** The row image an op carries: the state after it, or before a delete; truncate has none. */
+export const IMAGE_OF = { c: "after", u: "after", r: "after", d: "before", t: undefined } as const;
+
+/**
+ * The side of the envelope whose row image `op` writes, or undefined for none (truncate);
+ * `has` tells whether the event carries an image on a side. Throws
+ * {@linkcode BadInputError} for an unknown op, or an event without the image its op needs.
+ */
+export function imageSide(
+  op: string,
+  has: (side: "before" | "after") => boolean,
+): "before" | "after" | undefined {
+  if (!isOp(op)) throw new BadInputError("not-debezium-envelope", `unknown Debezium op "${op}"`);
+  const side = IMAGE_OF[op];
+  if (side && !has(side)) {
+    throw new BadInputError(
+      "missing-row-image",
+      `a "${op}" event without its "${side}" image: there is no row to write`,
+    );
+  }
+  return side;
 }
 
 /** Where a record sits in Kafka. */
@@ -50,7 +74,14 @@ export function isLastSnapshotRead(envelope: Envelope): boolean {
 
 /** The envelope fields `cdc stream` reads, and those of the `source` block. */
 const READ_FIELDS = new Set(["before", "after", "source", "op", "ts_ms"]);
-const READ_SOURCE_FIELDS = new Set(["ts_ms", "snapshot", "file", "pos", "row", "gtid"]);
+export const READ_SOURCE_FIELDS: ReadonlySet<string> = new Set([
+  "ts_ms",
+  "snapshot",
+  "file",
+  "pos",
+  "row",
+  "gtid",
+]);
 
 /**
  * The reader schema of a Debezium envelope for `cdc stream`: the writer's schema

@@ -10,7 +10,7 @@
 import type { AvroRecordSchema, AvroSchema } from "./avro_schema.ts";
 import { isRecord, namedTypes, unwrapOptional } from "./avro_schema.ts";
 import { isMetadataColumn, METADATA_COLUMNS } from "./cdc_table.ts";
-import { type Envelope, isOp, type KafkaPosition } from "./debezium.ts";
+import { type Envelope, imageSide, type KafkaPosition } from "./debezium.ts";
 import { BadInputError } from "./decode.ts";
 import type { ColumnDef } from "./dialect.ts";
 import type { ColumnMapping, MappingOptions, SqlValue } from "./type_mapping.ts";
@@ -25,6 +25,8 @@ export interface RowPlan {
   columnNames: readonly string[];
   /** The source's primary key columns, from the Kafka key schema (empty without one). */
   keyColumns: readonly string[];
+  /** How each field of the row record becomes its column, in field order. */
+  mappings: readonly ColumnMapping[];
   /**
    * The `_cdc` row for one event, values in `columnNames` order. Throws
    * {@linkcode BadInputError} for an event that carries no row image where its op needs one.
@@ -143,9 +145,6 @@ function keyColumns(
   });
 }
 
-/** What each op takes its row image from. */
-const IMAGE_OF = { c: "after", u: "after", r: "after", d: "before", t: undefined } as const;
-
 /**
  * Compiles the row plan of an envelope schema. Throws {@linkcode BadInputError}
  * when the schema is not an envelope or a column type cannot be mapped.
@@ -165,18 +164,10 @@ export function compileRowPlan(
     columns: mappings.map((m) => ({ name: m.name, type: m.type, nullable: true })),
     columnNames: [...mappings.map((m) => m.name), ...METADATA_COLUMNS.map((c) => c.name)],
     keyColumns: key,
+    mappings,
     toRow(envelope, position) {
-      if (!isOp(envelope.op)) {
-        throw new BadInputError("not-debezium-envelope", `unknown Debezium op "${envelope.op}"`);
-      }
-      const side = IMAGE_OF[envelope.op];
+      const side = imageSide(envelope.op, (side) => !!envelope[side]);
       const image = side ? envelope[side] : null;
-      if (side && !image) {
-        throw new BadInputError(
-          "missing-row-image",
-          `a "${envelope.op}" event without its "${side}" image: there is no row to write`,
-        );
-      }
       const row: SqlValue[] = new Array(width);
       for (let i = 0; i < fields.length; i++) {
         row[i] = image ? converters[i](image[fields[i]]) : null;

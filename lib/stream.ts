@@ -14,6 +14,7 @@ import { type Envelope, isLastSnapshotRead } from "./debezium.ts";
 import { BadInputError, type CompiledSchema, type DecodedValue } from "./decode.ts";
 import type { ColumnDef } from "./dialect.ts";
 import { compileRowPlan, type RowPlan } from "./envelope.ts";
+import { compileLoadLineWriter, type LoadLineWriter } from "./envelope_lines.ts";
 import type { DuplicateKeys } from "./load_data.ts";
 import { logger } from "./log.ts";
 import type { Positions } from "./positions.ts";
@@ -130,6 +131,8 @@ const key = (topic: string, partition: number) => `${topic}\0${partition}`;
 interface PlannedTarget {
   plan: RowPlan;
   target: RowTarget;
+  /** Set where the target is bulk-loaded and the schema is read in place. */
+  loadLine?: LoadLineWriter;
 }
 
 /**
@@ -273,15 +276,26 @@ export class Pipeline {
       return;
     }
     const table = this.#options.tables.get(topic)!;
+    const position = { partition, offset: record.offset };
+    const bytes = record.value;
     try {
-      const decoded = await this.#stages.decoder.decode(record.value);
-      const envelope = decoded.value as Envelope;
-      const keySchema = this.#options.keyed
-        ? await this.#keySchema(table, topic, record, envelope)
-        : undefined;
-      const { plan, target } = await this.#plan(table, topic, decoded.schema, keySchema);
-      const row = plan.toRow(envelope, { partition, offset: record.offset });
-      this.#buffer.addRow(target, row);
+      let envelope: Envelope;
+      const planned = this.#options.keyed
+        ? undefined
+        : await this.#plan(table, topic, await this.#stages.decoder.schemaOf(bytes), undefined);
+      if (planned?.loadLine) {
+        const write = planned.loadLine;
+        envelope = this.#buffer.addEncoded(planned.target, (text) => write(bytes, position, text));
+      } else {
+        const decoded = await this.#stages.decoder.decode(bytes);
+        envelope = decoded.value as Envelope;
+        const keySchema = this.#options.keyed
+          ? await this.#keySchema(table, topic, record, envelope)
+          : undefined;
+        const { plan, target } = planned ??
+          await this.#plan(table, topic, decoded.schema, keySchema);
+        this.#buffer.addRow(target, plan.toRow(envelope, position));
+      }
       observer?.consumed(topic, envelope.op);
       observer?.buffered(table, sourceTsMs(envelope));
       if (envelope.op === "r") this.#snapshotRead(topic, envelope);
@@ -362,7 +376,9 @@ export class Pipeline {
       planned = (async () => {
         const plan = compileRowPlan(schema.schema, this.#options.mapping, keySchema?.schema);
         await this.#stages.writer.ensureTable(table, plan.columns, plan.keyColumns);
-        return { plan, target: this.#target(table, topic, plan) };
+        const target = this.#target(table, topic, plan);
+        const loadLine = target.loadData && compileLoadLineWriter(schema, plan.mappings);
+        return { plan, target, ...(loadLine ? { loadLine } : {}) };
       })();
       planned.catch(() => this.#plans.delete(k));
       this.#plans.set(k, planned);

@@ -47,6 +47,8 @@ export interface ColumnMapping {
   field: string;
   type: SqlType;
   convert: (value: unknown) => SqlValue;
+  /** True when values land as Avro decodes them (`convert` only passes null on). */
+  verbatim: boolean;
 }
 
 /** A column schema this module cannot map; bad input under `--on-error`. */
@@ -545,6 +547,7 @@ export function mapField(
     field: field.name,
     type: mapping.type,
     convert: (value) => (value === null || value === undefined ? null : convert(value)),
+    verbatim: convert === same,
   };
 }
 
