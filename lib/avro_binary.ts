@@ -13,7 +13,7 @@
 import { Buffer } from "node:buffer";
 import { readZigZagLong } from "./decode.ts";
 import type { AvroSchema, NamedTypes } from "./avro_schema.ts";
-import { resolve } from "./avro_schema.ts";
+import { avroTypeName, resolve } from "./avro_schema.ts";
 
 /** A position in one record's Avro bytes. */
 export class AvroCursor {
@@ -41,6 +41,12 @@ export class AvroCursor {
   /** An `int` or `long`: a number where exact, else a bigint. */
   readLong(): number | bigint {
     const start = this.pos;
+    const first = this.bytes[start];
+    if (first < 0x80) {
+      // one byte: -64 to 63, the most common case by far (lengths, small numbers, flags)
+      this.pos++;
+      return first & 1 ? -((first + 1) >> 1) : first >> 1;
+    }
     this.skipVarint();
     if (this.pos - start > 10) throw new AvroReadError("a varint longer than 10 bytes");
     return readZigZagLong(this.bytes, start, Math.min(this.pos, this.bytes.length));
@@ -101,6 +107,29 @@ const readBytes = (c: AvroCursor): Buffer => {
   return c.bytes.subarray(start, start + n);
 };
 
+/**
+ * A string reader that returns the string it read last when the bytes are the same: the
+ * fields of Debezium's `source` block (binlog file, snapshot flag) and `op` repeat from one
+ * event to the next, and comparing a few bytes costs less than decoding them.
+ */
+function repeatedStringReader(): ValueReader {
+  let last = "";
+  let lastBytes = new Uint8Array(0);
+  return (c) => {
+    const n = c.readLength();
+    const start = c.take(n);
+    const bytes = c.bytes;
+    if (n === lastBytes.length) {
+      let i = 0;
+      while (i < n && bytes[start + i] === lastBytes[i]) i++;
+      if (i === n) return last;
+    }
+    lastBytes = bytes.slice(start, start + n);
+    last = bytes.toString("utf8", start, start + n);
+    return last;
+  };
+}
+
 const PRIMITIVE_READERS: Record<string, ValueReader> = {
   null: () => null,
   boolean: (c) => c.bytes[c.take(1)] !== 0,
@@ -149,18 +178,30 @@ export function optionalBranch(
   return { branch: schema[index], index };
 }
 
+/** Options of {@linkcode compileReader}. */
+export interface ReaderOptions {
+  /** The fields a record's reader reads (the others are skipped); all when absent. */
+  keep?: ReadonlySet<string>;
+  /** Strings that mostly repeat the previous value read: reused when their bytes are equal. */
+  repeatedStrings?: boolean;
+}
+
 /** Compiles a reader of values of `schema`, with `names` resolving references. */
 export function compileReader(
   schema: AvroSchema,
   names: NamedTypes,
-  keep?: ReadonlySet<string>,
+  options: ReaderOptions = {},
 ): ValueReader {
+  const inner = { repeatedStrings: options.repeatedStrings };
   const optional = optionalBranch(schema);
   if (optional) {
-    const read = compileReader(optional.branch, names);
+    const read = compileReader(optional.branch, names, inner);
     return (c) => readUnionIndex(c, 2) === optional.index ? read(c) : null;
   }
   const resolved = resolve(schema, names);
+  if (options.repeatedStrings && avroTypeName(resolved) === "string") {
+    return repeatedStringReader();
+  }
   if (typeof resolved === "string") {
     const read = PRIMITIVE_READERS[resolved];
     if (!read) throw new UnsupportedSchemaError(resolved);
@@ -168,12 +209,13 @@ export function compileReader(
   }
   if (Array.isArray(resolved)) throw new UnsupportedSchemaError(resolved);
   const type = resolved.type;
-  if (typeof type !== "string") return compileReader(type, names);
+  if (typeof type !== "string") return compileReader(type, names, options);
   switch (type) {
     case "record": {
+      const keep = options.keep;
       const fields = (resolved.fields ?? []).map((f) => ({
         name: f.name,
-        read: !keep || keep.has(f.name) ? compileReader(f.type, names) : undefined,
+        read: !keep || keep.has(f.name) ? compileReader(f.type, names, inner) : undefined,
         skip: compileSkipper(f.type, names),
       }));
       return (c) => {

@@ -79,7 +79,7 @@ Deno.test("compileReader: `keep` reads only the fields named, skipping the rest"
   const bytes = compileAvro(RECORD).toBuffer(VALUE);
   const cursor = new AvroCursor();
   cursor.reset(bytes, 0);
-  const read = compileReader(RECORD, namedTypes(RECORD), new Set(["s", "nested"]));
+  const read = compileReader(RECORD, namedTypes(RECORD), { keep: new Set(["s", "nested"]) });
   assert.deepEqual(read(cursor), { s: VALUE.s, nested: { x: 5 } });
   cursor.checkEnd();
 });
@@ -122,4 +122,36 @@ Deno.test("AvroCursor: truncation, trailing bytes and bad unions are read errors
   const optional = compileReader(["null", "int"], new Map());
   cursor.reset(Buffer.of(4), 0); // branch 2 of 2
   assert.throws(() => optional(cursor), /union branch 2 of 2/);
+});
+
+Deno.test("AvroCursor.readLong: every small value, each side of the one-byte fast path", () => {
+  const long = compileAvro("long");
+  const cursor = new AvroCursor();
+  for (let n = -300; n <= 300; n++) {
+    cursor.reset(long.toBuffer(n), 0);
+    assert.equal(cursor.readLong(), n);
+    cursor.checkEnd();
+  }
+});
+
+Deno.test("compileReader: repeated strings come back equal when their bytes are, else decoded", () => {
+  const schema: AvroSchema = {
+    type: "record",
+    name: "Source",
+    fields: [{ name: "file", type: "string" }, { name: "gtid", type: ["null", "string"] }],
+  };
+  const type = compileAvro(schema);
+  const values = [
+    { file: "bin.000001", gtid: "0-1-1" },
+    { file: "bin.000001", gtid: "0-1-2" },
+    { file: "bin.000002", gtid: null },
+    { file: "bin.000002", gtid: "0-1-2" },
+    { file: "ünï", gtid: "" },
+  ];
+  const read = compileReader(schema, namedTypes(schema), { repeatedStrings: true });
+  const cursor = new AvroCursor();
+  for (const value of values) {
+    cursor.reset(type.toBuffer(value), 0);
+    assert.deepEqual(read(cursor), value);
+  }
 });

@@ -154,12 +154,12 @@ function envelopeFieldReader(
       };
     }
     case "source": {
-      const read = compileReader(type, names, READ_SOURCE_FIELDS);
+      const read = compileReader(type, names, { keep: READ_SOURCE_FIELDS, repeatedStrings: true });
       return (cursor, into) => void (into.source = read(cursor));
     }
     case "op":
     case "ts_ms": {
-      const read = compileReader(type, names);
+      const read = compileReader(type, names, { repeatedStrings: true });
       return (cursor, into) => void (into[name] = read(cursor));
     }
     default: {
@@ -206,7 +206,7 @@ function valueWriter(
     };
   }
   if (mapping.verbatim && (primitive === "int" || primitive === "long") && kind === "plain") {
-    return (cursor, text) => text.ascii(String(cursor.readLong()));
+    return (cursor, text) => text.integer(cursor.readLong());
   }
   const read: ValueReader = compileReader(type, names);
   const convert = mapping.convert;

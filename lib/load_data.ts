@@ -252,7 +252,9 @@ export class LoadDataText {
   value(value: SqlValue, kind: ColumnKind, column: number): void {
     if (value === null) this.null(kind);
     else if (kind === "text" && typeof value === "string") this.text(value);
-    else this.ascii(asciiFields(value, kind, column));
+    else if (kind !== "bytes" && typeof value === "number" && Number.isSafeInteger(value)) {
+      this.integer(value);
+    } else this.ascii(asciiFields(value, kind, column));
   }
 
   /** Appends NULL (both fields of a geometry). */
@@ -267,6 +269,22 @@ export class LoadDataText {
     let pos = this.#separate();
     for (let i = 0; i < text.length; i++) buffer[pos++] = text.charCodeAt(i);
     this.#pos = pos;
+  }
+
+  /** Appends a field of a whole number's digits (no string made for a safe integer). */
+  integer(n: number | bigint): void {
+    if (typeof n === "bigint" || !Number.isSafeInteger(n)) return this.ascii(String(n));
+    this.#reserve(18); // a sign and 16 digits
+    const buffer = this.#buffer;
+    let pos = this.#separate();
+    if (n < 0) {
+      buffer[pos++] = 0x2d; // -
+      n = -n;
+    }
+    let digits = 1;
+    for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    for (let i = pos + digits - 1; i >= pos; i--, n = Math.floor(n / 10)) buffer[i] = 0x30 + n % 10;
+    this.#pos = pos + digits;
   }
 
   /** Appends a field of any text, escaped. */

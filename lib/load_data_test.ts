@@ -124,3 +124,15 @@ Deno.test("LoadDataText: a value its column's kind cannot carry is an error, not
   const plain = new LoadDataText(loadDataFormat([], ["x"], "ignore"));
   assert.throws(() => plain.add([Buffer.from([1]) as SqlValue]), /column 1 is loaded as text/);
 });
+
+Deno.test("LoadDataText.integer: the digits String() writes, signs and bigints included", () => {
+  const text = new LoadDataText(loadDataFormat([], ["n"], "ignore"));
+  const values: (number | bigint)[] = [0, 7, -7, 10, 99, 100, -1_000_001, 2 ** 53 - 1, -(2 ** 53)];
+  values.push(2 ** 53, 2n ** 64n - 1n, -(2n ** 63n));
+  for (let n = 1; n < 1e16; n *= 7) values.push(n, -n);
+  for (const n of values) {
+    text.integer(n);
+    text.endLine();
+  }
+  assert.equal(textOf(text), values.map((n) => `${n}\n`).join(""));
+});
