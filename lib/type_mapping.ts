@@ -107,8 +107,25 @@ function timeOfDay(msOfDay: number): string {
   }`;
 }
 
+/**
+ * The last few seconds formatted, replaced in turn: the event and commit times of one batch
+ * mostly fall in the same second, and a row's other datetime columns take only a slot each.
+ */
+const RECENT_SECONDS = new Float64Array(4).fill(NaN);
+const RECENT_TEXTS = ["", "", "", ""];
+let nextRecent = 0;
+
 /** Whole seconds since the epoch (UTC) → `YYYY-MM-DD HH:MM:SS`. */
 function dateTimeOfSecond(seconds: number): string {
+  for (let i = 0; i < 4; i++) if (RECENT_SECONDS[i] === seconds) return RECENT_TEXTS[i];
+  const text = formatDateTimeOfSecond(seconds);
+  RECENT_SECONDS[nextRecent] = seconds;
+  RECENT_TEXTS[nextRecent] = text;
+  nextRecent = (nextRecent + 1) % 4;
+  return text;
+}
+
+function formatDateTimeOfSecond(seconds: number): string {
   const ms = seconds * 1000;
   const dayStart = Math.floor(ms / DAY_MS) * DAY_MS;
   return `${dayPrefix(dayStart)} ${timeOfDay(ms - dayStart)}`;
@@ -183,6 +200,17 @@ export function zonedTimeToUtc(text: string): string {
   return zonedTimestampToUtc(`1970-01-01T${text}`).slice(11);
 }
 
+/**
+ * A big-endian two's-complement integer (Kafka Connect Decimal's bytes) → its value: a number
+ * for up to 6 bytes (exact below 2^47; most decimals are this small), else a bigint.
+ */
+export function bytesToInteger(bytes: Uint8Array): number | bigint {
+  if (bytes.length > 6) return bytesToBigInt(bytes);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) n = n * 256 + bytes[i];
+  return bytes.length && bytes[0] & 0x80 ? n - 2 ** (bytes.length * 8) : n;
+}
+
 /** A big-endian two's-complement integer (Kafka Connect Decimal's bytes) → bigint. */
 export function bytesToBigInt(bytes: Uint8Array): bigint {
   if (bytes.length === 0) return 0n;
@@ -203,8 +231,8 @@ export function decimalText(text: string): string {
 }
 
 /** An unscaled integer and a scale → exact decimal text (`-12.340`). */
-export function formatDecimal(unscaled: bigint, scale: number): string {
-  const negative = unscaled < 0n;
+export function formatDecimal(unscaled: number | bigint, scale: number): string {
+  const negative = unscaled < 0;
   const digits = (negative ? -unscaled : unscaled).toString().padStart(scale + 1, "0");
   const text = scale > 0
     ? `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`
@@ -247,7 +275,7 @@ type Rule = (ctx: FieldContext) => Mapping;
 const same = (value: unknown) => value as SqlValue;
 
 const unscaledDecimal = (scale: number) => (value: unknown) =>
-  formatDecimal(bytesToBigInt(asBuffer(value)), scale);
+  formatDecimal(bytesToInteger(asBuffer(value)), scale);
 
 /** Fractional seconds: the source column's (none when it propagates no length), else `fallback`. */
 const fsp = (ctx: FieldContext, fallback: number) => {
@@ -313,7 +341,7 @@ const LOGICAL: Record<string, Rule> = {
     type: { name: "DECIMAL", precision: 65, scale: 30 },
     convert: (v) => {
       const { scale, value } = v as { scale: number; value: Uint8Array };
-      return formatDecimal(bytesToBigInt(value), scale);
+      return formatDecimal(bytesToInteger(value), scale);
     },
   }),
   "org.apache.kafka.connect.data.Date": () => ({

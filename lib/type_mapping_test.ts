@@ -4,6 +4,7 @@ import type { AvroField } from "./avro_schema.ts";
 import { renderSqlType } from "./sql_types.ts";
 import {
   bytesToBigInt,
+  bytesToInteger,
   decimalText,
   formatDate,
   formatDateTimeMicros,
@@ -87,6 +88,25 @@ Deno.test("decimals from Connect's two's-complement bytes are exact", () => {
     formatDecimal(10n ** 65n - 1n, 30),
     "99999999999999999999999999999999999.999999999999999999999999999999",
   );
+});
+
+Deno.test("bytesToInteger: numbers up to 6 bytes, bigints beyond, equal to bytesToBigInt", () => {
+  const cases = [[], [0], [0x7f], [0x80], [0xff], [0x00, 0x80], [0x80, 0x00]];
+  for (let length = 1; length <= 8; length++) {
+    cases.push(Array(length).fill(0xff), [0x80, ...Array(length - 1).fill(0)]);
+    cases.push([0x7f, ...Array(length - 1).fill(0xff)]);
+    for (let i = 0; i < 50; i++) {
+      cases.push(Array.from({ length }, () => Math.floor(Math.random() * 256)));
+    }
+  }
+  for (const bytes of cases.map((c) => new Uint8Array(c))) {
+    const value = bytesToInteger(bytes);
+    assert.equal(typeof value, bytes.length > 6 ? "bigint" : "number", `${bytes}`);
+    assert.equal(BigInt(value), bytesToBigInt(bytes), `${bytes}`);
+    for (const scale of [0, 2, 9]) {
+      assert.equal(formatDecimal(value, scale), formatDecimal(bytesToBigInt(bytes), scale));
+    }
+  }
 });
 
 Deno.test("mapField: the type-mapping table for Debezium's default schemas", () => {
@@ -406,4 +426,15 @@ Deno.test("formatDate: the calendar of Date#toISOString, year 0 to 9999 and beyo
   for (const days of [-1, 0, 1, 59, 60, 11_016, 11_017, -141_427, 10_957, 2_932_897]) {
     assert.equal(formatDate(days), iso(days), `day ${days}`);
   }
+});
+
+Deno.test("formatDateTimeMillis: right however seconds repeat or interleave (its recent-seconds cache)", () => {
+  const iso = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 23);
+  const seconds = [0, 1, 86_399, 1_700_000_000, 1_700_000_001, -1, 253_402_300_799];
+  const values: number[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const pick = i % 7 === 0 ? Math.floor(Math.random() * 7) : (i * 5) % 7; // runs and rotations
+    values.push(seconds[pick] * 1000 + (i % 1000));
+  }
+  for (const ms of values) assert.equal(formatDateTimeMillis(ms), iso(ms), `${ms}`);
 });

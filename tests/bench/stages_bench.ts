@@ -1,5 +1,6 @@
 /**
- * Each in-process stage of `cdc stream` alone, on 5,000 real records of a backlog topic
+ * Each in-process stage of `cdc stream` alone (and the one pass that history tables take
+ * instead of decode, map and encode), on 5,000 real records of a backlog topic
  * (tests/bench/backlog.ts), without Kafka, MySQL or a large heap in the way:
  *
  *   CDC_BENCH_TOPIC=perf200k.perf200k.items deno bench -A tests/bench/stages_bench.ts
@@ -11,6 +12,7 @@
 import { AvroDecoder } from "../../lib/decode.ts";
 import { type Envelope, envelopeReaderSchema } from "../../lib/debezium.ts";
 import { compileRowPlan } from "../../lib/envelope.ts";
+import { compileLoadLineWriter } from "../../lib/envelope_lines.ts";
 import { loadDataFormat, LoadDataText } from "../../lib/load_data.ts";
 import { RegistryClient } from "../../lib/registry.ts";
 import { REGISTRY_URL } from "../../tools/stack/config.ts";
@@ -42,5 +44,14 @@ Deno.bench(`map to rows, ${RECORDS} records`, () => {
 Deno.bench(`LOAD DATA text, ${RECORDS} rows`, () => {
   const text = new LoadDataText(format);
   for (const row of rows) text.add(row);
+  text.chunks();
+});
+
+// What history tables take instead of the three above: one pass from bytes to lines.
+const writeLine = compileLoadLineWriter(await decoder.schemaOf(values[0]), plan.mappings);
+if (!writeLine) throw new Error(`${topic}'s schema is not read in place`);
+Deno.bench(`one pass: bytes to LOAD DATA lines, ${RECORDS} records`, () => {
+  const text = new LoadDataText(format);
+  for (let i = 0; i < values.length; i++) writeLine(values[i], { partition: 0, offset: i }, text);
   text.chunks();
 });
