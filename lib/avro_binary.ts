@@ -18,18 +18,26 @@ import { avroTypeName, resolve } from "./avro_schema.ts";
 /** A position in one record's Avro bytes. */
 export class AvroCursor {
   bytes: Buffer = Buffer.alloc(0);
-  view: DataView = new DataView(new ArrayBuffer(0));
   pos = 0;
+  #view: DataView = new DataView(new ArrayBuffer(0));
+  #viewOf?: Uint8Array;
 
   /** Points the cursor at `bytes[start]`. */
   reset(bytes: Uint8Array, start: number): void {
-    if (bytes !== this.bytes) {
-      this.bytes = Buffer.isBuffer(bytes)
-        ? bytes
-        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    }
+    this.bytes = Buffer.isBuffer(bytes)
+      ? bytes
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
+  }
+
+  /** A view of the record's bytes, made on first use (only floats need one). */
+  get view(): DataView {
+    const bytes = this.bytes;
+    if (this.#viewOf !== bytes) {
+      this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.#viewOf = bytes;
+    }
+    return this.#view;
   }
 
   /** Skips a varint; reading past the end leaves `pos` beyond it (see {@linkcode checkEnd}). */
