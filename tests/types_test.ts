@@ -72,9 +72,26 @@ const sourceIdOf = (k: string) =>
     STREAMED_FIRST_ID + MOVED_BY
   }, ${MOVED_BY}, 0)`;
 
+/**
+ * The lanes: every mode set written the default way (history rows as LOAD DATA lines made in
+ * one pass from the event's bytes), and two of them again as INSERTs of decoded values (the
+ * path of `--write-method insert`, of servers without `local_infile`, and of the other modes),
+ * so that both paths are held to the source.
+ */
+const LANES: { label: string; modes: Modes; writeMethod: "load" | "insert" }[] = [
+  ...Object.entries(MODE_SETS).map(([label, modes]) => ({
+    label,
+    modes,
+    writeMethod: "load" as const,
+  })),
+  { label: "a_insert", modes: MODE_SETS.a, writeMethod: "insert" },
+  { label: "e_insert", modes: MODE_SETS.e, writeMethod: "insert" },
+];
+
 interface Lane {
   label: string;
   modes: Modes;
+  writeMethod: "load" | "insert";
   connector: string;
   topicPrefix: string;
   sink: string;
@@ -174,9 +191,10 @@ Deno.test({
     const db = await connectMysql();
     // TIMESTAMP values are written in a non-UTC session; _cdc must hold them in UTC.
     await db.query("SET time_zone = '+05:30'");
-    const lanes: Lane[] = Object.entries(MODE_SETS).map(([label, modes]) => ({
+    const lanes: Lane[] = LANES.map(({ label, modes, writeMethod }) => ({
       label,
       modes,
+      writeMethod,
       connector: `types-${suffix}-${label}`,
       topicPrefix: `types_${suffix}_${label}`,
       sink: `types_${suffix}_${label}_sink`,
@@ -211,6 +229,8 @@ Deno.test({
             source,
             "--binary-handling-mode",
             lane.modes.binary,
+            "--write-method",
+            lane.writeMethod,
             "--flush-ms",
             "200",
           ),
