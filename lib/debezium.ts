@@ -28,7 +28,7 @@ export interface Envelope {
 }
 
 /** The row image an op carries: the state after it, or before a delete; truncate has none. */
-export const IMAGE_OF = { c: "after", u: "after", r: "after", d: "before", t: undefined } as const;
+const IMAGE_OF = { c: "after", u: "after", r: "after", d: "before", t: undefined } as const;
 
 /**
  * The side of the envelope whose row image `op` writes, or undefined for none (truncate);

@@ -106,9 +106,21 @@ export class RegistryClient {
     return pending;
   }
 
-  /** All subjects (`GET /subjects`). */
-  subjects(): Promise<string[]> {
-    return this.#get<string[]>("/subjects");
+  /**
+   * All subjects (`GET /subjects`), read page by page: Apicurio's ccompat API answers at most
+   * 1,000 subjects per request unless asked for more (`apicurio.ccompat.max-subjects`), and it
+   * and Confluent's page with `offset` and `limit`. Pages are read until one is short; a
+   * registry that ignores the parameters answers the whole list again, and a page that adds
+   * nothing new ends the reading.
+   */
+  async subjects(pageSize = 1000): Promise<string[]> {
+    const subjects = new Set<string>();
+    for (let offset = 0;; offset += pageSize) {
+      const page = await this.#get<string[]>(`/subjects?offset=${offset}&limit=${pageSize}`);
+      const known = subjects.size;
+      for (const subject of page) subjects.add(subject);
+      if (page.length < pageSize || subjects.size === known) return [...subjects];
+    }
   }
 
   /** The version numbers of a subject (`GET /subjects/{s}/versions`). */
