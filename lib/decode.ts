@@ -12,6 +12,7 @@ import { Buffer } from "node:buffer";
 import type { RegisteredSchema, RegistryClient } from "./registry.ts";
 import { UnknownSchemaIdError } from "./registry.ts";
 import { type AvroSchema, inlineReferences } from "./avro_schema.ts";
+import { invalidUtf8At } from "./utf8.ts";
 
 /** Why a record could not be decoded; the policy of `--on-error` applies to these. */
 export type BadInputReason =
@@ -110,20 +111,50 @@ const exactLong = avro.types.LongType.__with({
   compare: (a: number | bigint, b: number | bigint) => (a === b ? 0 : a < b ? -1 : 1),
 }, true);
 
-/** A `long` written as a name (`"long"`) or as an object (`{"type": "long", "connect.name": ...}`). */
-function isLong(schema: avro.Schema): boolean {
-  return schema === "long" ||
-    (typeof schema === "object" && !Array.isArray(schema) &&
-      (schema as { type?: unknown }).type === "long");
+/** The part of avsc's reading position that a string read uses. */
+interface AvscTap {
+  buf: Buffer;
+  pos: number;
+  readLong(): number;
 }
 
-/** Compiles an Avro schema with exact longs, however each `long` is written. */
+/**
+ * Avro `string`, checked to be UTF-8 as the Avro spec requires: avsc would turn bad bytes into
+ * U+FFFD without a word, changing the value; here they make the record undecodable (bad input,
+ * by `--on-error`). The history path checks as it copies (lib/load_data.ts).
+ */
+class Utf8StringType extends avro.types.StringType {
+  _read(tap: AvscTap): string | undefined {
+    const length = tap.readLong();
+    const start = tap.pos;
+    tap.pos += length;
+    // a negative length or one past the end: the caller's offset check reports the record
+    if (length < 0 || tap.pos > tap.buf.length) return undefined;
+    const bad = invalidUtf8At(tap.buf, start, tap.pos);
+    if (bad >= 0) throw new Error(`a string is not valid UTF-8 (byte ${bad} of it)`);
+    return tap.buf.toString("utf8", start, tap.pos);
+  }
+}
+
+/** Whether `schema` is a `type` written as a name (`"long"`) or an object (`{"type": "long"}`). */
+function isPrimitive(schema: avro.Schema, type: "long" | "string"): boolean {
+  return schema === type ||
+    (typeof schema === "object" && !Array.isArray(schema) &&
+      (schema as { type?: unknown }).type === type);
+}
+
+/** Compiles an Avro schema with exact longs and checked strings, however each is written. */
 export function compileAvro(schema: AvroSchema): avro.Type {
   // avsc adds every named type to the registry it is given: a fresh one each time.
   // A registry entry would only replace bare `"long"` references: the hook sees every type.
   return avro.Type.forSchema(schema as avro.Schema, {
     registry: {},
-    typeHook: (s) => (isLong(s) ? exactLong : undefined),
+    typeHook: (s) =>
+      isPrimitive(s, "long")
+        ? exactLong
+        : isPrimitive(s, "string")
+        ? new Utf8StringType()
+        : undefined,
   });
 }
 

@@ -97,3 +97,32 @@ Deno.test("truncated or trailing Avro is bad input, not a crash", () => {
     );
   }
 });
+
+Deno.test("strings must be UTF-8: bad bytes are undecodable, not U+FFFD", () => {
+  const schema = {
+    type: "record",
+    name: "R",
+    fields: [
+      { name: "s", type: "string" },
+      { name: "o", type: ["null", { type: "string", "connect.name": "x" }] },
+    ],
+  };
+  const type = compileAvro(schema);
+  const good = { s: "ünï 😀 \uFFFD as itself", o: "abc" };
+  const bytes = type.toBuffer(good);
+  assert.deepEqual({ ...decodeAvroPayload({ id: 9, schema, type }, bytes) as object }, good);
+  // a reader schema resolving the writer's (the stream's projection) checks as well
+  const resolver = type.createResolver(compileAvro(schema));
+  for (const at of [bytes.indexOf("ü"), bytes.indexOf("abc")]) {
+    const broken = Buffer.from(bytes);
+    broken[at] = 0xff;
+    for (const compiled of [{ id: 9, schema, type }, { id: 9, schema, type, resolver }]) {
+      assert.throws(
+        () => decodeAvroPayload(compiled, broken),
+        (e: unknown) =>
+          e instanceof BadInputError && e.reason === "undecodable-avro" &&
+          /not valid UTF-8/.test(e.message),
+      );
+    }
+  }
+});

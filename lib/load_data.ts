@@ -13,6 +13,7 @@ import { type ColumnDef, qualifiedName, quoteIdent } from "./dialect.ts";
 import { METADATA_COLUMNS } from "./cdc_table.ts";
 import { type Family, familyOf, type SqlType } from "./sql_types.ts";
 import { GeometryValue, type SqlValue } from "./type_mapping.ts";
+import { utf8SequenceLength } from "./utf8.ts";
 
 /** What the server does with a row whose key is already in the table. */
 export type DuplicateKeys = "ignore" | "replace";
@@ -193,29 +194,6 @@ export class InvalidUtf8Error extends Error {
     super(`a string is not valid UTF-8 (byte ${at} of it)`);
     this.name = "InvalidUtf8Error";
   }
-}
-
-/**
- * The length of the UTF-8 sequence at `bytes[i]` (a byte of 0x80 or above), or 0 when it is
- * not a valid one (RFC 3629: no overlong forms, no surrogates, nothing beyond U+10FFFF).
- */
-function utf8SequenceLength(bytes: Uint8Array, i: number, end: number): number {
-  const b = bytes[i];
-  let n: number, low = 0x80, high = 0xbf;
-  if (b >= 0xc2 && b <= 0xdf) n = 2;
-  else if (b >= 0xe0 && b <= 0xef) {
-    n = 3;
-    if (b === 0xe0) low = 0xa0;
-    else if (b === 0xed) high = 0x9f;
-  } else if (b >= 0xf0 && b <= 0xf4) {
-    n = 4;
-    if (b === 0xf0) low = 0x90;
-    else if (b === 0xf4) high = 0x8f;
-  } else return 0;
-  if (i + n > end) return 0;
-  if (bytes[i + 1] < low || bytes[i + 1] > high) return 0;
-  for (let k = 2; k < n; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return 0;
-  return n;
 }
 
 /**
