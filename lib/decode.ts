@@ -12,7 +12,7 @@ import { Buffer } from "node:buffer";
 import type { RegisteredSchema, RegistryClient } from "./registry.ts";
 import { UnknownSchemaIdError } from "./registry.ts";
 import { type AvroSchema, inlineReferences } from "./avro_schema.ts";
-import { invalidUtf8At } from "./utf8.ts";
+import { invalidUtf8At, InvalidUtf8Error } from "./utf8.ts";
 
 /** Why a record could not be decoded; the policy of `--on-error` applies to these. */
 export type BadInputReason =
@@ -131,7 +131,7 @@ class Utf8StringType extends avro.types.StringType {
     // a negative length or one past the end: the caller's offset check reports the record
     if (length < 0 || tap.pos > tap.buf.length) return undefined;
     const bad = invalidUtf8At(tap.buf, start, tap.pos);
-    if (bad >= 0) throw new Error(`a string is not valid UTF-8 (byte ${bad} of it)`);
+    if (bad >= 0) throw new InvalidUtf8Error(bad);
     return tap.buf.toString("utf8", start, tap.pos);
   }
 }

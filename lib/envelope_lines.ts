@@ -26,7 +26,8 @@ import type { AvroSchema, NamedTypes } from "./avro_schema.ts";
 import { METADATA_COLUMNS } from "./cdc_table.ts";
 import { type Envelope, imageSide, type KafkaPosition, READ_SOURCE_FIELDS } from "./debezium.ts";
 import { BadInputError, type CompiledSchema } from "./decode.ts";
-import { type ColumnKind, InvalidUtf8Error, kindOf, type LoadDataText } from "./load_data.ts";
+import { type ColumnKind, kindOf, type LoadDataText } from "./load_data.ts";
+import { InvalidUtf8Error } from "./utf8.ts";
 import type { ColumnMapping } from "./type_mapping.ts";
 
 /**

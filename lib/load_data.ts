@@ -13,7 +13,7 @@ import { type ColumnDef, qualifiedName, quoteIdent } from "./dialect.ts";
 import { METADATA_COLUMNS } from "./cdc_table.ts";
 import { type Family, familyOf, type SqlType } from "./sql_types.ts";
 import { GeometryValue, type SqlValue } from "./type_mapping.ts";
-import { utf8SequenceLength } from "./utf8.ts";
+import { InvalidUtf8Error, utf8SequenceLength } from "./utf8.ts";
 
 /** What the server does with a row whose key is already in the table. */
 export type DuplicateKeys = "ignore" | "replace";
@@ -186,14 +186,6 @@ function escapeByte(b: number): number {
       return 0x30; // 0
   }
   return 0;
-}
-
-/** Text that is not UTF-8: the server would store it mangled, with only a warning. */
-export class InvalidUtf8Error extends Error {
-  constructor(at: number) {
-    super(`a string is not valid UTF-8 (byte ${at} of it)`);
-    this.name = "InvalidUtf8Error";
-  }
 }
 
 /**

@@ -5,6 +5,14 @@
  * @module
  */
 
+/** Text that is not UTF-8, where Avro promises UTF-8: the record is undecodable. */
+export class InvalidUtf8Error extends Error {
+  constructor(at: number) {
+    super(`a string is not valid UTF-8 (byte ${at} of it)`);
+    this.name = "InvalidUtf8Error";
+  }
+}
+
 /**
  * The length of the UTF-8 sequence starting at `bytes[i]` (a byte of 0x80 or above, before
  * `end`), or 0 when it is not a valid one (RFC 3629: no overlong forms, no surrogates, nothing
