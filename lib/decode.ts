@@ -188,6 +188,8 @@ export interface DecodedValue {
 export class AvroDecoder {
   readonly #registry: RegistryClient;
   readonly #compiled = new Map<number, Promise<CompiledSchema>>();
+  /** The compiled schemas that arrived, for lookups that must not wait. */
+  readonly #ready = new Map<number, CompiledSchema>();
   readonly #options: DecoderOptions;
 
   constructor(registry: RegistryClient, options: DecoderOptions = {}) {
@@ -203,9 +205,12 @@ export class AvroDecoder {
         const schema = await this.#selfContained(registered);
         const writer = compileAvro(schema);
         const projected = this.#options.project?.(schema);
-        if (!projected) return { id, schema, type: writer };
-        const reader = compileAvro(projected);
-        return { id, schema, type: reader, resolver: reader.createResolver(writer) };
+        const reader = projected && compileAvro(projected);
+        const compiled: CompiledSchema = reader
+          ? { id, schema, type: reader, resolver: reader.createResolver(writer) }
+          : { id, schema, type: writer };
+        this.#ready.set(id, compiled);
+        return compiled;
       });
       pending.catch(() => this.#compiled.delete(id));
       this.#compiled.set(id, pending);
@@ -234,6 +239,14 @@ export class AvroDecoder {
   /** The schema that wrote `bytes`, without decoding them (e.g. a Kafka key's). */
   schemaOf(bytes: Uint8Array): Promise<CompiledSchema> {
     return this.#framedSchema(confluentSchemaId(bytes));
+  }
+
+  /**
+   * The schema that wrote `bytes` if it is compiled already, without waiting (undefined if
+   * not yet); bad framing throws {@linkcode BadInputError} as {@linkcode decode} does.
+   */
+  knownSchemaOf(bytes: Uint8Array): CompiledSchema | undefined {
+    return this.#ready.get(confluentSchemaId(bytes));
   }
 
   /** The newest schema of a registry subject (e.g. `<topic>-key`). */

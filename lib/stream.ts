@@ -49,6 +49,8 @@ export interface RecordDecoder {
   decode(bytes: Uint8Array): Promise<DecodedValue>;
   /** The schema that wrote `bytes` (a Kafka key's: its fields name the key columns). */
   schemaOf(bytes: Uint8Array): Promise<CompiledSchema>;
+  /** The schema that wrote `bytes` if it is at hand already (no wait), else undefined. */
+  knownSchemaOf(bytes: Uint8Array): CompiledSchema | undefined;
   /** The newest schema of a registry subject. */
   latestSchema(subject: string): Promise<CompiledSchema>;
 }
@@ -135,6 +137,9 @@ interface PlannedTarget {
   loadLine?: LoadLineWriter;
 }
 
+/** A plan whose records go from their bytes to LOAD DATA lines. */
+type LoadLinePlan = Required<PlannedTarget>;
+
 /**
  * The stream from topics to `_cdc` tables; I/O through its stages. Batches are
  * handed over by the source one at a time; a timer (started by `start()`) writes
@@ -158,6 +163,8 @@ export class Pipeline {
   readonly #next = new Map<string, number>();
   readonly #highWatermarks = new Map<string, number>();
   readonly #plans = new Map<string, Promise<PlannedTarget>>();
+  /** Plans ready to write lines of a schema into a table, for records handled without a wait. */
+  readonly #loadLines = new Map<string, Map<CompiledSchema, LoadLinePlan>>();
   readonly #targets = new Map<string, RowTarget>();
   /** The Kafka key schema last seen per topic, for truncates (which carry no key). */
   readonly #keySchemas = new Map<string, CompiledSchema>();
@@ -227,7 +234,8 @@ export class Pipeline {
           this.stats.alreadyWritten++;
           continue;
         }
-        await this.#handleRecord(batch.topic, batch.partition, record);
+        const waiting = this.#handleRecord(batch.topic, batch.partition, record);
+        if (waiting) await waiting;
         this.#next.set(k, record.offset + 1);
         this.#buffer.advance(batch.topic, batch.partition, record.offset + 1);
         if (this.#buffer.size >= this.#options.batchSize) {
@@ -267,17 +275,44 @@ export class Pipeline {
     });
   }
 
-  async #handleRecord(topic: string, partition: number, record: SourceRecord): Promise<void> {
+  /**
+   * Decodes, maps and buffers one record. Returns a promise only when the record has to wait
+   * (its schema or table is new, or it is decoded whole): the rest, nearly every record of a
+   * history table, is handled without an await and the garbage each await leaves.
+   */
+  #handleRecord(topic: string, partition: number, record: SourceRecord): Promise<void> | undefined {
     this.stats.consumed++;
-    const observer = this.#stages.observer;
     if (record.value === null) {
       this.stats.tombstones++; // Debezium's delete tombstone: the delete event came before it
-      observer?.consumed(topic, "tombstone");
+      this.#stages.observer?.consumed(topic, "tombstone");
       return;
     }
     const table = this.#options.tables.get(topic)!;
-    const position = { partition, offset: record.offset };
     const bytes = record.value;
+    try {
+      const schema = this.#options.keyed ? undefined : this.#stages.decoder.knownSchemaOf(bytes);
+      const planned = schema && this.#loadLines.get(table)?.get(schema);
+      if (!planned) return this.#handleRecordAfterWaits(topic, table, partition, record);
+      const position = { partition, offset: record.offset };
+      const envelope = this.#buffer.addEncoded(
+        planned.target,
+        (text) => planned.loadLine(bytes, position, text),
+      );
+      this.#buffered(topic, table, envelope);
+    } catch (error) {
+      this.#failed(topic, partition, record, error);
+    }
+  }
+
+  /** {@linkcode #handleRecord} for a record that waits for its schema, plan or key schema. */
+  async #handleRecordAfterWaits(
+    topic: string,
+    table: string,
+    partition: number,
+    record: SourceRecord,
+  ): Promise<void> {
+    const position = { partition, offset: record.offset };
+    const bytes = record.value!;
     try {
       let envelope: Envelope;
       const planned = this.#options.keyed
@@ -296,14 +331,24 @@ export class Pipeline {
           await this.#plan(table, topic, decoded.schema, keySchema);
         this.#buffer.addRow(target, plan.toRow(envelope, position));
       }
-      observer?.consumed(topic, envelope.op);
-      observer?.buffered(table, sourceTsMs(envelope));
-      if (envelope.op === "r") this.#snapshotRead(topic, envelope);
+      this.#buffered(topic, table, envelope);
     } catch (error) {
-      if (!(error instanceof BadInputError)) throw error;
-      observer?.consumed(topic, "bad");
-      this.#badRecord(topic, partition, record, error);
+      this.#failed(topic, partition, record, error);
     }
+  }
+
+  /** Tells the observer of a buffered row, and counts snapshot reads. */
+  #buffered(topic: string, table: string, envelope: Envelope): void {
+    this.#stages.observer?.consumed(topic, envelope.op);
+    this.#stages.observer?.buffered(table, sourceTsMs(envelope));
+    if (envelope.op === "r") this.#snapshotRead(topic, envelope);
+  }
+
+  /** A record that could not be handled: bad input goes by `--on-error`, the rest is thrown. */
+  #failed(topic: string, partition: number, record: SourceRecord, error: unknown): void {
+    if (!(error instanceof BadInputError)) throw error;
+    this.#stages.observer?.consumed(topic, "bad");
+    this.#badRecord(topic, partition, record, error);
   }
 
   /** Counts a snapshot read; says so when it is the last of its table's snapshot. */
@@ -378,12 +423,20 @@ export class Pipeline {
         await this.#stages.writer.ensureTable(table, plan.columns, plan.keyColumns);
         const target = this.#target(table, topic, plan);
         const loadLine = target.loadData && compileLoadLineWriter(schema, plan.mappings);
-        return { plan, target, ...(loadLine ? { loadLine } : {}) };
+        if (!loadLine) return { plan, target };
+        if (!keySchema) this.#loadLinesOf(table).set(schema, { plan, target, loadLine });
+        return { plan, target, loadLine };
       })();
       planned.catch(() => this.#plans.delete(k));
       this.#plans.set(k, planned);
     }
     return planned;
+  }
+
+  #loadLinesOf(table: string): Map<CompiledSchema, LoadLinePlan> {
+    let plans = this.#loadLines.get(table);
+    if (!plans) this.#loadLines.set(table, plans = new Map());
+    return plans;
   }
 
   /** One target object per table and column list: rows of several schemas with the same

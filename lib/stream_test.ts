@@ -58,6 +58,9 @@ class JsonDecoder implements RecordDecoder {
   schemaOf(): Promise<CompiledSchema> {
     return Promise.resolve(COMPILED);
   }
+  knownSchemaOf(): CompiledSchema {
+    return COMPILED;
+  }
   latestSchema(): Promise<CompiledSchema> {
     return Promise.resolve(COMPILED);
   }
@@ -302,6 +305,7 @@ Deno.test("Pipeline stopped mid-batch handles no further record; the final flush
   }, {
     decoder: {
       schemaOf: () => decoder.schemaOf(),
+      knownSchemaOf: () => decoder.knownSchemaOf(),
       latestSchema: () => decoder.latestSchema(),
       decode: (bytes) => {
         if (JSON.parse(new TextDecoder().decode(bytes)).after.id === 1) stopping.stop();
