@@ -17,7 +17,7 @@ import { compileRowPlan, type RowPlan } from "./envelope.ts";
 import { compileLoadLineWriter, type LoadLineWriter } from "./envelope_lines.ts";
 import type { DuplicateKeys } from "./load_data.ts";
 import { logger } from "./log.ts";
-import type { Positions } from "./positions.ts";
+import { type Positions, setPosition } from "./positions.ts";
 import type { SourceBatch, SourceRecord } from "./source.ts";
 import type { MappingOptions } from "./type_mapping.ts";
 
@@ -68,7 +68,10 @@ export interface BatchWriter {
   write(batch: SinkBatch): Promise<void>;
 }
 
-/** Told of positions once they are durable in the sink (the Kafka group's commit). */
+/**
+ * Told of positions once they are durable in the sink (the Kafka group's commit). Never
+ * rejects: the sink's positions are what count, so a failed commit is the committer's to report.
+ */
 export interface PositionCommitter {
   commit(positions: Positions): Promise<void>;
 }
@@ -170,6 +173,10 @@ export class Pipeline {
   readonly #keySchemas = new Map<string, CompiledSchema>();
   /** Snapshot reads seen per topic, for the line that says a table's snapshot is through. */
   readonly #snapshotRows = new Map<string, number>();
+  /** Written positions that wait for the commit in flight, merged (newest offset wins). */
+  #uncommitted: Positions = new Map();
+  /** The commit to the group in flight, if any: one at a time, never in a write's way. */
+  #committing?: Promise<void>;
   #serial: Promise<unknown> = Promise.resolve();
   #inflight: Promise<void> = Promise.resolve();
   /** True from the start of a write until it settles. */
@@ -267,11 +274,12 @@ export class Pipeline {
     }
   }
 
-  /** Writes whatever is buffered and waits for every write (on shutdown). */
+  /** Writes whatever is buffered and waits for every write and commit (on shutdown). */
   flush(): Promise<void> {
     return this.#exclusive(async () => {
       await this.#flush();
       await this.#inflight;
+      await this.#committing;
     });
   }
 
@@ -481,7 +489,7 @@ export class Pipeline {
       written?.();
       this.stats.batches++;
       for (const t of batch.tables) this.stats.rowsWritten += rowCount(t);
-      await this.#stages.committer.commit(batch.positions);
+      this.#commit(batch.positions);
     }, (error) => {
       written?.(error);
       throw error;
@@ -495,6 +503,30 @@ export class Pipeline {
     });
     write.catch(() => undefined); // observed by the next flush; never unhandled meanwhile
     this.#inflight = write;
+  }
+
+  /**
+   * Commits written positions to the Kafka group, off the write path: the next write need
+   * not wait for Kafka's answer (a round trip that cost 6-7 ms of each 70 ms write). What is
+   * written meanwhile goes with the next commit.
+   */
+  #commit(positions: Positions): void {
+    for (const [topic, partitions] of positions) {
+      for (const [partition, offset] of partitions) {
+        setPosition(this.#uncommitted, topic, partition, offset);
+      }
+    }
+    this.#committing ??= (async () => {
+      try {
+        while (this.#uncommitted.size > 0) {
+          const next = this.#uncommitted;
+          this.#uncommitted = new Map();
+          await this.#stages.committer.commit(next);
+        }
+      } finally {
+        this.#committing = undefined;
+      }
+    })();
   }
 
   #exclusive<T>(work: () => Promise<T>): Promise<T> {
