@@ -177,6 +177,8 @@ export class MysqlSink implements RowWriter {
       bigNumberStrings: true,
       dateStrings: true,
       connectTimeout: 10_000,
+      // A batch's positions go with its COMMIT (every statement is built here, values escaped).
+      multipleStatements: true,
       // Statements arrive formatted (values escaped value by value): without values, the
       // driver's formatter would still scan every multi-megabyte INSERT for placeholders.
       queryFormat: (sql: string, values?: unknown) =>
@@ -321,9 +323,10 @@ export class MysqlSink implements RowWriter {
               insertDeadLetters(database, deadLetterTable, groupId, batch.deadLetters),
             );
           }
+          // the positions and the COMMIT in one round trip
           const positions = upsertPositions(database, offsetsTable, groupId, batch.positions);
-          if (positions) await this.#run(positions);
-          await this.#query("COMMIT");
+          if (positions) await this.#query(`${positions.sql};\nCOMMIT`, positions.values);
+          else await this.#query("COMMIT");
         } catch (error) {
           await this.#connection?.query("ROLLBACK").catch(() => undefined);
           throw error;
