@@ -15,12 +15,13 @@ import { readZigZagLong } from "./decode.ts";
 import type { AvroSchema, NamedTypes } from "./avro_schema.ts";
 import { avroTypeName, resolve } from "./avro_schema.ts";
 
+const FLOAT_BYTES = new Uint8Array(8);
+const FLOAT_VIEW = new DataView(FLOAT_BYTES.buffer);
+
 /** A position in one record's Avro bytes. */
 export class AvroCursor {
   bytes: Buffer = Buffer.alloc(0);
   pos = 0;
-  #view: DataView = new DataView(new ArrayBuffer(0));
-  #viewOf?: Uint8Array;
 
   /** Points the cursor at `bytes[start]`. */
   reset(bytes: Uint8Array, start: number): void {
@@ -30,14 +31,14 @@ export class AvroCursor {
     this.pos = start;
   }
 
-  /** A view of the record's bytes, made on first use (only floats need one). */
-  get view(): DataView {
-    const bytes = this.bytes;
-    if (this.#viewOf !== bytes) {
-      this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.#viewOf = bytes;
-    }
-    return this.#view;
+  /**
+   * A little-endian IEEE 754 float of `size` bytes, read through a fixed scratch buffer: a
+   * DataView over each record's bytes was an object per record with a float.
+   */
+  readFloat(size: 4 | 8): number {
+    const start = this.take(size);
+    for (let i = 0; i < size; i++) FLOAT_BYTES[i] = this.bytes[start + i];
+    return size === 4 ? FLOAT_VIEW.getFloat32(0, true) : FLOAT_VIEW.getFloat64(0, true);
   }
 
   /** Skips a varint; reading past the end leaves `pos` beyond it (see {@linkcode checkEnd}). */
@@ -143,8 +144,8 @@ const PRIMITIVE_READERS: Record<string, ValueReader> = {
   boolean: (c) => c.bytes[c.take(1)] !== 0,
   int: (c) => c.readLong(),
   long: (c) => c.readLong(),
-  float: (c) => c.view.getFloat32(c.take(4), true),
-  double: (c) => c.view.getFloat64(c.take(8), true),
+  float: (c) => c.readFloat(4),
+  double: (c) => c.readFloat(8),
   bytes: readBytes,
   string: readString,
 };
