@@ -249,6 +249,12 @@ export class AvroDecoder {
     return this.#ready.get(confluentSchemaId(bytes));
   }
 
+  /** {@linkcode decode} without a wait, when the schema is compiled already; else undefined. */
+  decodeKnown(bytes: Uint8Array): DecodedValue | undefined {
+    const schema = this.knownSchemaOf(bytes);
+    return schema && { schema, value: decodeAvroAt(schema, bytes, 5) };
+  }
+
   /** The newest schema of a registry subject (e.g. `<topic>-key`). */
   async latestSchema(subject: string): Promise<CompiledSchema> {
     const latest = await this.#registry.subjectVersion(subject, "latest");

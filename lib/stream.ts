@@ -10,7 +10,7 @@
  */
 import { BatchBuffer, rowCount, type RowTarget, rowTarget, type SinkBatch } from "./batch.ts";
 import type { DeadLetter } from "./bookkeeping.ts";
-import { type Envelope, isLastSnapshotRead } from "./debezium.ts";
+import { type Envelope, isLastSnapshotRead, type KafkaPosition } from "./debezium.ts";
 import { BadInputError, type CompiledSchema, type DecodedValue } from "./decode.ts";
 import type { ColumnDef } from "./dialect.ts";
 import { compileRowPlan, type RowPlan } from "./envelope.ts";
@@ -51,6 +51,8 @@ export interface RecordDecoder {
   schemaOf(bytes: Uint8Array): Promise<CompiledSchema>;
   /** The schema that wrote `bytes` if it is at hand already (no wait), else undefined. */
   knownSchemaOf(bytes: Uint8Array): CompiledSchema | undefined;
+  /** {@linkcode decode} without a wait, when the schema is at hand already; else undefined. */
+  decodeKnown(bytes: Uint8Array): DecodedValue | undefined;
   /** The newest schema of a registry subject. */
   latestSchema(subject: string): Promise<CompiledSchema>;
 }
@@ -140,8 +142,11 @@ interface PlannedTarget {
   loadLine?: LoadLineWriter;
 }
 
-/** A plan whose records go from their bytes to LOAD DATA lines. */
-type LoadLinePlan = Required<PlannedTarget>;
+/** A plan at hand for a table and value schema, and the key schema it was made with. */
+interface ReadyPlan {
+  planned: PlannedTarget;
+  keySchema: CompiledSchema | undefined;
+}
 
 /**
  * The stream from topics to `_cdc` tables; I/O through its stages. Batches are
@@ -166,8 +171,8 @@ export class Pipeline {
   readonly #next = new Map<string, number>();
   readonly #highWatermarks = new Map<string, number>();
   readonly #plans = new Map<string, Promise<PlannedTarget>>();
-  /** Plans ready to write lines of a schema into a table, for records handled without a wait. */
-  readonly #loadLines = new Map<string, Map<CompiledSchema, LoadLinePlan>>();
+  /** The plans made so far by table and value schema, for records handled without a wait. */
+  readonly #readyPlans = new Map<string, Map<CompiledSchema, ReadyPlan>>();
   readonly #targets = new Map<string, RowTarget>();
   /** The Kafka key schema last seen per topic, for truncates (which carry no key). */
   readonly #keySchemas = new Map<string, CompiledSchema>();
@@ -285,8 +290,8 @@ export class Pipeline {
 
   /**
    * Decodes, maps and buffers one record. Returns a promise only when the record has to wait
-   * (its schema or table is new, or it is decoded whole): the rest, nearly every record of a
-   * history table, is handled without an await and the garbage each await leaves.
+   * (its schema, key schema or table is new; a truncate in a keyed mode): the rest, nearly
+   * every record, is handled without an await and the garbage each await leaves.
    */
   #handleRecord(topic: string, partition: number, record: SourceRecord): Promise<void> | undefined {
     this.stats.consumed++;
@@ -298,15 +303,19 @@ export class Pipeline {
     const table = this.#options.tables.get(topic)!;
     const bytes = record.value;
     try {
-      const schema = this.#options.keyed ? undefined : this.#stages.decoder.knownSchemaOf(bytes);
-      const planned = schema && this.#loadLines.get(table)?.get(schema);
-      if (!planned) return this.#handleRecordAfterWaits(topic, table, partition, record);
+      const { decoder } = this.#stages;
+      const schema = decoder.knownSchemaOf(bytes);
+      const ready = schema && this.#readyPlans.get(table)?.get(schema);
+      let keySchema: CompiledSchema | undefined;
+      if (ready && this.#options.keyed) {
+        keySchema = record.key === null ? undefined : decoder.knownSchemaOf(record.key);
+        if (keySchema) this.#keySchemas.set(topic, keySchema);
+      }
+      if (!ready || keySchema !== ready.keySchema) {
+        return this.#handleRecordAfterWaits(topic, table, partition, record);
+      }
       const position = { partition, offset: record.offset };
-      const envelope = this.#buffer.addEncoded(
-        planned.target,
-        (text) => planned.loadLine(bytes, position, text),
-      );
-      this.#buffered(topic, table, envelope);
+      this.#buffered(topic, table, this.#add(ready.planned, bytes, position));
     } catch (error) {
       this.#failed(topic, partition, record, error);
     }
@@ -319,30 +328,35 @@ export class Pipeline {
     partition: number,
     record: SourceRecord,
   ): Promise<void> {
-    const position = { partition, offset: record.offset };
     const bytes = record.value!;
     try {
-      let envelope: Envelope;
-      const planned = this.#options.keyed
-        ? undefined
-        : await this.#plan(table, topic, await this.#stages.decoder.schemaOf(bytes), undefined);
-      if (planned?.loadLine) {
-        const write = planned.loadLine;
-        envelope = this.#buffer.addEncoded(planned.target, (text) => write(bytes, position, text));
-      } else {
-        const decoded = await this.#stages.decoder.decode(bytes);
-        envelope = decoded.value as Envelope;
-        const keySchema = this.#options.keyed
-          ? await this.#keySchema(table, topic, record, envelope)
-          : undefined;
-        const { plan, target } = planned ??
-          await this.#plan(table, topic, decoded.schema, keySchema);
-        this.#buffer.addRow(target, plan.toRow(envelope, position));
-      }
-      this.#buffered(topic, table, envelope);
+      const decoded = await this.#stages.decoder.decode(bytes);
+      const keySchema = this.#options.keyed
+        ? await this.#keySchema(table, topic, record, decoded.value as Envelope)
+        : undefined;
+      const planned = await this.#plan(table, topic, decoded.schema, keySchema);
+      const position = { partition, offset: record.offset };
+      this.#buffered(topic, table, this.#add(planned, bytes, position, decoded));
     } catch (error) {
       this.#failed(topic, partition, record, error);
     }
+  }
+
+  /**
+   * Buffers a record's row by its plan: its LOAD DATA line straight from its bytes, or the row
+   * of its decoded envelope (decoded here unless given). Returns the envelope.
+   */
+  #add(
+    planned: PlannedTarget,
+    bytes: Uint8Array,
+    position: KafkaPosition,
+    decoded?: DecodedValue,
+  ): Envelope {
+    const { plan, target, loadLine } = planned;
+    if (loadLine) return this.#buffer.addEncoded(target, (text) => loadLine(bytes, position, text));
+    const envelope = (decoded ?? this.#stages.decoder.decodeKnown(bytes)!).value as Envelope;
+    this.#buffer.addRow(target, plan.toRow(envelope, position));
+    return envelope;
   }
 
   /** Tells the observer of a buffered row, and counts snapshot reads. */
@@ -431,19 +445,20 @@ export class Pipeline {
         await this.#stages.writer.ensureTable(table, plan.columns, plan.keyColumns);
         const target = this.#target(table, topic, plan);
         const loadLine = target.loadData && compileLoadLineWriter(schema, plan.mappings);
-        if (!loadLine) return { plan, target };
-        if (!keySchema) this.#loadLinesOf(table).set(schema, { plan, target, loadLine });
-        return { plan, target, loadLine };
+        return loadLine ? { plan, target, loadLine } : { plan, target };
       })();
       planned.catch(() => this.#plans.delete(k));
       this.#plans.set(k, planned);
     }
+    // the plan last used for this table and schema is the one records take without a wait
+    planned.then((ready) => this.#readyPlansOf(table).set(schema, { planned: ready, keySchema }))
+      .catch(() => undefined); // the caller hears of the failure
     return planned;
   }
 
-  #loadLinesOf(table: string): Map<CompiledSchema, LoadLinePlan> {
-    let plans = this.#loadLines.get(table);
-    if (!plans) this.#loadLines.set(table, plans = new Map());
+  #readyPlansOf(table: string): Map<CompiledSchema, ReadyPlan> {
+    let plans = this.#readyPlans.get(table);
+    if (!plans) this.#readyPlans.set(table, plans = new Map());
     return plans;
   }
 
@@ -485,7 +500,7 @@ export class Pipeline {
     const batch = this.#buffer.drain();
     this.#writing = true;
     const written = this.#stages.observer?.writing(batch);
-    const write = this.#stages.writer.write(batch).then(async () => {
+    const write = this.#stages.writer.write(batch).then(() => {
       written?.();
       this.stats.batches++;
       for (const t of batch.tables) this.stats.rowsWritten += rowCount(t);
