@@ -1,0 +1,44 @@
+/**
+ * `tests/bench/kafka_read.ts` with `@platformatic/kafka` instead of kafkajs: reads `n` records
+ * of a backlog topic, handling nothing, with the same fetch limits as `cdc stream`, and prints
+ * the wall and CPU time it took. The comparison behind keeping kafkajs (README, "Why these
+ * libraries"):
+ *
+ *   deno run -A tests/bench/platformatic_read.ts perf200k.perf200k.items 200000
+ *   deno run -A tests/bench/kafka_read.ts perf200k.perf200k.items 200000
+ *
+ * @module
+ */
+import { Consumer } from "npm:@platformatic/kafka@2.12.1";
+import { FETCH_LIMITS } from "../../lib/source.ts";
+import { BOOTSTRAP } from "../../tools/stack/config.ts";
+
+const [topic, count] = [Deno.args[0], Number(Deno.args[1])];
+if (!topic || !(count > 0)) {
+  console.error("usage: deno run -A tests/bench/platformatic_read.ts <topic> <records>");
+  Deno.exit(2);
+}
+const consumer = new Consumer({
+  groupId: `platformatic-read-${Date.now()}`,
+  clientId: "platformatic-read",
+  bootstrapBrokers: [BOOTSTRAP],
+  maxBytes: FETCH_LIMITS.maxBytes,
+  maxBytesPerPartition: FETCH_LIMITS.maxBytesPerPartition,
+  maxWaitTime: FETCH_LIMITS.maxWaitTimeInMs,
+});
+const started = performance.now();
+const stream = await consumer.consume({ topics: [topic], mode: "earliest", autocommit: false });
+let read = 0;
+await new Promise<void>((resolve) => {
+  stream.on("data", () => {
+    if (++read >= count) resolve();
+  });
+});
+const seconds = (performance.now() - started) / 1000;
+const [utime, stime] = Deno.readTextFileSync("/proc/self/stat").split(" ").slice(13, 15);
+console.error(
+  `${read} records in ${seconds.toFixed(2)} s wall; process CPU ${
+    ((Number(utime) + Number(stime)) / 100).toFixed(2)
+  } s (start-up included)`,
+);
+Deno.exit(0);
