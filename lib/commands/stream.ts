@@ -299,7 +299,7 @@ async function runStream(options: StreamOptions): Promise<number> {
   return EXIT.ok;
 }
 
-/** Start-up: registry, sink and Kafka, each waited for with backoff, saying what it waits for. */
+/** Start-up: registry, sink and Kafka, waited for side by side with backoff, each saying so. */
 async function waitForServices(
   options: StreamOptions,
   registry: RegistryClient,
@@ -308,26 +308,28 @@ async function waitForServices(
   signal: AbortSignal,
 ): Promise<void> {
   const url = registry.baseUrl;
-  await retry(() => registry.ping(), {
-    what: `the schema registry at ${url}`,
-    timeoutMs: options.waitTimeout,
-    signal,
-    onRetry: ({ error, delayMs }) =>
-      log.info(
-        `waiting for the schema registry at ${url}: ${
-          errorMessage(error)
-        } (next try in ${delayMs} ms)`,
-      ),
-  });
-  await writer.open(
-    options.waitTimeout,
-    (error, delayMs) =>
-      log.info(
-        `waiting for ${writer.description}: ${errorMessage(error)} (next try in ${delayMs} ms)`,
-      ),
-    signal,
-  );
-  await source.waitForBroker(options.waitTimeout, signal);
+  await Promise.all([
+    retry(() => registry.ping(), {
+      what: `the schema registry at ${url}`,
+      timeoutMs: options.waitTimeout,
+      signal,
+      onRetry: ({ error, delayMs }) =>
+        log.info(
+          `waiting for the schema registry at ${url}: ${
+            errorMessage(error)
+          } (next try in ${delayMs} ms)`,
+        ),
+    }),
+    writer.open(
+      options.waitTimeout,
+      (error, delayMs) =>
+        log.info(
+          `waiting for ${writer.description}: ${errorMessage(error)} (next try in ${delayMs} ms)`,
+        ),
+      signal,
+    ),
+    source.waitForBroker(options.waitTimeout, signal),
+  ]);
 }
 
 function statusTimer(pipeline: Pipeline, intervalMs: number): ReturnType<typeof setInterval> {
