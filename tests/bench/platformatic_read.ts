@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Consumer } from "npm:@platformatic/kafka@2.12.1";
+import { Consumer } from "@platformatic/kafka";
 import { FETCH_LIMITS } from "../../lib/source.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
 
