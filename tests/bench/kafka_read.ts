@@ -12,12 +12,9 @@
 import { kafkaClient } from "../../lib/kafka.ts";
 import { FETCH_LIMITS } from "../../lib/source.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
+import { readBenchArgs, reportRead } from "./source.ts";
 
-const [topic, count] = [Deno.args[0], Number(Deno.args[1])];
-if (!topic || !(count > 0)) {
-  console.error("usage: deno run -A tests/bench/kafka_read.ts <topic> <records>");
-  Deno.exit(2);
-}
+const { topic, count } = readBenchArgs("kafka_read.ts");
 const consumer = kafkaClient({ brokers: [BOOTSTRAP] }).consumer({
   groupId: `kafka-read-${Date.now()}`,
   ...FETCH_LIMITS,
@@ -36,11 +33,5 @@ await new Promise<void>((resolve) => {
     },
   });
 });
-const seconds = (performance.now() - started) / 1000;
-const [utime, stime] = Deno.readTextFileSync("/proc/self/stat").split(" ").slice(13, 15);
-console.error(
-  `${read} records in ${seconds.toFixed(2)} s wall; process CPU ${
-    ((Number(utime) + Number(stime)) / 100).toFixed(2)
-  } s (start-up included)`,
-);
+reportRead(read, started);
 Deno.exit(0);

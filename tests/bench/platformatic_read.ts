@@ -12,12 +12,9 @@
 import { Consumer } from "@platformatic/kafka";
 import { FETCH_LIMITS } from "../../lib/source.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
+import { readBenchArgs, reportRead } from "./source.ts";
 
-const [topic, count] = [Deno.args[0], Number(Deno.args[1])];
-if (!topic || !(count > 0)) {
-  console.error("usage: deno run -A tests/bench/platformatic_read.ts <topic> <records>");
-  Deno.exit(2);
-}
+const { topic, count } = readBenchArgs("platformatic_read.ts");
 const consumer = new Consumer({
   groupId: `platformatic-read-${Date.now()}`,
   clientId: "platformatic-read",
@@ -34,11 +31,5 @@ await new Promise<void>((resolve) => {
     if (++read >= count) resolve();
   });
 });
-const seconds = (performance.now() - started) / 1000;
-const [utime, stime] = Deno.readTextFileSync("/proc/self/stat").split(" ").slice(13, 15);
-console.error(
-  `${read} records in ${seconds.toFixed(2)} s wall; process CPU ${
-    ((Number(utime) + Number(stime)) / 100).toFixed(2)
-  } s (start-up included)`,
-);
+reportRead(read, started);
 Deno.exit(0);

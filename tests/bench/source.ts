@@ -217,3 +217,24 @@ export async function makeBacklog(
 export function secondsSince(started: number): string {
   return ((performance.now() - started) / 1000).toFixed(1);
 }
+
+/** The `<topic> <records>` arguments of a Kafka read benchmark (`script`), or its usage and exit 2. */
+export function readBenchArgs(script: string): { topic: string; count: number } {
+  const [topic, count] = [Deno.args[0], Number(Deno.args[1])];
+  if (!topic || !(count > 0)) {
+    console.error(`usage: deno run -A tests/bench/${script} <topic> <records>`);
+    Deno.exit(2);
+  }
+  return { topic, count };
+}
+
+/** Says how long reading `read` records took since `started`, and the process's CPU time. */
+export function reportRead(read: number, started: number): void {
+  const seconds = (performance.now() - started) / 1000;
+  const [utime, stime] = Deno.readTextFileSync("/proc/self/stat").split(" ").slice(13, 15);
+  console.error(
+    `${read} records in ${seconds.toFixed(2)} s wall; process CPU ${
+      ((Number(utime) + Number(stime)) / 100).toFixed(2)
+    } s (start-up included)`,
+  );
+}
