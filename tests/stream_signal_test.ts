@@ -187,6 +187,10 @@ Deno.test({
       );
       assert.ok(written < records, `stopped mid-drain (${written} of ${records} rows)`);
       assert.equal(written, Number(next), "every row written is under the stored position");
+      // the last line sums the run up: its events at their average rate (was always "0.0/s")
+      const [, events, rate] = cdc.stderr.match(/stopped: (\d+) events \(([\d.]+)\/s\)/) ?? [];
+      assert.ok(Number(events) >= written, `stopped line counts the events\n${cdc.stderr}`);
+      assert.ok(Number(rate) > 0, `stopped line gives the run's rate\n${cdc.stderr}`);
     } finally {
       await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
       await db.end();

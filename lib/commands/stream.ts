@@ -246,6 +246,7 @@ async function runStream(options: StreamOptions): Promise<number> {
   monitor.metrics.lagFrom(() => pipeline.partitionLag());
 
   const timers: ReturnType<typeof setInterval>[] = [];
+  let streamingSince: number | undefined;
   try {
     if (options.httpListen) monitor.listen(options.httpListen);
     // Every phase ends when the signal aborts: the waits through retry()/delay(), the rest
@@ -276,6 +277,7 @@ async function runStream(options: StreamOptions): Promise<number> {
       stop.signal,
     );
     pipeline.start(fail);
+    streamingSince = Date.now();
     if (options.statusInterval > 0) timers.push(statusTimer(pipeline, options.statusInterval));
     await stopped;
   } catch (error) {
@@ -294,7 +296,10 @@ async function runStream(options: StreamOptions): Promise<number> {
     await monitor.close();
     for (const [name, handler] of signals) Deno.removeSignalListener(name, handler);
   }
-  log.info(`stopped: ${statusLine(pipeline.stats, 0, pipeline.lag)}`);
+  // the rate of the whole run: the last status interval's says little about a run that ended
+  const seconds = streamingSince === undefined ? 0 : (Date.now() - streamingSince) / 1000;
+  const rate = seconds > 0 ? pipeline.stats.consumed / seconds : 0;
+  log.info(`stopped: ${statusLine(pipeline.stats, rate, pipeline.lag)}`);
   if (fatal) throw fatal instanceof CliError ? fatal : new CliError(errorMessage(fatal));
   return EXIT.ok;
 }
