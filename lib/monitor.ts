@@ -54,6 +54,11 @@ export class StreamMonitor {
       this.metrics.retried("kafka");
       this.health.unmet("kafka", `consumer restarting after: ${errorMessage(error)}`);
     },
+    fetchRetrying: (error) => {
+      this.metrics.retried("kafka");
+      this.health.unmet("kafka", `fetching retrying after: ${errorMessage(error)}`);
+    },
+    fetchRecovered: () => this.health.met("kafka"),
     commitFailed: () => this.metrics.failed("kafka"),
   };
 

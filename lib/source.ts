@@ -8,7 +8,6 @@
  * @module
  */
 import type { Admin, Consumer } from "kafkajs";
-import type { Buffer } from "node:buffer";
 import {
   describeKafka,
   isTransientKafkaError,
@@ -16,31 +15,16 @@ import {
   type KafkaConnection,
   probeKafka,
 } from "./kafka.ts";
+import { type FetchLimits, PartitionFetcher, type SourceBatch } from "./kafka_fetch.ts";
 import { partitionOffsets } from "./kafka_offsets.ts";
 import { logger } from "./log.ts";
-import { positionList, type Positions } from "./positions.ts";
+import { type PartitionPosition, positionList, type Positions } from "./positions.ts";
 import type { KafkaPartitionOffsets } from "./resume.ts";
 import { abortable, errorMessage, retry, waitFor } from "./retry.ts";
 
 const log = logger("source");
 
-/** One fetched batch of one partition. */
-export interface SourceBatch {
-  topic: string;
-  partition: number;
-  /** Offset of the next record the broker will write (for lag). */
-  highWatermark: number;
-  records: SourceRecord[];
-  /** Keeps the group membership alive during long work. */
-  heartbeat(): Promise<void>;
-}
-
-/** One Kafka record, as raw bytes. */
-export interface SourceRecord {
-  offset: number;
-  key: Buffer | null;
-  value: Buffer | null;
-}
+export type { SourceBatch, SourceRecord } from "./kafka_fetch.ts";
 
 /** What the source tells its watchers (metrics and readiness); every hook is optional. */
 export interface SourceEvents {
@@ -50,6 +34,10 @@ export interface SourceEvents {
   rebalancing?(): void;
   /** The consumer failed and is restarted. */
   retrying?(error: Error): void;
+  /** A fetch failed (a lost connection, a moved leader) and is retried. */
+  fetchRetrying?(error: Error): void;
+  /** Fetches succeed again after failures. */
+  fetchRecovered?(): void;
   /** Committing the group's offsets failed. */
   commitFailed?(error: unknown): void;
 }
@@ -69,28 +57,37 @@ export interface SourceOptions {
 }
 
 /**
- * How much a fetch brings. 256 KiB per partition (kafkajs: 1 MiB): each fetch's records are
- * parsed into objects at once and live until the last is handled, so smaller fetches die
- * young instead of being promoted for the old-generation GC (a 200k drain: -11% CPU, -35 MiB
- * peak RSS). A larger record still arrives whole (the broker sends at least one batch). The
- * broker holds an empty fetch `maxWaitTimeInMs`; that also bounds how long shutdown waits.
+ * How much a fetch brings: 256 KiB per partition (kafkajs: 1 MiB), a response's records live
+ * until the last is handled. A larger record still arrives whole (the broker sends at least
+ * one batch). The broker holds an empty fetch `maxWaitTimeInMs`; that also bounds how long
+ * shutdown waits.
  */
-export const FETCH_LIMITS = {
+export const FETCH_LIMITS: FetchLimits = {
   maxBytes: 4 * 1024 * 1024,
   maxBytesPerPartition: 256 * 1024,
   maxWaitTimeInMs: 1_000,
-} as const;
+};
 
-/** A consumer group over the stream's topics. */
+/**
+ * A consumer group over the stream's topics: kafkajs joins the group, heartbeats and
+ * commits, with every topic paused (its fetch loop then only heartbeats); the records come
+ * from cdc's own fetches of the partitions the group assigns (lib/kafka_fetch.ts).
+ */
 export class KafkaSource {
   readonly options: SourceOptions;
   readonly #admin: Admin;
   readonly #consumer: Consumer;
+  readonly #fetcher: PartitionFetcher;
+  #handler?: (batch: SourceBatch) => Promise<void>;
   #fatal?: (error: Error) => void;
   /** Set by {@linkcode stop}: from then on nothing is handed on, and nothing restarts. */
   #stopping = false;
   /** Whether the group was joined: before that, no batch can be in flight. */
   #joined = false;
+  /** Where each partition this process read (or was told to start at) goes on. */
+  readonly #resumeAt = new Map<string, number>();
+  /** Counts assignments: a late answer for an earlier one is dropped. */
+  #assignments = 0;
 
   constructor(options: SourceOptions) {
     this.options = options;
@@ -102,7 +99,8 @@ export class KafkaSource {
       // Short, so that a restarted process (after kill -9) rejoins without a long wait.
       sessionTimeout,
       heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
-      ...FETCH_LIMITS,
+      // with every topic paused, kafkajs's loop sleeps this long between heartbeats
+      maxWaitTimeInMs: FETCH_LIMITS.maxWaitTimeInMs,
       allowAutoTopicCreation: false,
       retry: {
         initialRetryTime: 300,
@@ -119,16 +117,37 @@ export class KafkaSource {
         },
       },
     });
+    this.#fetcher = new PartitionFetcher({
+      connection: options.kafka,
+      limits: FETCH_LIMITS,
+      handler: (batch) => this.#stopping ? Promise.resolve() : this.#handler!(batch),
+      earliestOffset: async (topic, partition) => {
+        const offsets = await this.#admin.fetchTopicOffsets(topic);
+        return Number(offsets.find((o) => o.partition === partition)?.low ?? 0);
+      },
+      retrying: (error) => options.events?.fetchRetrying?.(error),
+      recovered: () => options.events?.fetchRecovered?.(),
+      fatal: (error) => this.#fatal?.(error),
+    });
     // Rebalances move partitions between the group's processes: say what this one holds.
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
       this.#joined = true;
+      // before kafkajs's first fetch of the assignment (a restarted consumer forgets pauses)
+      this.#consumer.pause(this.options.topics.map((topic) => ({ topic })));
       log.info(
         `joined consumer group ${options.groupId}: ${assignmentSummary(payload.memberAssignment)}`,
       );
-      const assigned = Object.values(payload.memberAssignment).flat().length;
-      options.events?.joined?.(assigned);
+      const assigned = Object.entries(payload.memberAssignment)
+        .flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+      options.events?.joined?.(assigned.length);
+      this.#assign(assigned);
     });
-    this.#consumer.on(this.#consumer.events.REBALANCING, () => options.events?.rebalancing?.());
+    this.#consumer.on(this.#consumer.events.REBALANCING, () => {
+      // the assignment is revoked: nothing is fetched until the group says what is whose
+      this.#remember(this.#fetcher.positions());
+      this.#fetcher.assign([]);
+      options.events?.rebalancing?.();
+    });
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart && !this.#stopping) this.#fatal?.(payload.error);
     });
@@ -189,10 +208,11 @@ export class KafkaSource {
 
   /**
    * Joins the group and feeds `handler` batch by batch, each partition from
-   * its offset in `start` (see lib/resume.ts). `onFatal` hears of a consumer
-   * that cannot go on. When `signal` aborts, this stops waiting for the connect
-   * or the group join (after a kill -9 of the group's previous member a join
-   * takes its session timeout); {@linkcode stop} then ends them.
+   * its offset in `start` (see lib/resume.ts); partitions the group assigns later, from
+   * where this process left them, else from the group's committed offset, else the
+   * earliest. `onFatal` hears of a source that cannot go on. When `signal` aborts, this
+   * stops waiting for the connect or the group join (after a kill -9 of the group's
+   * previous member a join takes its session timeout); {@linkcode stop} then ends them.
    */
   async start(
     start: Positions,
@@ -202,36 +222,59 @@ export class KafkaSource {
   ): Promise<void> {
     signal?.throwIfAborted();
     this.#fatal = onFatal;
-    await abortable(this.#join(handler), signal);
-    // Applied by the consumer once the partitions are assigned.
-    for (const { topic, partition, offset } of positionList(start)) {
-      this.#consumer.seek({ topic, partition, offset: String(offset) });
-    }
+    this.#handler = handler;
+    this.#remember(positionList(start));
+    await abortable(this.#join(), signal);
   }
 
   /** Connects, subscribes and runs the consumer: resolves once the group is joined. */
-  async #join(handler: (batch: SourceBatch) => Promise<void>): Promise<void> {
+  async #join(): Promise<void> {
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
     await this.#consumer.run({
       autoCommit: false,
-      eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: async ({ batch, heartbeat }) => {
-        if (this.#stopping) return;
-        await handler({
-          topic: batch.topic,
-          partition: batch.partition,
-          highWatermark: Number(batch.highWatermark),
-          records: batch.messages.map((m) => ({
-            offset: Number(m.offset),
-            key: m.key,
-            value: m.value,
-          })),
-          heartbeat,
-        });
-      },
+      // every topic is paused on joining: kafkajs fetches nothing, the fetcher does
+      eachBatch: () => Promise.resolve(),
     });
+  }
+
+  #remember(positions: readonly PartitionPosition[]): void {
+    for (const { topic, partition, offset } of positions) {
+      this.#resumeAt.set(`${topic}/${partition}`, offset);
+    }
+  }
+
+  /** Fetches `assigned` from now on: at once what is known, the rest once looked up. */
+  #assign(assigned: readonly { topic: string; partition: number }[]): void {
+    const assignment = ++this.#assignments;
+    this.#remember(this.#fetcher.positions());
+    const unknown = assigned.filter((p) => !this.#resumeAt.has(`${p.topic}/${p.partition}`));
+    const lookUp = unknown.length ? this.#groupOffsets(unknown) : Promise.resolve();
+    lookUp.then(() => {
+      if (assignment !== this.#assignments || this.#stopping) return;
+      // what the fetcher read of the partitions it kept while the offsets were looked up
+      this.#remember(this.#fetcher.positions());
+      this.#fetcher.assign(assigned.map(({ topic, partition }) => ({
+        topic,
+        partition,
+        offset: this.#resumeAt.get(`${topic}/${partition}`)!,
+      })));
+    }, (error) => this.#fatal?.(error));
+  }
+
+  /** The group's committed offsets of `partitions` (the earliest where it has none). */
+  async #groupOffsets(partitions: readonly { topic: string; partition: number }[]) {
+    const topics = [...new Set(partitions.map((p) => p.topic))];
+    const committed = await this.#admin.fetchOffsets({ groupId: this.options.groupId, topics });
+    for (const { topic, partitions: offsets } of committed) {
+      const earliest = await this.#admin.fetchTopicOffsets(topic);
+      for (const { partition, offset } of offsets) {
+        const low = earliest.find((o) => o.partition === partition)?.low ?? "0";
+        const next = Number(offset) >= 0 ? Number(offset) : Number(low);
+        const key = `${topic}/${partition}`;
+        if (!this.#resumeAt.has(key)) this.#resumeAt.set(key, next);
+      }
+    }
   }
 
   /** Commits the group's offsets (after the sink committed); failures only logged. */
@@ -258,6 +301,7 @@ export class KafkaSource {
   async stop(timeoutMs = 10_000): Promise<void> {
     this.#stopping = true;
     const leave = (async () => {
+      await this.#fetcher.stop();
       await this.#consumer.disconnect().catch((e) => log.debug(errorMessage(e)));
       await this.#admin.disconnect().catch((e) => log.debug(errorMessage(e)));
     })();

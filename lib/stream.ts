@@ -251,13 +251,13 @@ export class Pipeline {
         this.#next.set(k, record.offset + 1);
         this.#buffer.advance(batch.topic, batch.partition, record.offset + 1);
         if (this.#buffer.size >= this.#options.batchSize) {
-          await this.#flush(batch.heartbeat);
+          await this.#flush();
         }
       }
       // Adaptive: with no write in flight, what arrived is written at once (or once it is
       // flushMs old); while one is, the next batch grows (up to batchSize) until it is done.
       if (!this.#writing && this.#buffer.ageMs() >= this.#options.flushMs) {
-        await this.#flush(batch.heartbeat);
+        await this.#flush();
       }
     });
   }
@@ -488,14 +488,9 @@ export class Pipeline {
    * in order and bounds memory to two batches. When it is done, whatever was
    * buffered meanwhile is written next.
    */
-  async #flush(heartbeat?: () => Promise<void>): Promise<void> {
-    // Long waits (a retrying write) must not cost the group membership.
-    const beat = heartbeat && setInterval(() => heartbeat().catch(() => undefined), 3_000);
-    try {
-      await this.#inflight;
-    } finally {
-      if (beat) clearInterval(beat);
-    }
+  async #flush(): Promise<void> {
+    // a long wait (a retrying write) costs no group membership: kafkajs heartbeats on its own
+    await this.#inflight;
     if (!this.#buffer.pending) return;
     const batch = this.#buffer.drain();
     this.#writing = true;

@@ -138,7 +138,6 @@ function batchOf(offsets: number[], value = (o: number) => event(o) as Uint8Arra
       const bytes = value(offset);
       return { offset, key: null, value: bytes && Buffer.from(bytes) };
     }),
-    heartbeat: () => Promise.resolve(),
   };
 }
 

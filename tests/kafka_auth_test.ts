@@ -45,21 +45,27 @@ function tailCustomers(max: number, kafka: string[], env: Record<string, string>
 }
 
 Deno.test({
-  name: "kafka auth: stream over SASL/PLAIN into _cdc; the password never shows",
+  name:
+    "kafka auth: stream over SASL/PLAIN, SASL/SCRAM-SHA-512 and TLS into _cdc; no password shows",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    // the later --bootstrap-servers wins over the one in streamArgs
-    const cdc = await streamCustomersSnapshot({
-      adapt: (args) => [...args, ...SASL],
-      env: SASL_ENV,
-    });
-    assert.match(cdc.stderr, new RegExp(`from Kafka ${BOOTSTRAP_SASL} \\(SASL plain as cdc\\)`));
-    assert.match(
-      cdc.stderr,
-      /joined consumer group .*: assigned dbserver1\.inventory\.customers\[0\]/,
-    );
-    assert.ok(!cdc.stderr.includes(KAFKA_SASL_ACCOUNT.password), "the password never shows");
+    const scram = SASL.map((arg) => arg === "plain" ? "scram-sha-512" : arg);
+    const ways = [
+      [SASL, SASL_ENV, `${BOOTSTRAP_SASL} \\(SASL plain as cdc\\)`],
+      [scram, SASL_ENV, `${BOOTSTRAP_SASL} \\(SASL scram-sha-512 as cdc\\)`],
+      [TLS, {}, `${BOOTSTRAP_TLS} \\(TLS\\)`],
+    ] as const;
+    for (const [kafka, env, described] of ways) {
+      // the later --bootstrap-servers wins over the one in streamArgs
+      const cdc = await streamCustomersSnapshot({ adapt: (args) => [...args, ...kafka], env });
+      assert.match(cdc.stderr, new RegExp(`from Kafka ${described}`));
+      assert.match(
+        cdc.stderr,
+        /joined consumer group .*: assigned dbserver1\.inventory\.customers\[0\]/,
+      );
+      assert.ok(!cdc.stderr.includes(KAFKA_SASL_ACCOUNT.password), "the password never shows");
+    }
   },
 });
 

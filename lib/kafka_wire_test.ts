@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { brokerAddress, ScramClient, WireReader, WireWriter } from "./kafka_wire.ts";
+
+Deno.test("WireWriter/WireReader: Kafka's primitive types round-trip", () => {
+  const bytes = new WireWriter().int8(-2).int16(-300).int32(-70_000).int64(-1).int64(2 ** 50 + 3)
+    .string("ünï").string(null).bytes(Buffer.from("ab")).done();
+  const r = new WireReader(bytes);
+  assert.deepEqual(
+    [r.int8(), r.int16(), r.int32(), r.int64(), r.int64(), r.string(), r.string(), r.bytes()],
+    [-2, -300, -70_000, -1, 2 ** 50 + 3, "ünï", null, Buffer.from("ab")],
+  );
+  assert.equal(r.at, bytes.length);
+});
+
+Deno.test("WireReader.varint: zigzag varints, one to several bytes", () => {
+  // 0 → 0, -1 → 1, 1 → 2, 63 → 126, -65 → 129 (two bytes), 300 → 600 (two bytes)
+  const r = new WireReader(Buffer.from([0x00, 0x01, 0x02, 0x7e, 0x81, 0x01, 0xd8, 0x04]));
+  assert.deepEqual([r.varint(), r.varint(), r.varint(), r.varint(), r.varint(), r.varint()], [
+    0,
+    -1,
+    1,
+    63,
+    -65,
+    300,
+  ]);
+});
+
+Deno.test("brokerAddress: host:port, IPv6 in brackets, and a clear error otherwise", () => {
+  assert.deepEqual(brokerAddress("kafka:9092"), { host: "kafka", port: 9092 });
+  assert.deepEqual(brokerAddress("[::1]:19092"), { host: "::1", port: 19092 });
+  assert.throws(() => brokerAddress("kafka"), /Kafka broker "kafka" is not host:port/);
+});
+
+Deno.test("ScramClient: the SCRAM-SHA-256 exchange of RFC 7677", () => {
+  const scram = new ScramClient("sha256", "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
+  assert.equal(scram.first(), "n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
+  const final = scram.final(
+    "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+  );
+  assert.equal(
+    final,
+    "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0," +
+      "p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+  );
+  scram.verify("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+  assert.throws(
+    () => scram.verify("v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="),
+    /the server's SCRAM signature does not match/,
+  );
+  assert.throws(() => scram.verify("e=invalid-proof"), /SASL authentication failed: invalid-proof/);
+});
+
+Deno.test("ScramClient: a server nonce not extending the client's is refused", () => {
+  const scram = new ScramClient("sha512", "u", "p", "abc");
+  scram.first();
+  assert.throws(() => scram.final("r=xyz,s=c2FsdA==,i=4096"), /unexpected SCRAM server message/);
+});
