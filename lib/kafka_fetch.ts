@@ -185,8 +185,8 @@ function readRecordBatches(
       const key = body.varintBytes();
       const value = body.varintBytes();
       for (let headers = body.varint(); headers > 0; headers--) {
-        body.varintBytes();
-        body.varintBytes();
+        body.skipVarintBytes();
+        body.skipVarintBytes();
       }
       if (offset >= from) records.push({ offset, key, value });
     }

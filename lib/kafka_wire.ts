@@ -174,6 +174,12 @@ export class WireReader {
     return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
   }
 
+  /** Steps over bytes of a varint length (a record header: no view made). */
+  skipVarintBytes(): void {
+    const length = this.varint(); // before `this.at` is read: varint() moves it
+    if (length > 0) this.at += length;
+  }
+
   /** Bytes of a varint length as a view of the response, or null. */
   varintBytes(): Buffer | null {
     const length = this.varint();
@@ -211,6 +217,8 @@ export class BrokerConnection {
   #socket?: Socket;
   #chunks: Buffer[] = [];
   #buffered = 0;
+  /** Bytes the response being received needs: its size field, then all of it. */
+  #needed = 4;
   #correlation = 0;
   readonly #pending = new Map<number, { resolve(b: Buffer): void; reject(e: Error): void }>();
   #closed?: Error;
@@ -287,13 +295,16 @@ export class BrokerConnection {
   #received(chunk: Buffer): void {
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
-    while (this.#buffered >= 4) {
+    // joined once a whole response is there, not at every chunk of a large one
+    while (this.#buffered >= this.#needed) {
       const buffer = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks);
       const size = buffer.readInt32BE(0);
       if (buffer.length < 4 + size) {
         this.#chunks = [buffer];
+        this.#needed = 4 + size;
         return;
       }
+      this.#needed = 4;
       const rest = buffer.subarray(4 + size);
       this.#chunks = rest.length ? [rest] : [];
       this.#buffered = rest.length;
