@@ -40,7 +40,11 @@ export interface SourceBatch {
   partition: number;
   /** Offset of the next record the broker will write (for lag). */
   highWatermark: number;
-  records: SourceRecord[];
+  /**
+   * The records in offset order, each read from the response as it is reached: a record
+   * handled is garbage before the next scavenge, not a survivor of a whole response.
+   */
+  records: Iterable<SourceRecord>;
 }
 
 /** How much a fetch asks for, and how long the broker may hold it when there is nothing. */
@@ -52,6 +56,8 @@ export interface FetchLimits {
 
 /** One partition's part of a fetch response. */
 export interface PartitionFetch extends SourceBatch {
+  /** Records in the batches read, any before the asked offset too: 0 when none is new. */
+  count: number;
   error: number;
   /** Where the next fetch of the partition starts: past every batch read, control ones too. */
   nextOffset: number;
@@ -102,6 +108,25 @@ export function parseFetchResponse(
   body: Buffer,
   from: ReadonlyMap<string, number>,
 ): PartitionFetch[] {
+  try {
+    return fetchedPartitions(body, from);
+  } catch (error) {
+    throw new FetchedDataError(errorMessage(error));
+  }
+}
+
+/** Records cdc cannot read (a codec, a record format): no retry makes them readable. */
+export class FetchedDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FetchedDataError";
+  }
+}
+
+function fetchedPartitions(
+  body: Buffer,
+  from: ReadonlyMap<string, number>,
+): PartitionFetch[] {
   const reader = new WireReader(body);
   reader.int32(); // throttle time
   const fetched: PartitionFetch[] = [];
@@ -119,11 +144,13 @@ export function parseFetchResponse(
       const size = reader.int32();
       const end = reader.at + Math.max(size, 0);
       const start = from.get(`${topic}/${partition}`) ?? 0;
-      const { records, nextOffset } = error === ERROR.none
-        ? readRecordBatches(reader, end, start, aborted, `${topic}[${partition}]`)
-        : { records: [], nextOffset: start };
+      const { runs, nextOffset } = error === ERROR.none
+        ? recordRuns(reader, end, start, aborted, `${topic}[${partition}]`)
+        : { runs: [], nextOffset: start };
       reader.at = end;
-      fetched.push({ topic, partition, error, highWatermark, records, nextOffset });
+      const count = runs.reduce((sum, run) => sum + run.count, 0);
+      const records = readRecords(runs, start);
+      fetched.push({ topic, partition, error, highWatermark, records, count, nextOffset });
     }
   }
   return fetched;
@@ -134,15 +161,25 @@ interface AbortedTransaction {
   firstOffset: number;
 }
 
-/** The records of the complete record batches before `end`, from offset `from` on. */
-function readRecordBatches(
+/** The records of one record batch, still to be read. */
+interface RecordRun {
+  records: WireReader;
+  baseOffset: number;
+  count: number;
+}
+
+/**
+ * The complete record batches before `end` that hold records from offset `from` on: each
+ * checked and decompressed, its records left for {@linkcode readRecords}.
+ */
+function recordRuns(
   reader: WireReader,
   end: number,
   from: number,
   aborted: AbortedTransaction[],
   where: string,
-): { records: SourceRecord[]; nextOffset: number } {
-  const records: SourceRecord[] = [];
+): { runs: RecordRun[]; nextOffset: number } {
+  const runs: RecordRun[] = [];
   const pending = aborted.toSorted((a, b) => a.firstOffset - b.firstOffset);
   const abortedProducers = new Set<number>();
   let nextOffset = from;
@@ -169,14 +206,35 @@ function readRecordBatches(
         abortedProducers.add(pending.shift()!.producerId);
       }
     }
-    const body = batchRecords(bytes, at + BATCH_HEADER, batchEnd, attributes & COMPRESSION, where);
     if (attributes & CONTROL) {
       // a transaction's end: after an abort marker the producer's records count again
-      if (controlType(body) === ABORT_MARKER) abortedProducers.delete(producerId);
+      const marker = batchRecords(
+        bytes,
+        at + BATCH_HEADER,
+        batchEnd,
+        attributes & COMPRESSION,
+        where,
+      );
+      if (controlType(marker) === ABORT_MARKER) abortedProducers.delete(producerId);
       continue;
     }
     if (lastOffset < from) continue;
     if (attributes & TRANSACTIONAL && abortedProducers.has(producerId)) continue;
+    const records = batchRecords(
+      bytes,
+      at + BATCH_HEADER,
+      batchEnd,
+      attributes & COMPRESSION,
+      where,
+    );
+    runs.push({ records, baseOffset, count });
+  }
+  return { runs, nextOffset };
+}
+
+/** The records of `runs` from offset `from` on, each read when it is reached. */
+function* readRecords(runs: readonly RecordRun[], from: number): Generator<SourceRecord> {
+  for (const { records: body, baseOffset, count } of runs) {
     for (let i = 0; i < count; i++) {
       body.varint(); // record length
       body.at++; // attributes
@@ -188,10 +246,9 @@ function readRecordBatches(
         body.skipVarintBytes();
         body.skipVarintBytes();
       }
-      if (offset >= from) records.push({ offset, key, value });
+      if (offset >= from) yield { offset, key, value };
     }
   }
-  return { records, nextOffset };
 }
 
 /** A batch's records, decompressed when they are (gzip: kafkajs's one codec too). */
@@ -450,7 +507,10 @@ export class PartitionFetcher {
         }
       } catch (error) {
         if (this.#stopped) return;
-        if (error instanceof KafkaProtocolError && !STALE_LEADER.has(error.code)) {
+        if (
+          error instanceof FetchedDataError ||
+          error instanceof KafkaProtocolError && !STALE_LEADER.has(error.code)
+        ) {
           return this.#fail(error);
         }
         this.#connections.get(leader)?.then((c) => c.close(), () => undefined);
@@ -471,7 +531,7 @@ export class PartitionFetcher {
     if (!position || position.offset !== asked.get(key)) return;
     switch (fetched.error) {
       case ERROR.none:
-        if (fetched.records.length) await this.#options.handler(fetched);
+        if (fetched.count) await this.#options.handler(fetched);
         position.offset = fetched.nextOffset;
         return;
       case ERROR.offsetOutOfRange: {
