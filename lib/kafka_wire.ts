@@ -163,15 +163,21 @@ export class WireReader {
 
   /** A zigzag varint (record lengths, deltas, key and value lengths). */
   varint(): number {
-    let result = 0;
-    let shift = 0;
-    let byte;
-    do {
-      byte = this.buffer[this.at++];
-      result += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+    const bytes = this.buffer;
+    let at = this.at;
+    let byte = bytes[at++];
+    let result = byte & 0x7f;
+    // arithmetic, not bit operations: a varlong (a timestamp delta) can pass 32 bits
+    for (let scale = 0x80; byte & 0x80; scale *= 0x80) {
+      byte = bytes[at++];
+      result += (byte & 0x7f) * scale;
+    }
+    this.at = at;
+    return result < 0x80000000
+      ? (result >>> 1) ^ -(result & 1)
+      : result % 2 === 0
+      ? result / 2
+      : -(result + 1) / 2;
   }
 
   /** Steps over bytes of a varint length (a record header: no view made). */

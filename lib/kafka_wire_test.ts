@@ -26,6 +26,13 @@ Deno.test("WireReader.varint: zigzag varints, one to several bytes", () => {
   ]);
 });
 
+Deno.test("WireReader.varint: a varlong past 32 bits (a timestamp delta) stays exact", () => {
+  const r = new WireReader(
+    Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x40, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f]),
+  );
+  assert.deepEqual([r.varint(), r.varint()], [2 ** 40, -(2 ** 40)]);
+});
+
 Deno.test("brokerAddress: host:port, IPv6 in brackets, and a clear error otherwise", () => {
   assert.deepEqual(brokerAddress("kafka:9092"), { host: "kafka", port: 9092 });
   assert.deepEqual(brokerAddress("[::1]:19092"), { host: "::1", port: 19092 });
