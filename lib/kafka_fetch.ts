@@ -45,6 +45,11 @@ export interface SourceBatch {
    * handled is garbage before the next scavenge, not a survivor of a whole response.
    */
   records: Iterable<SourceRecord>;
+  /**
+   * Where the partition goes on: after the last record, or past what followed it and is not
+   * a record to hand on (a transaction's marker, an aborted transaction's records).
+   */
+  nextOffset: number;
 }
 
 /** How much a fetch asks for, and how long the broker may hold it when there is nothing. */
@@ -59,8 +64,6 @@ export interface PartitionFetch extends SourceBatch {
   /** Records in the batches read, any before the asked offset too: 0 when none is new. */
   count: number;
   error: number;
-  /** Where the next fetch of the partition starts: past every batch read, control ones too. */
-  nextOffset: number;
 }
 
 const FETCH_VERSION = 4;
@@ -531,7 +534,10 @@ export class PartitionFetcher {
     if (!position || position.offset !== asked.get(key)) return;
     switch (fetched.error) {
       case ERROR.none:
-        if (fetched.count) await this.#options.handler(fetched);
+        // markers alone move the partition on too: its stored position then reaches its end
+        if (fetched.count || fetched.nextOffset > position.offset) {
+          await this.#options.handler(fetched);
+        }
         position.offset = fetched.nextOffset;
         return;
       case ERROR.offsetOutOfRange: {

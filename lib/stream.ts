@@ -254,6 +254,12 @@ export class Pipeline {
           await this.#flush();
         }
       }
+      // past a transaction's marker (no record of its own), so the position reaches the end
+      const next = this.#next.get(k);
+      if (next === undefined || batch.nextOffset > next) {
+        this.#next.set(k, batch.nextOffset);
+        this.#buffer.advance(batch.topic, batch.partition, batch.nextOffset);
+      }
       // Adaptive: with no write in flight, what arrived is written at once (or once it is
       // flushMs old); while one is, the next batch grows (up to batchSize) until it is done.
       if (!this.#writing && this.#buffer.ageMs() >= this.#options.flushMs) {

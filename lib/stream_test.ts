@@ -138,6 +138,7 @@ function batchOf(offsets: number[], value = (o: number) => event(o) as Uint8Arra
       const bytes = value(offset);
       return { offset, key: null, value: bytes && Buffer.from(bytes) };
     }),
+    nextOffset: Math.max(...offsets) + 1,
   };
 }
 
@@ -170,6 +171,17 @@ Deno.test("Pipeline skips records below the stored position and resumes right af
   await pipeline.flush();
   assert.equal(writer.batches.length, 1);
   assert.equal(pipeline.stats.alreadyWritten, 4);
+});
+
+Deno.test("Pipeline: a transaction's marker after the records moves the position past it", async () => {
+  const { pipeline, writer, committer } = pipelineWith();
+  // offsets 0-1 records, 2 the commit marker; then a fetch of a marker alone (3)
+  await pipeline.handleBatch({ ...batchOf([0, 1]), nextOffset: 3 });
+  await pipeline.handleBatch({ ...batchOf([]), highWatermark: 4, nextOffset: 4 });
+  await pipeline.flush();
+  assert.deepEqual(writer.ids().flat(), [0, 1]);
+  assert.deepEqual(committer.commits.at(-1), [[TOPIC, 0, 4]]);
+  assert.deepEqual(pipeline.partitionLag(), [{ topic: TOPIC, partition: 0, lag: 0 }]);
 });
 
 Deno.test("Pipeline: dead letters and skips advance positions; tombstones are counted", async () => {
