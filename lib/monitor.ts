@@ -56,7 +56,7 @@ export class StreamMonitor {
     },
     fetchRetrying: (error) => {
       this.metrics.retried("kafka");
-      this.health.unmet("kafka", `fetching retrying after: ${errorMessage(error)}`);
+      this.health.unmet("kafka", `Kafka fetch retrying after: ${errorMessage(error)}`);
     },
     fetchRecovered: () => this.health.met("kafka"),
     commitFailed: () => this.metrics.failed("kafka"),

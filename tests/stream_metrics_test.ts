@@ -258,3 +258,43 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "readyz: 503 with the reason while the Kafka broker is stopped, 200 once it is back",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureInventoryConnector();
+    const sink = `cdc_ready_kafka_${uniqueSuffix()}`;
+    const { cdc, url } = await streamWithEndpoint("customers", sink);
+    try {
+      await waitFor("ready", async () => (await probe(url, "/readyz")).status === 200, 60_000);
+      await stopService("kafka");
+      let notReady = { status: 0, body: "" };
+      await waitFor("not ready", async () => {
+        notReady = await probe(url, "/readyz");
+        return notReady.status === 503;
+      }, 30_000);
+      // whichever noticed first: cdc's fetch, or kafkajs's group membership
+      assert.match(
+        JSON.parse(notReady.body).reasons.join("\n"),
+        /^(Kafka fetch retrying after: .*127\.0\.0\.1|consumer restarting after: )/m,
+      );
+      assert.equal((await probe(url, "/healthz")).status, 200, "alive all the same");
+      await startService("kafka");
+      // both the group (kafkajs) and the fetches (cdc's own) must say they work again
+      await waitFor(
+        "ready again",
+        async () => (await probe(url, "/readyz")).status === 200,
+        90_000,
+      );
+    } finally {
+      await startService("kafka"); // a no-op when it runs
+      const status = await cdc.stop("SIGTERM");
+      const db = await connectMysql();
+      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
+      await db.end();
+      assert.equal(status.code, 0, cdc.stderr);
+    }
+  },
+});
