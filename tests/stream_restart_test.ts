@@ -22,6 +22,9 @@ import {
   uniqueSuffix,
 } from "./helpers.ts";
 import { waitFor } from "../lib/retry.ts";
+import { kafkaClient } from "../lib/kafka.ts";
+import { envelopeSchema, optional, sourceValue } from "./fixtures/debezium_schema.ts";
+import { avroEncoder, produceAll, registerSchema } from "./fixtures/produce.ts";
 
 const ROWS = 4_000;
 
@@ -122,6 +125,80 @@ Deno.test({
       const status = await cdc.stop("SIGTERM");
       await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
       await db.end();
+      assert.equal(status.code, 0, cdc.stderr);
+    }
+  },
+});
+
+Deno.test({
+  name: "stream: a sink write retried past the session timeout keeps the group membership",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const records = 20_000;
+    const sessionMs = 6_000;
+    const database = `hb_${uniqueSuffix()}`;
+    const topic = `dbserver1.${database}.items`;
+    const schema = envelopeSchema("dbserver1", database, "items", [
+      { name: "id", type: "int" },
+      optional("name", "string"),
+    ]);
+    const encode = avroEncoder(
+      await registerSchema(STACK.registryUrl, `${topic}-value`, schema),
+      schema,
+    );
+    const producer = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-test-producer")
+      .producer();
+    await producer.connect();
+    await produceAll(
+      producer,
+      topic,
+      Array.from({ length: records }, (_, i) =>
+        encode({
+          before: null,
+          after: { id: i, name: `item ${i}` },
+          source: sourceValue("items", 4 + i, 1_700_000_000_000),
+          op: "c",
+          ts_ms: 1_700_000_000_001,
+          transaction: null,
+        })),
+    );
+    await producer.disconnect();
+
+    const sink = `${database}_sink`;
+    let db = await connectMysql();
+    const cdc = new CdcProcess(
+      streamArgs(
+        "items",
+        sink,
+        "--database",
+        database,
+        "--batch-size",
+        "200",
+        "--session-timeout",
+        "6s",
+      ),
+    ); // deno-fmt-ignore
+    try {
+      await cdc.waitForRows(db, sink, "items_cdc", 1);
+      await stopService("mariadb");
+      const stoppedAt = performance.now();
+      // the write is retried for longer than the session: heartbeats must go on meanwhile
+      await waitFor(
+        `a write retried for more than ${sessionMs + 2_000} ms`,
+        () => /writing a batch failed/.test(cdc.stderr) && performance.now() - stoppedAt > sessionMs + 2_000,
+        30_000,
+      ); // deno-fmt-ignore
+      await startService("mariadb");
+      db = await connectMysql();
+      await cdc.waitForRows(db, sink, "items_cdc", records, 120_000);
+      assert.equal(await countRows(db, sink, "items_cdc"), records, "nothing duplicated");
+      assert.equal(cdc.stderr.match(/joined consumer group/g)?.length, 1, `one join\n${cdc.stderr}`);
+    } finally {
+      await startService("mariadb"); // a no-op when it runs
+      const status = await cdc.stop("SIGTERM");
+      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``).catch(() => undefined);
+      await db.end().catch(() => undefined);
       assert.equal(status.code, 0, cdc.stderr);
     }
   },
