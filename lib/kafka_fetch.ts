@@ -460,7 +460,12 @@ export class PartitionFetcher {
         this.#layout = layout;
         this.#layoutStale = false;
         if (!this.#leadersKnown()) {
-          throw new Error(`no leader yet for ${this.#leaderless().join(", ")}`);
+          const errors = [...layout.topicErrors]
+            .map(([topic, code]) => new KafkaProtocolError(`topic ${topic}`, code).message);
+          throw new Error(
+            `no leader yet for ${this.#leaderless().join(", ")}` +
+              (errors.length ? ` (${errors.join("; ")})` : ""),
+          );
         }
         return;
       } catch (error) {

@@ -24,15 +24,34 @@ export const ERROR = {
   requestTimedOut: 7,
   replicaNotAvailable: 9,
   networkException: 13,
-  notCoordinator: 16,
+  topicAuthorizationFailed: 29,
   kafkaStorageError: 56,
 } as const;
 
-/** A Kafka error code from a response. */
+/** Names of the codes a fetch may meet (Kafka's protocol guide), for messages. */
+const ERROR_NAMES: Readonly<Record<number, string>> = {
+  1: "OFFSET_OUT_OF_RANGE",
+  2: "CORRUPT_MESSAGE",
+  3: "UNKNOWN_TOPIC_OR_PARTITION",
+  5: "LEADER_NOT_AVAILABLE",
+  6: "NOT_LEADER_OR_FOLLOWER",
+  7: "REQUEST_TIMED_OUT",
+  9: "REPLICA_NOT_AVAILABLE",
+  13: "NETWORK_EXCEPTION",
+  29: "TOPIC_AUTHORIZATION_FAILED",
+  35: "UNSUPPORTED_VERSION",
+  56: "KAFKA_STORAGE_ERROR",
+};
+
+/** A Kafka error code from a response, named where known, with what to do about a denial. */
 export class KafkaProtocolError extends Error {
   readonly code: number;
   constructor(what: string, code: number) {
-    super(`${what}: Kafka error code ${code}`);
+    const name = ERROR_NAMES[code] ? ` ${ERROR_NAMES[code]}` : "";
+    const hint = code === ERROR.topicAuthorizationFailed
+      ? " (the Kafka user needs READ on the topic and on the consumer group)"
+      : "";
+    super(`${what}: Kafka error ${code}${name}${hint}`);
     this.name = "KafkaProtocolError";
     this.code = code;
   }

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { brokerAddress, ScramClient, WireReader, WireWriter } from "./kafka_wire.ts";
+import {
+  brokerAddress,
+  KafkaProtocolError,
+  ScramClient,
+  WireReader,
+  WireWriter,
+} from "./kafka_wire.ts";
 
 Deno.test("WireWriter/WireReader: Kafka's primitive types round-trip", () => {
   const bytes = new WireWriter().int8(-2).int16(-300).int32(-70_000).int64(-1).int64(2 ** 50 + 3)
@@ -62,4 +68,19 @@ Deno.test("ScramClient: a server nonce not extending the client's is refused", (
   const scram = new ScramClient("sha512", "u", "p", "abc");
   scram.first();
   assert.throws(() => scram.final("r=xyz,s=c2FsdA==,i=4096"), /unexpected SCRAM server message/);
+});
+
+Deno.test("KafkaProtocolError: the code's name, and what to do when access is denied", () => {
+  assert.equal(
+    new KafkaProtocolError("fetching t[0]", 6).message,
+    "fetching t[0]: Kafka error 6 NOT_LEADER_OR_FOLLOWER",
+  );
+  assert.match(
+    new KafkaProtocolError("fetching t[0]", 29).message,
+    /Kafka error 29 TOPIC_AUTHORIZATION_FAILED \(the Kafka user needs READ on the topic/,
+  );
+  assert.equal(
+    new KafkaProtocolError("fetching t[0]", 87).message,
+    "fetching t[0]: Kafka error 87",
+  );
 });
