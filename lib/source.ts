@@ -57,10 +57,10 @@ export interface SourceOptions {
 }
 
 /**
- * How much a fetch brings: 256 KiB per partition (kafkajs: 1 MiB), a response's records live
- * until the last is handled. A larger record still arrives whole (the broker sends at least
- * one batch). The broker holds an empty fetch `maxWaitTimeInMs`; that also bounds how long
- * shutdown waits.
+ * How much a fetch brings: at most 4 MiB, 256 KiB per partition; a response stays in memory
+ * until its last record is handled (1 MiB per partition: the same CPU, +16 MiB peak RSS). A
+ * larger record batch still arrives whole (the broker sends at least one). The broker holds a
+ * fetch with nothing to return `maxWaitTimeInMs`; that also bounds how long shutdown waits.
  */
 export const FETCH_LIMITS: FetchLimits = {
   maxBytes: 4 * 1024 * 1024,
