@@ -141,9 +141,12 @@ export class RegistryClient {
     return pending;
   }
 
-  /** Answers when the registry is up: lists subjects once, without retrying. */
+  /**
+   * Answers when the registry is up: asks once, without retrying, for its global compatibility
+   * level (`GET /config`: a few bytes, where `/subjects` lists every subject, 41 KB here).
+   */
   async ping(): Promise<void> {
-    await this.#request("/subjects");
+    await this.#request("/config");
   }
 
   #get<T>(path: string): Promise<T> {
