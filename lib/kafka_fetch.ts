@@ -425,7 +425,11 @@ export class PartitionFetcher {
           this.#loops.set(leader, loop);
         }
       } while (this.#replan && !this.#stopped);
-    })().finally(() => this.#planning = undefined);
+    })().finally(() => {
+      this.#planning = undefined;
+      // asked for between the last check and now: a loop that ended meanwhile must start again
+      if (this.#replan) this.#plan();
+    });
   }
 
   #leaders(): Map<string, number> {

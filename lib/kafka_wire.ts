@@ -232,6 +232,8 @@ export function brokerAddress(text: string): BrokerAddress {
 }
 
 const CLIENT_ID = "cdc-fetch";
+/** How long a request may wait for its answer: kafkajs's `requestTimeout` default too. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * One connection to a broker: requests are sent as they come and matched to their
@@ -264,15 +266,37 @@ export class BrokerConnection {
     return broker;
   }
 
-  /** Sends a request; resolves with its response's body (after the correlation id). */
-  request(apiKey: number, version: number, body: Uint8Array): Promise<Buffer> {
+  /**
+   * Sends a request; resolves with its response's body (after the correlation id). A response
+   * later than `timeoutMs` (a broker gone without closing the socket) fails the connection:
+   * what it would still answer could not be told apart.
+   */
+  request(
+    apiKey: number,
+    version: number,
+    body: Uint8Array,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<Buffer> {
     if (this.#closed) return Promise.reject(this.#closed);
     const correlation = ++this.#correlation;
     const header = new WireWriter().int32(0).int16(apiKey).int16(version).int32(correlation)
       .string(CLIENT_ID).done();
     header.writeInt32BE(header.length - 4 + body.length, 0);
     return new Promise((resolve, reject) => {
-      this.#pending.set(correlation, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.#fail(new Error(`${describe(this.address)} did not answer within ${timeoutMs} ms`));
+        this.#socket?.destroy();
+      }, timeoutMs);
+      this.#pending.set(correlation, {
+        resolve: (response) => {
+          clearTimeout(timer);
+          resolve(response);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
       this.#socket!.write(Buffer.concat([header, body]));
     });
   }

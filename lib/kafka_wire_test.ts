@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import { createServer, type Server, type Socket } from "node:net";
 import {
   brokerAddress,
+  BrokerConnection,
   KafkaProtocolError,
   ScramClient,
   WireReader,
@@ -83,4 +85,59 @@ Deno.test("KafkaProtocolError: the code's name, and what to do when access is de
     new KafkaProtocolError("fetching t[0]", 87).message,
     "fetching t[0]: Kafka error 87",
   );
+});
+
+/** A local TCP peer that hands each connection to `serve` (framing tests; no Kafka semantics). */
+async function peer(serve: (socket: Socket) => void): Promise<{ server: Server; port: number }> {
+  const server = createServer(serve);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+/** A response frame: size, correlation id, body. */
+function frame(correlation: number, body: string): Buffer {
+  const bytes = Buffer.from(body);
+  return new WireWriter().int32(4 + bytes.length).int32(correlation).raw(bytes).done();
+}
+
+Deno.test("BrokerConnection: responses split across chunks, or two in one, reach their requests", async () => {
+  const { server, port } = await peer((socket) => {
+    socket.once("data", () => {
+      // the second request answered first, in one write with the first bytes of the answer
+      // to the first; the rest of that one a byte at a time
+      const first = frame(1, "first answer");
+      socket.write(Buffer.concat([frame(2, "second"), first.subarray(0, 7)]));
+      for (const byte of first.subarray(7)) socket.write(Uint8Array.of(byte));
+    });
+  });
+  const connection = await BrokerConnection.open({ host: "127.0.0.1", port }, { brokers: [] });
+  try {
+    const [a, b] = await Promise.all([
+      connection.request(1, 0, Buffer.from("one")),
+      connection.request(1, 0, Buffer.from("two")),
+    ]);
+    assert.deepEqual([a.toString(), b.toString()], ["first answer", "second"]);
+  } finally {
+    connection.close();
+    server.close();
+  }
+});
+
+Deno.test("BrokerConnection: a broker that never answers fails the request after its timeout", async () => {
+  const { server, port } = await peer(() => {});
+  const connection = await BrokerConnection.open({ host: "127.0.0.1", port }, { brokers: [] });
+  try {
+    await assert.rejects(
+      connection.request(1, 4, Buffer.from("fetch"), 200),
+      /127\.0\.0\.1:\d+ did not answer within 200 ms/,
+    );
+    await assert.rejects(
+      connection.request(1, 4, Buffer.alloc(0)),
+      /did not answer/,
+      "closed since",
+    );
+  } finally {
+    connection.close();
+    server.close();
+  }
 });
