@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import { CompressionTypes, type Producer } from "kafkajs";
 import { kafkaClient } from "../lib/kafka.ts";
-import { envelopeSchema, optional, sourceValue } from "./fixtures/debezium_schema.ts";
-import { avroEncoder, registerSchema } from "./fixtures/produce.ts";
+import { itemsTopic } from "./fixtures/produce.ts";
 import { CdcProcess, connectMysql, query, STACK, streamArgs, uniqueSuffix } from "./helpers.ts";
 import { waitFor } from "../lib/retry.ts";
 
@@ -18,26 +17,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const database = `fetch_${uniqueSuffix()}`;
-    const topic = `dbserver1.${database}.items`;
-    const schema = envelopeSchema("dbserver1", database, "items", [
-      { name: "id", type: "int" },
-      optional("name", "string"),
-    ]);
-    const encode = avroEncoder(
-      await registerSchema(STACK.registryUrl, `${topic}-value`, schema),
-      schema,
-    );
-    const event = (id: number) => ({
-      value: encode({
-        before: null,
-        after: { id, name: `item ${id}` },
-        source: sourceValue("items", 4 + id, 1_700_000_000_000),
-        op: "c",
-        ts_ms: 1_700_000_000_001,
-        transaction: null,
-      }),
-      partition: 0,
-    });
+    const { topic, created } = await itemsTopic(STACK, database);
+    const event = (id: number) => ({ value: created(id), partition: 0 });
     const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
     const kafka = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-test-producer");
     const plain = kafka.producer();

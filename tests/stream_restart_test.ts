@@ -22,9 +22,7 @@ import {
   uniqueSuffix,
 } from "./helpers.ts";
 import { waitFor } from "../lib/retry.ts";
-import { kafkaClient } from "../lib/kafka.ts";
-import { envelopeSchema, optional, sourceValue } from "./fixtures/debezium_schema.ts";
-import { avroEncoder, produceAll, registerSchema } from "./fixtures/produce.ts";
+import { produceItems } from "./fixtures/produce.ts";
 
 const ROWS = 4_000;
 
@@ -138,32 +136,7 @@ Deno.test({
     const records = 20_000;
     const sessionMs = 6_000;
     const database = `hb_${uniqueSuffix()}`;
-    const topic = `dbserver1.${database}.items`;
-    const schema = envelopeSchema("dbserver1", database, "items", [
-      { name: "id", type: "int" },
-      optional("name", "string"),
-    ]);
-    const encode = avroEncoder(
-      await registerSchema(STACK.registryUrl, `${topic}-value`, schema),
-      schema,
-    );
-    const producer = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-test-producer")
-      .producer();
-    await producer.connect();
-    await produceAll(
-      producer,
-      topic,
-      Array.from({ length: records }, (_, i) =>
-        encode({
-          before: null,
-          after: { id: i, name: `item ${i}` },
-          source: sourceValue("items", 4 + i, 1_700_000_000_000),
-          op: "c",
-          ts_ms: 1_700_000_000_001,
-          transaction: null,
-        })),
-    );
-    await producer.disconnect();
+    await produceItems(STACK, database, records);
 
     const sink = `${database}_sink`;
     let db = await connectMysql();
