@@ -147,28 +147,16 @@ Deno.test("parseFetchResponse: a batch cut off at the end waits for the next fet
 });
 
 Deno.test("parseFetchResponse: control batches and aborted transactions are left out", () => {
+  // one record of `producerId` in a transaction
+  const inTransaction = (baseOffset: number, producerId: number, value: string) =>
+    batchBytes({ baseOffset, attributes: 0x10, producerId, records: [{ delta: 0, value }] });
   const records = Buffer.concat([
     batchBytes({ baseOffset: 0, records: [{ delta: 0, value: "plain" }] }),
-    batchBytes({
-      baseOffset: 1,
-      attributes: 0x10,
-      producerId: 7,
-      records: [{ delta: 0, value: "aborted" }],
-    }),
-    batchBytes({
-      baseOffset: 2,
-      attributes: 0x10,
-      producerId: 8,
-      records: [{ delta: 0, value: "committed" }],
-    }),
+    inTransaction(1, 7, "aborted"),
+    inTransaction(2, 8, "committed"),
     markerBatch(3, 7, 0),
     markerBatch(4, 8, 1),
-    batchBytes({
-      baseOffset: 5,
-      attributes: 0x10,
-      producerId: 7,
-      records: [{ delta: 0, value: "later" }],
-    }),
+    inTransaction(5, 7, "later"),
     markerBatch(6, 7, 1),
   ]);
   const [fetched] = parseFetchResponse(
