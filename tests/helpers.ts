@@ -17,6 +17,7 @@ import { RUN_FLAGS } from "../tools/compile.ts";
 import {
   ConnectClient,
   ConnectError,
+  ConnectorFailedError,
   type ConnectorStatus,
   failureReport,
 } from "../lib/connect.ts";
@@ -192,10 +193,26 @@ export function uniqueSuffix(): string {
 
 /**
  * Registers the inventory connector (idempotent PUT) and waits until it and
- * its task run: the precondition of every test that captures real changes.
+ * its task run: the precondition of every test that captures real changes. A task
+ * that failed (a test before stopped MariaDB under it) is restarted.
  */
-export function ensureInventoryConnector(): Promise<void> {
-  return registerConnector(CONNECTOR_NAME, inventoryConnectorConfig());
+export async function ensureInventoryConnector(): Promise<void> {
+  try {
+    await registerConnector(CONNECTOR_NAME, inventoryConnectorConfig());
+  } catch (error) {
+    if (!(error instanceof ConnectorFailedError)) throw error;
+    await connect.restart(CONNECTOR_NAME, true);
+    // the status says FAILED until the restarted task reports again
+    await waitFor("the inventory connector's task restarted", async () => {
+      try {
+        await connect.waitForState(CONNECTOR_NAME, "RUNNING", 120_000);
+        return true;
+      } catch (failed) {
+        if (failed instanceof ConnectorFailedError) return false;
+        throw failed;
+      }
+    }, 120_000);
+  }
 }
 
 /**
