@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { kafkaClient } from "../lib/kafka.ts";
-import { startService, stopService } from "../tools/stack/services.ts";
+import { type ServiceName, startService, stopService } from "../tools/stack/services.ts";
 import { TOPIC_PREFIX } from "../tools/stack/config.ts";
 import {
   CdcProcess,
@@ -214,87 +214,81 @@ Deno.test({
   },
 });
 
+/**
+ * `cdc stream` with the endpoint, ready; then `service` stopped until /readyz answers 503
+ * (`check` looks at that answer), started again, and ready again within `readyAgainMs`.
+ */
+async function readinessAcrossOutage(
+  service: ServiceName,
+  check: (url: string, notReady: { status: number; body: string }) => Promise<void>,
+  readyAgainMs: number,
+): Promise<void> {
+  await ensureInventoryConnector();
+  const sink = `cdc_ready_${service}_${uniqueSuffix()}`;
+  const { cdc, url } = await streamWithEndpoint("customers", sink);
+  try {
+    await waitFor("ready", async () => (await probe(url, "/readyz")).status === 200, 60_000);
+    await check(url, { status: 200, body: "" });
+    await stopService(service);
+    let notReady = { status: 0, body: "" };
+    await waitFor("not ready", async () => {
+      notReady = await probe(url, "/readyz");
+      return notReady.status === 503;
+    }, 30_000);
+    await check(url, notReady);
+    // alive all the same: a restart would not bring the service back
+    assert.equal((await probe(url, "/healthz")).status, 200);
+    await startService(service);
+    await waitFor(
+      "ready again",
+      async () => (await probe(url, "/readyz")).status === 200,
+      readyAgainMs,
+    );
+  } finally {
+    await startService(service); // a no-op when it runs
+    const status = await cdc.stop("SIGTERM");
+    const db = await connectMysql();
+    await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
+    await db.end();
+    assert.equal(status.code, 0, cdc.stderr);
+  }
+}
+
 Deno.test({
   name: "readyz: 503 with the reason while the sink MariaDB is stopped, 200 once it is back",
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn() {
-    await ensureInventoryConnector();
-    const sink = `cdc_ready_${uniqueSuffix()}`;
-    const { cdc, url } = await streamWithEndpoint("customers", sink);
-    try {
-      await waitFor("ready", async () => (await probe(url, "/readyz")).status === 200, 60_000);
+  fn: () =>
+    readinessAcrossOutage("mariadb", async (url, { status, body }) => {
       const healthcheck = ["wait", "--services", "http", "--http-url", `${url}/readyz`];
-      const healthy = await runCdc([...healthcheck, "--timeout", "5s"]);
-      assert.equal(healthy.code, 0, healthy.stderr);
-      assert.match(healthy.stdout, /^ok {6}http/m);
-      await stopService("mariadb");
-      let notReady = { status: 0, body: "" };
-      await waitFor("not ready", async () => {
-        notReady = await probe(url, "/readyz");
-        return notReady.status === 503;
-      }, 30_000);
-      const body = JSON.parse(notReady.body);
-      assert.equal(body.status, "unavailable");
-      assert.match(body.reasons.join("\n"), /^sink: /m);
+      if (status === 200) {
+        const healthy = await runCdc([...healthcheck, "--timeout", "5s"]);
+        assert.equal(healthy.code, 0, healthy.stderr);
+        assert.match(healthy.stdout, /^ok {6}http/m);
+        return;
+      }
+      const answer = JSON.parse(body);
+      assert.equal(answer.status, "unavailable");
+      assert.match(answer.reasons.join("\n"), /^sink: /m);
       const unhealthy = await runCdc([...healthcheck, "--timeout", "1s"]);
       assert.equal(unhealthy.code, 1);
       assert.match(unhealthy.stdout, /^FAILED {2}http .*HTTP 503: .*sink: /m);
-      // alive all the same: a restart would not bring the database back
-      assert.equal((await probe(url, "/healthz")).status, 200);
-      await startService("mariadb");
-      await waitFor(
-        "ready again",
-        async () => (await probe(url, "/readyz")).status === 200,
-        60_000,
-      );
-    } finally {
-      await startService("mariadb"); // a no-op when it runs
-      const status = await cdc.stop("SIGTERM");
-      const db = await connectMysql();
-      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
-      await db.end();
-      assert.equal(status.code, 0, cdc.stderr);
-    }
-  },
+    }, 60_000),
 });
 
 Deno.test({
   name: "readyz: 503 with the reason while the Kafka broker is stopped, 200 once it is back",
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn() {
-    await ensureInventoryConnector();
-    const sink = `cdc_ready_kafka_${uniqueSuffix()}`;
-    const { cdc, url } = await streamWithEndpoint("customers", sink);
-    try {
-      await waitFor("ready", async () => (await probe(url, "/readyz")).status === 200, 60_000);
-      await stopService("kafka");
-      let notReady = { status: 0, body: "" };
-      await waitFor("not ready", async () => {
-        notReady = await probe(url, "/readyz");
-        return notReady.status === 503;
-      }, 30_000);
+  // ready again only once both the group (kafkajs) and the fetches (cdc's own) work again
+  fn: () =>
+    readinessAcrossOutage("kafka", (_url, { status, body }) => {
+      if (status === 200) return Promise.resolve();
       // whichever noticed first: cdc's fetch, or kafkajs's group membership
       assert.match(
-        JSON.parse(notReady.body).reasons.join("\n"),
+        JSON.parse(body).reasons.join("\n"),
         /^(Kafka fetch retrying after: .*127\.0\.0\.1|consumer restarting after: )/m,
       );
-      assert.equal((await probe(url, "/healthz")).status, 200, "alive all the same");
-      await startService("kafka");
-      // both the group (kafkajs) and the fetches (cdc's own) must say they work again
-      await waitFor(
-        "ready again",
-        async () => (await probe(url, "/readyz")).status === 200,
-        90_000,
-      );
-    } finally {
-      await startService("kafka"); // a no-op when it runs
-      const status = await cdc.stop("SIGTERM");
-      const db = await connectMysql();
-      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
-      await db.end();
-      assert.equal(status.code, 0, cdc.stderr);
-    }
-  },
+      return Promise.resolve();
+    }, 90_000),
 });
