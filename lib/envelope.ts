@@ -106,7 +106,9 @@ function columnMappings(
 
 /**
  * The key columns named by a Kafka key schema: each must be a column of the row
- * and a type MySQL can index as a whole.
+ * and a type MySQL can index as a whole. A key field is matched to the row's column by its
+ * Avro field name: Debezium puts `__debezium.source.column.name` on the value's fields but
+ * not on the key's, so a key field's own name is the adjusted one (`line_no` for `line no`).
  */
 function keyColumns(
   keySchema: AvroSchema,
@@ -127,18 +129,20 @@ function keyColumns(
       }
       throw error;
     }
-    const column = columns.find((c) => c.name === key.name);
+    const column = columns.find((c) => c.field === key.field);
     if (!column) {
       throw new BadInputError(
         "not-debezium-envelope",
-        `key column "${key.name}" is not a column of the row`,
+        `key field "${key.field}" is not a field of the row (fields: ${
+          columns.map((c) => c.field).join(", ")
+        })`,
       );
     }
     const problem = keyTypeProblem(column.type);
     if (problem) {
       throw new BadInputError(
         "unmappable-type",
-        `key column "${key.name}" is ${renderSqlType(column.type)}: ${problem}`,
+        `key column "${column.name}" is ${renderSqlType(column.type)}: ${problem}`,
       );
     }
     return column.name;

@@ -120,3 +120,37 @@ Deno.test("columns take their source names; two that would share a _cdc column a
       /"Name" \(field x\) and "NAME" \(field y\)/.test(e.message),
   );
 });
+
+Deno.test("compileRowPlan: key fields match the row's columns by Avro name, not source name", () => {
+  // Debezium names value fields with __debezium.source.column.name, key fields without it
+  const valueField = (field: string, column: string, type: string) =>
+    optional(field, {
+      type: type === "INT" ? "int" : "string",
+      "connect.parameters": {
+        "__debezium.source.column.type": type,
+        ...(type === "VARCHAR" ? { "__debezium.source.column.length": "10" } : {}),
+        "__debezium.source.column.name": column,
+      },
+    });
+  const value = envelopeSchema("p", "db", "t", [
+    valueField("k_d", "kód", "VARCHAR"),
+    valueField("line_no", "line no", "INT"),
+    valueField("v", "v", "INT"),
+  ]);
+  const key = (...fields: string[]) => ({
+    type: "record" as const,
+    name: "Key",
+    fields: fields.map((name) => ({ name, type: name === "k_d" ? "string" : "int" })),
+  });
+  assert.deepEqual(compileRowPlan(value, undefined, key("line_no")).keyColumns, ["line no"]);
+  assert.deepEqual(
+    compileRowPlan(value, undefined, key("k_d", "line_no")).keyColumns,
+    ["kód", "line no"],
+  );
+  assert.throws(
+    () => compileRowPlan(value, undefined, key("nope")),
+    (e: unknown) =>
+      e instanceof BadInputError && e.reason === "not-debezium-envelope" &&
+      /key field "nope" is not a field of the row \(fields: k_d, line_no, v\)/.test(e.message),
+  );
+});
