@@ -34,10 +34,13 @@ function nowDateTime(): string {
 
 // ---- __cdc_offsets ----
 
+/** The longest consumer group id, in characters: the `group_id` column of the bookkeeping tables. */
+export const GROUP_ID_MAX_LENGTH = 255;
+
 /** The table of stored positions. */
 export function offsetsTableDdl(database: string, table: string): string {
   return createTableDdl(database, table, [
-    { name: "group_id", type: { name: "VARCHAR", length: 255 }, nullable: false },
+    { name: "group_id", type: { name: "VARCHAR", length: GROUP_ID_MAX_LENGTH }, nullable: false },
     { name: "topic", type: { name: "VARCHAR", length: 249 }, nullable: false },
     { name: "partition", type: { name: "INT" }, nullable: false },
     { name: "next_offset", type: { name: "BIGINT" }, nullable: false },
@@ -99,7 +102,7 @@ export function upsertPositions(
 /** The dead-letter table. */
 export function deadLetterTableDdl(database: string, table: string): string {
   return createTableDdl(database, table, [
-    { name: "group_id", type: { name: "VARCHAR", length: 255 }, nullable: false },
+    { name: "group_id", type: { name: "VARCHAR", length: GROUP_ID_MAX_LENGTH }, nullable: false },
     { name: "topic", type: { name: "VARCHAR", length: 249 }, nullable: false },
     { name: "partition", type: { name: "INT" }, nullable: false },
     { name: "offset", type: { name: "BIGINT" }, nullable: false },

@@ -6,6 +6,8 @@
  * @module
  */
 import type { Option } from "commander";
+import { createHash } from "node:crypto";
+import { GROUP_ID_MAX_LENGTH } from "../bookkeeping.ts";
 import { CliError, EXIT } from "../errors.ts";
 import { SINK_MODES } from "../modes/index.ts";
 import type { ModeName, SinkMode } from "../modes/mode.ts";
@@ -47,7 +49,9 @@ export const streamTargetOptions = (): Option[] => [
   envOption({
     flags: "--group-id <id>",
     description: "Kafka consumer group, also the key of stored positions " +
-      "(default: cdc.<database>.<tables>; keep it when changing the table list)",
+      `(default: cdc.<database>.<tables>, or cdc.<database>.<n>-tables-<hash> past ` +
+      `${GROUP_ID_MAX_LENGTH} characters; keep it when changing the table list; at most ` +
+      `${GROUP_ID_MAX_LENGTH} characters)`,
     env: "CDC_GROUP_ID",
   }),
   envOption({
@@ -68,8 +72,9 @@ export interface StreamTarget {
 }
 
 /**
- * Resolves the defaults: the mode's table template, group `cdc.<database>.<sorted
- * tables>`, sink database `--database`. Refuses a target that is a source table.
+ * Resolves the defaults: the mode's table template, group {@linkcode defaultGroupId}, sink
+ * database `--database`. Refuses a target that is a source table, and a `--group-id` longer
+ * than the stored positions' `group_id` column holds.
  */
 export function streamTarget(options: StreamTargetOptions): StreamTarget {
   const tables = [...new Set(options.table)];
@@ -83,9 +88,45 @@ export function streamTarget(options: StreamTargetOptions): StreamTarget {
       return { table, topic: tableTopic(options, table), cdcTable };
     }),
     mode,
-    groupId: options.groupId ?? `cdc.${options.database}.${[...tables].sort().join(",")}`,
+    groupId: options.groupId === undefined
+      ? defaultGroupId(options.database, tables)
+      : checkedGroupId(options.groupId),
     sinkDatabase,
   };
+}
+
+/**
+ * `cdc.<database>.<sorted tables joined by ",">` while that fits the stored positions'
+ * `group_id` column (so a stream keeps the group it always had); for more or longer names,
+ * `cdc.<database>.<n>-tables-<hash>`, the hash of that same list: stable for a set of
+ * tables, whatever their order, and short for any number of them.
+ */
+export function defaultGroupId(database: string, tables: readonly string[]): string {
+  const unique = [...new Set(tables)].sort();
+  const list = unique.join(",");
+  const full = `cdc.${database}.${list}`;
+  if (characters(full) <= GROUP_ID_MAX_LENGTH) return full;
+  const hash = createHash("sha256").update(list).digest("hex").slice(0, 16);
+  return `cdc.${database}.${unique.length}-tables-${hash}`;
+}
+
+function checkedGroupId(groupId: string): string {
+  const length = characters(groupId);
+  if (length === 0 || length > GROUP_ID_MAX_LENGTH) {
+    throw new CliError(
+      `--group-id (CDC_GROUP_ID) must be 1 to ${GROUP_ID_MAX_LENGTH} characters, the width ` +
+        `of the group_id column of the stored positions; got ${length}: choose a shorter id`,
+      EXIT.usage,
+    );
+  }
+  return groupId;
+}
+
+/** Characters as MySQL counts them in a VARCHAR (code points, not UTF-16 units). */
+function characters(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
 }
 
 /** `{table}_cdc` → `customers_cdc`. */
