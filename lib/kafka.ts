@@ -89,3 +89,19 @@ export function isTransientKafkaError(error: unknown): boolean {
   // by name: kafkajs's error classes are not named exports of its CommonJS module
   return !(error instanceof Error && error.name === "KafkaJSSASLAuthenticationError");
 }
+
+/**
+ * Worth retrying until a deadline: a condition Kafka recovers from by itself (a coordinator
+ * loading or moved, a leader being elected, a timeout, a lost connection), as opposed to a
+ * refused login, a denied permission or a request Kafka will never accept. kafkajs marks its
+ * protocol errors `retriable`; a retry budget it used up is judged by the error behind it.
+ */
+export function isRetriableKafkaError(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (!isTransientKafkaError(e)) return false;
+    const { retriable } = e as { retriable?: boolean };
+    if (e.name === "KafkaJSNumberOfRetriesExceeded") continue;
+    if (retriable === false) return false;
+  }
+  return true;
+}

@@ -6,7 +6,8 @@
  * @module
  */
 import { type Admin, AssignerProtocol } from "kafkajs";
-import type { KafkaPartitionOffsets } from "./resume.ts";
+import { type Positions, setPosition } from "./positions.ts";
+import { type KafkaPartitionOffsets, withCommitted } from "./resume.ts";
 
 /** Earliest, end and committed offsets of every partition of `topics`, by topic. */
 export async function partitionOffsets(
@@ -14,13 +15,33 @@ export async function partitionOffsets(
   groupId: string,
   topics: readonly string[],
 ): Promise<Map<string, KafkaPartitionOffsets[]>> {
-  const committed = new Map<string, number>();
+  return withCommitted(
+    await partitionWatermarks(admin, topics),
+    await committedOffsets(admin, groupId, topics),
+  );
+}
+
+/** The offsets the consumer group committed (the next to read), by topic and partition. */
+export async function committedOffsets(
+  admin: Admin,
+  groupId: string,
+  topics: readonly string[],
+): Promise<Positions> {
+  const committed: Positions = new Map();
   for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
     for (const { partition, offset } of partitions) {
       // -1: the group has committed nothing for this partition
-      if (Number(offset) >= 0) committed.set(`${topic}:${partition}`, Number(offset));
+      if (Number(offset) >= 0) setPosition(committed, topic, partition, Number(offset));
     }
   }
+  return committed;
+}
+
+/** Each partition's earliest and end offsets (the high watermark), by topic. */
+export async function partitionWatermarks(
+  admin: Admin,
+  topics: readonly string[],
+): Promise<Map<string, KafkaPartitionOffsets[]>> {
   const result = new Map<string, KafkaPartitionOffsets[]>();
   for (const topic of topics) {
     const offsets = await admin.fetchTopicOffsets(topic);
@@ -28,7 +49,6 @@ export async function partitionOffsets(
       topic,
       offsets.map(({ partition, low, high }) => ({
         partition,
-        committed: committed.get(`${topic}:${partition}`),
         earliest: Number(low),
         end: Number(high),
       })).sort((a, b) => a.partition - b.partition),

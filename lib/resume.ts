@@ -13,6 +13,7 @@
  * @module
  */
 import type { Positions } from "./positions.ts";
+import { DeadlineError, waitFor } from "./retry.ts";
 
 /** The values of `--start-from`. */
 export const START_FROM = ["stored", "group", "earliest"] as const;
@@ -64,6 +65,92 @@ export interface ResumeInput {
   stored: Positions;
   /** Kafka's offsets, by topic. */
   kafka: ReadonlyMap<string, readonly KafkaPartitionOffsets[]>;
+}
+
+/** `watermarks` with the group's `committed` offsets filled in. */
+export function withCommitted(
+  watermarks: ReadonlyMap<string, readonly KafkaPartitionOffsets[]>,
+  committed: Positions,
+): Map<string, KafkaPartitionOffsets[]> {
+  return new Map(
+    [...watermarks].map(([topic, partitions]) => [
+      topic,
+      partitions.map((p) => {
+        const offset = committed.get(topic)?.get(p.partition);
+        return offset === undefined ? { ...p } : { ...p, committed: offset };
+      }),
+    ]),
+  );
+}
+
+/** The reads a resume plan is made from, made by {@linkcode readResumePlan} in its order. */
+export interface ResumeReads {
+  /** The consumer group's committed offsets. */
+  committed(): Promise<Positions>;
+  /** The positions stored in the sink for the group. */
+  stored(): Promise<Positions>;
+  /** Each partition's earliest and end offsets, by topic (`committed` left out). */
+  watermarks(): Promise<Map<string, KafkaPartitionOffsets[]>>;
+}
+
+/** Options of {@linkcode readResumePlan}. */
+export interface ResumeReadOptions {
+  groupId: string;
+  startFrom: StartFrom;
+  /** How long a position past the end is read again before it stops the stream. */
+  recheckMs: number;
+  /** Hears that the end offsets are read again, with the reason (once). */
+  onRecheck?: (reason: ResumeError) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads what a plan is made from while other processes of the group may be writing, in the
+ * one order in which neither of its checks can be fooled by them:
+ * 1. the group's committed offsets: the group commits only after the sink did, so every
+ *    committed offset read has its stored position by the time the sink is read (no false
+ *    "the sink was emptied");
+ * 2. the sink's stored positions;
+ * 3. each partition's earliest and end offsets: an end offset only grows, so every position
+ *    stored before it was read is at most that end (no false "past the end").
+ * A position that is still past the end is read against the end again for up to
+ * `recheckMs` (a newly elected leader's high watermark can trail its predecessor's for a
+ * moment) before the {@linkcode ResumeError} stops the stream.
+ */
+export async function readResumePlan(
+  reads: ResumeReads,
+  options: ResumeReadOptions,
+): Promise<ResumePoint[]> {
+  const { groupId, startFrom } = options;
+  const committed = await reads.committed();
+  const stored = await reads.stored();
+  let rechecking = false;
+  try {
+    return await waitFor(
+      "the end offsets to reach the stored positions",
+      async () => {
+        const kafka = withCommitted(await reads.watermarks(), committed);
+        try {
+          return planResume({ groupId, startFrom, stored, kafka });
+        } catch (error) {
+          if (error instanceof ResumeError && !rechecking) {
+            rechecking = true;
+            options.onRecheck?.(error);
+          }
+          throw error;
+        }
+      },
+      options.recheckMs,
+      {
+        signal: options.signal,
+        isFinal: (error) => !(error instanceof ResumeError),
+      },
+    );
+  } catch (error) {
+    throw error instanceof DeadlineError && error.lastError instanceof ResumeError
+      ? error.lastError
+      : error;
+  }
 }
 
 /** Decides, for every partition of every topic, the offset to start from. */

@@ -4,8 +4,10 @@ import {
   type KafkaPartitionOffsets,
   planPositions,
   planResume,
+  readResumePlan,
   ResumeError,
   resumeLog,
+  type ResumeReads,
   type StartFrom,
 } from "./resume.ts";
 import type { Positions } from "./positions.ts";
@@ -129,4 +131,79 @@ Deno.test("the start-up log warns once for a sink without positions, then per pa
     [true, "resuming"],
     [false, "resuming"],
   ]);
+});
+
+/**
+ * The other process of the group, writing while a process starts: after every read the
+ * starting process makes, it writes `step` more records, stores their position in the sink
+ * and then commits it to the group, as a running `cdc stream` does. `start`: what it had
+ * stored and committed before (undefined: nothing yet).
+ */
+function writingMember(start: number | undefined, step: number) {
+  let written = start ?? 0;
+  let stored = start;
+  let committed = start;
+  const reads: string[] = [];
+  const after = <T>(what: string, value: T): Promise<T> => {
+    reads.push(what);
+    written += step;
+    stored = written;
+    committed = written;
+    return Promise.resolve(value);
+  };
+  const positions = (offset: number | undefined): Positions =>
+    new Map(offset === undefined ? [] : [[T, new Map([[0, offset]])]]);
+  const members: ResumeReads = {
+    committed: () => after("committed", positions(committed)),
+    stored: () => after("stored", positions(stored)),
+    watermarks: () =>
+      after("watermarks", new Map([[T, [{ partition: 0, earliest: 0, end: written }]]])),
+  };
+  return { reads, members };
+}
+
+Deno.test("readResumePlan: a member writing between the reads fools neither check", async () => {
+  const options = { groupId: "g", startFrom: "stored" as const, recheckMs: 0 };
+  // Kafka's ends are read after the sink: read the other way round, the end 62 and then the
+  // stored 68 would stop the stream ("past the end")
+  const running = writingMember(62, 6);
+  const [point] = await readResumePlan(running.members, options);
+  assert.deepEqual(running.reads, ["committed", "stored", "watermarks"]);
+  assert.deepEqual([point.offset, point.from, point.warning], [68, "stored", undefined]);
+  // the sink is read after the group: read the other way round, no stored position and then
+  // the group's offset 6 would say "the sink was emptied" and re-read from the earliest
+  const first = writingMember(undefined, 6);
+  const [fresh] = await readResumePlan(first.members, options);
+  assert.deepEqual([fresh.offset, fresh.from, fresh.warning], [6, "stored", undefined]);
+});
+Deno.test("readResumePlan: an end offset behind the stored position is read again before it stops", async () => {
+  let ends = [60, 61, 70];
+  const rechecked: string[] = [];
+  const reads: ResumeReads = {
+    committed: () => Promise.resolve(new Map()),
+    stored: () => Promise.resolve(new Map([[T, new Map([[0, 65]])]])),
+    // a newly elected leader whose high watermark catches up
+    watermarks: () =>
+      Promise.resolve(new Map([[T, [{ partition: 0, earliest: 0, end: ends.shift() ?? 70 }]]])),
+  };
+  const options = {
+    groupId: "g",
+    startFrom: "stored" as const,
+    recheckMs: 10_000,
+    onRecheck: (e: ResumeError) => rechecked.push(e.message),
+  };
+  const [point] = await readResumePlan(reads, options);
+  assert.deepEqual([point.offset, rechecked.length], [65, 1]);
+  // a topic recreated: the end stays behind, and the stream stops with the reason
+  ends = [];
+  const recreated = {
+    ...reads,
+    watermarks: () => Promise.resolve(new Map([[T, [{ partition: 0, earliest: 0, end: 20 }]]])),
+  };
+  await assert.rejects(
+    readResumePlan(recreated, { ...options, recheckMs: 300 }),
+    (e: Error) =>
+      e instanceof ResumeError &&
+      /stored position 65 is past the partition's end offset 20/.test(e.message),
+  );
 });

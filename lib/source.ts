@@ -10,13 +10,14 @@
 import type { Admin, Consumer } from "kafkajs";
 import {
   describeKafka,
+  isRetriableKafkaError,
   isTransientKafkaError,
   kafkaClient,
   type KafkaConnection,
   probeKafka,
 } from "./kafka.ts";
 import { type FetchLimits, PartitionFetcher, type SourceBatch } from "./kafka_fetch.ts";
-import { partitionOffsets } from "./kafka_offsets.ts";
+import { committedOffsets, partitionWatermarks } from "./kafka_offsets.ts";
 import { logger } from "./log.ts";
 import { type PartitionPosition, positionList, type Positions } from "./positions.ts";
 import type { KafkaPartitionOffsets } from "./resume.ts";
@@ -54,6 +55,12 @@ export interface SourceOptions {
    * `group.min.session.timeout.ms` (6 s by default).
    */
   sessionTimeoutMs?: number;
+  /**
+   * How long a look-up made while streaming (the group's offsets of newly assigned
+   * partitions, a partition's earliest offset) is retried through coordinator moves, leader
+   * elections and lost connections before the stream stops (default 10 min).
+   */
+  retryTimeoutMs?: number;
 }
 
 /**
@@ -88,6 +95,8 @@ export class KafkaSource {
   readonly #resumeAt = new Map<string, number>();
   /** Counts assignments: a late answer for an earlier one is dropped. */
   #assignments = 0;
+  /** Ends the look-up of the latest assignment (superseded by the next, or stopped). */
+  #supersede?: AbortController;
 
   constructor(options: SourceOptions) {
     this.options = options;
@@ -121,10 +130,11 @@ export class KafkaSource {
       connection: options.kafka,
       limits: FETCH_LIMITS,
       handler: (batch) => this.#stopping ? Promise.resolve() : this.#handler!(batch),
-      earliestOffset: async (topic, partition) => {
-        const offsets = await this.#admin.fetchTopicOffsets(topic);
-        return Number(offsets.find((o) => o.partition === partition)?.low ?? 0);
-      },
+      earliestOffset: (topic, partition) =>
+        this.#lookUp(`the earliest offset of ${topic}[${partition}]`, async () => {
+          const offsets = await this.#admin.fetchTopicOffsets(topic);
+          return Number(offsets.find((o) => o.partition === partition)?.low ?? 0);
+        }),
       retrying: (error) => options.events?.fetchRetrying?.(error),
       recovered: () => options.events?.fetchRecovered?.(),
       fatal: (error) => this.#fatal?.(error),
@@ -189,8 +199,8 @@ export class KafkaSource {
       {
         signal,
         backoff: { initialMs: 250, maxMs: 5_000, factor: 2 },
-        // listing topics fails only when Kafka does: that is not a topic still to appear
-        isFinal: () => true,
+        // a broker that moves or restarts is waited out with the topics; a denial is not
+        isFinal: (error) => !isRetriableKafkaError(error),
         progressEveryMs: 15_000,
         onProgress: () =>
           log.info(
@@ -201,9 +211,53 @@ export class KafkaSource {
     );
   }
 
-  /** Each partition's earliest, end and group-committed offsets, for the resume plan. */
-  offsets(): Promise<Map<string, KafkaPartitionOffsets[]>> {
-    return partitionOffsets(this.#admin, this.options.groupId, this.options.topics);
+  /**
+   * The group's committed offsets, for the resume plan: retried through a coordinator that
+   * is loading, moving or not elected yet (a new cluster, a new group) for up to `timeoutMs`.
+   */
+  committedOffsets(timeoutMs: number, signal?: AbortSignal): Promise<Positions> {
+    return this.#lookUp(
+      `the committed offsets of group ${this.options.groupId}`,
+      () => committedOffsets(this.#admin, this.options.groupId, this.options.topics),
+      { timeoutMs, signal },
+    );
+  }
+
+  /** Each partition's earliest and end offsets, retried like {@linkcode committedOffsets}. */
+  watermarks(
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Map<string, KafkaPartitionOffsets[]>> {
+    return this.#lookUp(
+      `the offsets of ${this.options.topics.join(", ")}`,
+      () => partitionWatermarks(this.#admin, this.options.topics),
+      { timeoutMs, signal },
+    );
+  }
+
+  /**
+   * A look-up through kafkajs's admin, retried on what Kafka recovers from by itself (a
+   * coordinator loading or moved, a leader being elected, a lost connection) with a line per
+   * retry, until `timeoutMs` (default: the stream's retry timeout) or `signal`.
+   */
+  #lookUp<T>(
+    what: string,
+    work: () => Promise<T>,
+    { timeoutMs = this.options.retryTimeoutMs ?? 600_000, signal }: {
+      timeoutMs?: number;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<T> {
+    return retry(work, {
+      what,
+      timeoutMs,
+      signal,
+      isTransient: isRetriableKafkaError,
+      onRetry: ({ error, delayMs }) => {
+        log.warn(`looking up ${what}: ${errorMessage(error)} (next try in ${delayMs} ms)`);
+        this.options.events?.retrying?.(error as Error);
+      },
+    });
   }
 
   /**
@@ -249,7 +303,17 @@ export class KafkaSource {
     const assignment = ++this.#assignments;
     this.#remember(this.#fetcher.positions());
     const unknown = assigned.filter((p) => !this.#resumeAt.has(`${p.topic}/${p.partition}`));
-    const lookUp = unknown.length ? this.#groupOffsets(unknown) : Promise.resolve();
+    // a later assignment or the stop ends the retrying of this one's look-up
+    const superseded = new AbortController();
+    this.#supersede?.abort();
+    this.#supersede = superseded;
+    const lookUp = unknown.length
+      ? this.#lookUp(
+        `the committed offsets of group ${this.options.groupId} for newly assigned partitions`,
+        () => this.#groupOffsets(unknown),
+        { signal: superseded.signal },
+      )
+      : Promise.resolve();
     lookUp.then(() => {
       if (assignment !== this.#assignments || this.#stopping) return;
       // what the fetcher read of the partitions it kept while the offsets were looked up
@@ -259,7 +323,9 @@ export class KafkaSource {
         partition,
         offset: this.#resumeAt.get(`${topic}/${partition}`)!,
       })));
-    }, (error) => this.#fatal?.(error));
+    }, (error) => {
+      if (!superseded.signal.aborted) this.#fatal?.(error);
+    });
   }
 
   /** The group's committed offsets of `partitions` (the earliest where it has none). */
@@ -300,6 +366,7 @@ export class KafkaSource {
    */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.#stopping = true;
+    this.#supersede?.abort();
     const leave = (async () => {
       await this.#fetcher.stop();
       await this.#consumer.disconnect().catch((e) => log.debug(errorMessage(e)));

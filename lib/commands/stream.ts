@@ -31,7 +31,7 @@ import { abortable, errorMessage, retry } from "../retry.ts";
 import { MysqlSink, type RowWriter } from "../sink.ts";
 import { describeKafka } from "../kafka.ts";
 import { KafkaSource } from "../source.ts";
-import { planPositions, planResume, resumeLog, START_FROM, type StartFrom } from "../resume.ts";
+import { planPositions, readResumePlan, resumeLog, START_FROM, type StartFrom } from "../resume.ts";
 import {
   streamTarget,
   type StreamTargetOptions,
@@ -41,6 +41,12 @@ import { type OnError, Pipeline, statusLine } from "../stream.ts";
 import type { MappingOptions } from "../type_mapping.ts";
 
 const log = logger("stream");
+
+/**
+ * How long a stored position past a partition's end is read again before the stream stops:
+ * a newly elected leader's high watermark can trail its predecessor's for a moment.
+ */
+const RESUME_RECHECK_MS = 10_000;
 
 /** Options of `cdc stream`. */
 export interface StreamOptions
@@ -224,6 +230,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     topics: [...topics.keys()],
     events: monitor.sourceEvents,
     sessionTimeoutMs: options.sessionTimeout,
+    retryTimeoutMs: options.retryTimeout,
   });
   const pipeline = new Pipeline(
     {
@@ -254,11 +261,22 @@ async function runStream(options: StreamOptions): Promise<number> {
     await waitForServices(options, registry, writer, source, stop.signal);
     monitor.started();
     await source.waitForTopics(stop.signal);
-    // Kafka first: the group commits only after the sink did, so every committed offset seen
-    // here has its stored position by the time the sink is read (no false "sink emptied").
-    const kafka = await abortable(source.offsets(), stop.signal);
-    const stored = await abortable(writer.storedPositions([...topics.keys()]), stop.signal);
-    const plan = planResume({ groupId, startFrom: options.startFrom, stored, kafka });
+    // in the order that another process of the group, writing meanwhile, cannot fool
+    const plan = await readResumePlan({
+      committed: () => source.committedOffsets(options.waitTimeout, stop.signal),
+      stored: () => abortable(writer.storedPositions([...topics.keys()]), stop.signal),
+      watermarks: () => source.watermarks(options.waitTimeout, stop.signal),
+    }, {
+      groupId,
+      startFrom: options.startFrom,
+      recheckMs: RESUME_RECHECK_MS,
+      onRecheck: (error) =>
+        log.warn(
+          `${errorMessage(error)}. Reading the end offsets again for up to ` +
+            `${RESUME_RECHECK_MS / 1000}s first: a newly elected leader's may trail for a moment`,
+        ),
+      signal: stop.signal,
+    });
     for (const { warn, text } of resumeLog(plan, writer.description)) {
       if (warn) log.warn(text);
       else log.info(text);
