@@ -111,17 +111,18 @@ async function runStatus(options: StatusOptions): Promise<number> {
     sink = await SinkReader.connect(endpoint).catch((error) => {
       throw new CliError(`cannot reach MySQL ${describeMysql(endpoint)}: ${errorMessage(error)}`);
     });
-    const [offsets, group, connector] = await Promise.all([
-      partitionOffsets(admin, target.groupId, topics),
-      describeGroup(admin, target.groupId),
-      options.connectUrl ? connectorSummary(options.connectUrl, options.connector) : undefined,
-    ]);
+    // the sink before Kafka's ends: a running stream's positions then never pass them
     const stored = await sink.storedPositions(
       target.sinkDatabase,
       options.offsetsTable,
       target.groupId,
       topics,
     );
+    const [offsets, group, connector] = await Promise.all([
+      partitionOffsets(admin, target.groupId, topics),
+      describeGroup(admin, target.groupId),
+      options.connectUrl ? connectorSummary(options.connectUrl, options.connector) : undefined,
+    ]);
     const now = new Date();
     const tables = [];
     for (const t of target.tables) {
