@@ -9,8 +9,8 @@
  * @module
  */
 import type { Buffer } from "node:buffer";
-import { gunzipSync } from "node:zlib";
 import type { KafkaConnection } from "./kafka.ts";
+import { codecName, CODECS, decompress } from "./kafka_codecs.ts";
 import { logger } from "./log.ts";
 import type { PartitionPosition } from "./positions.ts";
 import { delay, errorMessage } from "./retry.ts";
@@ -21,6 +21,7 @@ import {
   BrokerConnection,
   ERROR,
   KafkaProtocolError,
+  type VersionRange,
   WireReader,
   WireWriter,
 } from "./kafka_wire.ts";
@@ -66,15 +67,18 @@ export interface PartitionFetch extends SourceBatch {
   error: number;
 }
 
-const FETCH_VERSION = 4;
-const METADATA_VERSION = 5;
+/**
+ * The Fetch versions cdc speaks: v4 (read committed) to v11, the last before flexible
+ * encodings (v12) and topic ids (v13); zstd batches need v10 or later.
+ */
+export const FETCH_VERSIONS: VersionRange = { min: 4, max: 11 };
+/** The Metadata versions cdc speaks: v5 to v8, the last before flexible encodings. */
+export const METADATA_VERSIONS: VersionRange = { min: 5, max: 8 };
 /** Fetch isolation: only committed transactions' records (kafkajs's default too). */
 const READ_COMMITTED = 1;
 
 /** Record batch attributes. */
 const COMPRESSION = 0x07;
-const GZIP = 1;
-const CODECS = ["none", "gzip", "snappy", "lz4", "zstd"];
 const TRANSACTIONAL = 0x10;
 const CONTROL = 0x20;
 /** A record batch's header, up to and with its record count. */
@@ -82,10 +86,11 @@ const BATCH_HEADER = 61;
 /** The control record that ends an aborted transaction. */
 const ABORT_MARKER = 0;
 
-/** The body of a Fetch v4 request for `positions`. */
+/** The body of a Fetch request (`version` in {@linkcode FETCH_VERSIONS}) for `positions`. */
 export function fetchRequestBody(
   positions: readonly PartitionPosition[],
   limits: FetchLimits,
+  version: number,
 ): Buffer {
   const byTopic = Map.groupBy(positions, (p) => p.topic);
   const body = new WireWriter()
@@ -94,44 +99,58 @@ export function fetchRequestBody(
     .int32(1) // min bytes: answer as soon as there is a record
     .int32(limits.maxBytes)
     .int8(READ_COMMITTED);
+  if (version >= 7) body.int32(0).int32(-1); // no fetch session: every fetch says it all
   body.array([...byTopic], ([topic, partitions]) => {
     body.string(topic).array(partitions, ({ partition, offset }) => {
-      body.int32(partition).int64(offset).int32(limits.maxBytesPerPartition);
+      body.int32(partition);
+      if (version >= 9) body.int32(-1); // current leader epoch: not checked
+      body.int64(offset);
+      if (version >= 5) body.int64(-1); // log start offset: a follower's, not a consumer's
+      body.int32(limits.maxBytesPerPartition);
     });
   });
+  if (version >= 7) body.int32(0); // forgotten topics (of a session)
+  if (version >= 11) body.string(""); // rack: no preference for a nearby replica
   return body.done();
 }
 
 /**
- * A Fetch v4 response's partitions, each with its records from `from` (the offsets asked
- * for, by `topic/partition`) on: control records and aborted transactions' records left
- * out, a batch cut off at the end of the response left for the next fetch.
+ * A Fetch response's partitions (`version` in {@linkcode FETCH_VERSIONS}), each with its
+ * records from `from` (the offsets asked for, by `topic/partition`) on: control records and
+ * aborted transactions' records left out, a batch cut off at the end of the response left
+ * for the next fetch. Throws {@linkcode FetchedDataError} for records cdc cannot read.
  */
 export function parseFetchResponse(
   body: Buffer,
   from: ReadonlyMap<string, number>,
+  version: number,
 ): PartitionFetch[] {
-  try {
-    return fetchedPartitions(body, from);
-  } catch (error) {
-    throw new FetchedDataError(errorMessage(error));
+  const reader = new WireReader(body);
+  reader.int32(); // throttle time
+  if (version >= 7) {
+    const error = reader.int16();
+    reader.int32(); // session id
+    if (error !== ERROR.none) throw new KafkaProtocolError("fetching", error);
   }
+  return fetchedPartitions(reader, from, version);
 }
 
-/** Records cdc cannot read (a codec, a record format): no retry makes them readable. */
+/**
+ * A record batch cdc cannot read (corrupt, an unknown codec, an old record format): no retry
+ * makes it readable, so the stream stops, saying where and what to do.
+ */
 export class FetchedDataError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(where: string, offset: number, problem: string, todo: string) {
+    super(`${where} at offset ${offset}: ${problem}; ${todo}`);
     this.name = "FetchedDataError";
   }
 }
 
 function fetchedPartitions(
-  body: Buffer,
+  reader: WireReader,
   from: ReadonlyMap<string, number>,
+  version: number,
 ): PartitionFetch[] {
-  const reader = new WireReader(body);
-  reader.int32(); // throttle time
   const fetched: PartitionFetch[] = [];
   for (let topics = reader.int32(); topics > 0; topics--) {
     const topic = reader.string() ?? "";
@@ -140,10 +159,12 @@ function fetchedPartitions(
       const error = reader.int16();
       const highWatermark = reader.int64();
       reader.int64(); // last stable offset
+      if (version >= 5) reader.int64(); // log start offset
       const aborted = reader.array(() => ({
         producerId: reader.int64(),
         firstOffset: reader.int64(),
       }));
+      if (version >= 11) reader.int32(); // preferred read replica: none asked for
       const size = reader.int32();
       const end = reader.at + Math.max(size, 0);
       const start = from.get(`${topic}/${partition}`) ?? 0;
@@ -194,8 +215,12 @@ function recordRuns(
     const baseOffset = reader.int64();
     const magic = bytes.readInt8(at + 16);
     if (magic !== 2) {
-      throw new Error(
-        `${where} at offset ${baseOffset}: record format v${magic}; cdc reads v2 (Kafka 0.11+)`,
+      throw new FetchedDataError(
+        where,
+        baseOffset,
+        `record format v${magic}, which cdc does not read`,
+        "cdc reads record format v2 (written by Kafka 0.11 and later); rewrite the topic " +
+          "with a current producer, or start past these records",
       );
     }
     const attributes = bytes.readInt16BE(at + 21);
@@ -211,25 +236,13 @@ function recordRuns(
     }
     if (attributes & CONTROL) {
       // a transaction's end: after an abort marker the producer's records count again
-      const marker = batchRecords(
-        bytes,
-        at + BATCH_HEADER,
-        batchEnd,
-        attributes & COMPRESSION,
-        where,
-      );
+      const marker = batchRecords(bytes, at, batchEnd, attributes & COMPRESSION, where);
       if (controlType(marker) === ABORT_MARKER) abortedProducers.delete(producerId);
       continue;
     }
     if (lastOffset < from) continue;
     if (attributes & TRANSACTIONAL && abortedProducers.has(producerId)) continue;
-    const records = batchRecords(
-      bytes,
-      at + BATCH_HEADER,
-      batchEnd,
-      attributes & COMPRESSION,
-      where,
-    );
+    const records = batchRecords(bytes, at, batchEnd, attributes & COMPRESSION, where);
     runs.push({ records, baseOffset, count });
   }
   return { runs, nextOffset };
@@ -254,20 +267,35 @@ function* readRecords(runs: readonly RecordRun[], from: number): Generator<Sourc
   }
 }
 
-/** A batch's records, decompressed when they are (gzip: kafkajs's one codec too). */
+/** The records of the batch at `at`, decompressed when they are. */
 function batchRecords(
   bytes: Buffer,
-  start: number,
+  at: number,
   end: number,
   codec: number,
   where: string,
 ): WireReader {
-  if (codec === 0) return new WireReader(bytes, start);
-  if (codec === GZIP) return new WireReader(gunzipSync(bytes.subarray(start, end)));
-  throw new Error(
-    `${where}: records compressed with ${CODECS[codec] ?? `codec ${codec}`}, which cdc cannot ` +
-      `read; have the producer (Kafka Connect: producer.compression.type) use gzip or none`,
-  );
+  if (codec === 0) return new WireReader(bytes, at + BATCH_HEADER);
+  try {
+    return new WireReader(decompress(codec, bytes.subarray(at + BATCH_HEADER, end)));
+  } catch (error) {
+    const baseOffset = new WireReader(bytes, at).int64();
+    throw codec < CODECS.length
+      ? new FetchedDataError(
+        where,
+        baseOffset,
+        `the ${codecName(codec)} record batch cannot be decompressed (${errorMessage(error)})`,
+        "the batch is corrupt: look at it with kafka-dump-log.sh --deep-iteration on the " +
+          "partition's segment; cdc cannot pass it by itself",
+      )
+      : new FetchedDataError(
+        where,
+        baseOffset,
+        errorMessage(error),
+        "cdc reads none, gzip, snappy, lz4 and zstd: have the producer or the topic " +
+          "(compression.type) use one of them",
+      );
+  }
 }
 
 /** The type of a control batch's record: 0 abort, 1 commit (its key's second int16). */
@@ -289,15 +317,20 @@ export interface ClusterLayout {
   topicErrors: Map<string, number>;
 }
 
-/** The body of a Metadata v5 request for `topics` (never creating one). */
-export function metadataRequestBody(topics: readonly string[]): Buffer {
+/**
+ * The body of a Metadata request (`version` in {@linkcode METADATA_VERSIONS}) for `topics`,
+ * never creating one.
+ */
+export function metadataRequestBody(topics: readonly string[], version: number): Buffer {
   const body = new WireWriter();
   body.array(topics, (topic) => body.string(topic));
-  return body.int8(0).done();
+  body.int8(0); // allow auto topic creation: no
+  if (version >= 8) body.int8(0).int8(0); // authorized operations: not asked for
+  return body.done();
 }
 
-/** The brokers and leaders of a Metadata v5 response. */
-export function parseMetadataResponse(body: Buffer): ClusterLayout {
+/** The brokers and leaders of a Metadata response (`version` in {@linkcode METADATA_VERSIONS}). */
+export function parseMetadataResponse(body: Buffer, version: number): ClusterLayout {
   const reader = new WireReader(body);
   reader.int32(); // throttle time
   const brokers = new Map<number, BrokerAddress>();
@@ -321,9 +354,11 @@ export function parseMetadataResponse(body: Buffer): ClusterLayout {
       reader.int16(); // the partition's error: its leader says enough
       const partition = reader.int32();
       const leader = reader.int32();
+      if (version >= 7) reader.int32(); // leader epoch
       for (let lists = 3; lists > 0; lists--) reader.array(() => reader.int32());
       if (leader >= 0) leaders.set(`${topic}/${partition}`, leader);
     }
+    if (version >= 8) reader.int32(); // topic authorized operations
   }
   return { brokers, leaders, topicErrors };
 }
@@ -337,6 +372,8 @@ const STALE_LEADER: ReadonlySet<number> = new Set([
   ERROR.replicaNotAvailable,
   ERROR.networkException,
   ERROR.kafkaStorageError,
+  ERROR.fencedLeaderEpoch,
+  ERROR.unknownLeaderEpoch,
 ]);
 
 /** What a {@linkcode PartitionFetcher} needs around it. */
@@ -447,7 +484,6 @@ export class PartitionFetcher {
 
   async #refreshLayout(): Promise<void> {
     const topics = [...new Set([...this.#positions.values()].map((p) => p.topic))];
-    const body = metadataRequestBody(topics);
     let lastError: Error | undefined;
     // any broker answers: those known, then the bootstrap list
     const known = [...this.#layout?.brokers.keys() ?? []];
@@ -457,8 +493,10 @@ export class PartitionFetcher {
         const connection = typeof target === "number"
           ? await this.#connection(target)
           : await BrokerConnection.open(target, this.#options.connection);
+        const version = connection.version(API.metadata, METADATA_VERSIONS);
         const layout = parseMetadataResponse(
-          await connection.request(API.metadata, METADATA_VERSION, body),
+          await connection.request(API.metadata, version, metadataRequestBody(topics, version)),
+          version,
         );
         if (typeof target !== "number") connection.close();
         this.#layout = layout;
@@ -504,12 +542,13 @@ export class PartitionFetcher {
       const asked = new Map(mine.map((p) => [`${p.topic}/${p.partition}`, p.offset]));
       try {
         const connection = await this.#connection(leader);
+        const version = connection.version(API.fetch, FETCH_VERSIONS);
         const response = await connection.request(
           API.fetch,
-          FETCH_VERSION,
-          fetchRequestBody(mine, this.#options.limits),
+          version,
+          fetchRequestBody(mine, this.#options.limits, version),
         );
-        for (const fetched of parseFetchResponse(response, asked)) {
+        for (const fetched of parseFetchResponse(response, asked, version)) {
           if (this.#stopped) return;
           await this.#handle(fetched, asked);
         }

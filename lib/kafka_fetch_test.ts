@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { gzipSync } from "node:zlib";
-import { fetchRequestBody, parseFetchResponse, parseMetadataResponse } from "./kafka_fetch.ts";
+import { gzipSync, zstdCompressSync } from "node:zlib";
+import { lz4Compress, snappyCompress } from "@platformatic/wasm-utils/bundled";
+import {
+  FETCH_VERSIONS,
+  fetchRequestBody,
+  METADATA_VERSIONS,
+  parseFetchResponse,
+  parseMetadataResponse,
+} from "./kafka_fetch.ts";
 import { WireReader, WireWriter } from "./kafka_wire.ts";
 
 /** Kafka's unsigned varint of a zigzag-encoded integer. */
@@ -100,14 +107,42 @@ interface TestPartition {
   records: Uint8Array;
 }
 
-function fetchResponse(topic: string, partitions: TestPartition[]): Buffer {
-  const body = new WireWriter().int32(0).int32(1).string(topic);
+/** Every Fetch version cdc speaks. */
+const FETCH = Array.from(
+  { length: FETCH_VERSIONS.max - FETCH_VERSIONS.min + 1 },
+  (_, i) => FETCH_VERSIONS.min + i,
+);
+
+/** A Fetch response of `version` as a broker lays it out. */
+function fetchResponse(topic: string, partitions: TestPartition[], version: number): Buffer {
+  const body = new WireWriter().int32(0);
+  if (version >= 7) body.int16(0).int32(0); // error, session id
+  body.int32(1).string(topic);
   body.array(partitions, (p) => {
     body.int32(p.partition ?? 0).int16(p.error ?? 0).int64(p.highWatermark ?? 100).int64(100);
+    if (version >= 5) body.int64(0); // log start offset
     body.array(p.aborted ?? [], (a) => body.int64(a.producerId).int64(a.firstOffset));
+    if (version >= 11) body.int32(-1); // preferred read replica
     body.bytes(p.records);
   });
   return body.done();
+}
+
+/**
+ * Parses what a broker of every Fetch version would answer: each must agree. Returns the
+ * newest version's (its records still to be read).
+ */
+function parseEvery(partitions: TestPartition[], asked: ReadonlyMap<string, number>) {
+  const parse = (version: number) =>
+    parseFetchResponse(fetchResponse("t", partitions, version), asked, version);
+  const summary = (version: number) =>
+    parse(version).map((f) => ({
+      ...f,
+      records: [...f.records].map((r) => [r.offset, text(r.key), text(r.value)]),
+    }));
+  const newest = summary(FETCH_VERSIONS.max);
+  for (const version of FETCH) assert.deepEqual(summary(version), newest, `Fetch v${version}`);
+  return parse(FETCH_VERSIONS.max);
 }
 
 const text = (b: Buffer | null) => b === null ? null : b.toString("utf8");
@@ -125,7 +160,7 @@ Deno.test("parseFetchResponse: records from the asked offset on, headers skipped
     }),
     batchBytes({ baseOffset: 13, records: [{ delta: 0, value: "é 4-byte 😀" }] }),
   ]);
-  const [fetched] = parseFetchResponse(fetchResponse("t", [{ records }]), from(11));
+  const [fetched] = parseEvery([{ records }], from(11));
   assert.deepEqual(
     [...fetched.records].map((r) => [r.offset, text(r.key), text(r.value)]),
     [[11, null, "v11"], [12, null, null], [13, null, "é 4-byte 😀"]],
@@ -140,7 +175,7 @@ Deno.test("parseFetchResponse: a batch cut off at the end waits for the next fet
   const cut = batchBytes({ baseOffset: 1, records: [{ delta: 0, value: "b".repeat(100) }] });
   for (const keep of [5, 30, cut.length - 1]) {
     const records = Buffer.concat([whole, cut.subarray(0, keep)]);
-    const [fetched] = parseFetchResponse(fetchResponse("t", [{ records }]), from(0));
+    const [fetched] = parseEvery([{ records }], from(0));
     assert.deepEqual([...fetched.records].map((r) => r.offset), [0], `cut after ${keep} bytes`);
     assert.equal(fetched.nextOffset, 1);
   }
@@ -159,39 +194,70 @@ Deno.test("parseFetchResponse: control batches and aborted transactions are left
     inTransaction(5, 7, "later"),
     markerBatch(6, 7, 1),
   ]);
-  const [fetched] = parseFetchResponse(
-    fetchResponse("t", [{ records, aborted: [{ producerId: 7, firstOffset: 1 }] }]),
+  const [fetched] = parseEvery(
+    [{ records, aborted: [{ producerId: 7, firstOffset: 1 }] }],
     from(0),
   );
   assert.deepEqual([...fetched.records].map((r) => text(r.value)), ["plain", "committed", "later"]);
   assert.equal(fetched.nextOffset, 7, "past the last marker");
 });
 
-Deno.test("parseFetchResponse: gzip batches are read; other codecs fail saying what to do", () => {
-  const gzipped = batchBytes({
-    baseOffset: 0,
-    attributes: 1,
-    compress: (b) => gzipSync(b),
-    records: [{ delta: 0, value: "x" }, { delta: 1, value: "y" }],
-  });
-  const [fetched] = parseFetchResponse(fetchResponse("t", [{ records: gzipped }]), from(0));
-  assert.deepEqual([...fetched.records].map((r) => text(r.value)), ["x", "y"]);
+/** xerial's snappy framing, as Kafka's Java clients write snappy: blocks behind a header. */
+function xerialSnappy(bytes: Uint8Array): Uint8Array {
+  const header = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0, 0, 0, 0, 1, 0, 0, 0, 1];
+  const half = Math.floor(bytes.length / 2);
+  const blocks = [bytes.subarray(0, half), bytes.subarray(half)].map((b) =>
+    snappyCompress(Buffer.from(b))
+  );
+  const framed = new WireWriter().raw(Uint8Array.from(header));
+  for (const block of blocks) framed.int32(block.length).raw(block);
+  return framed.done();
+}
 
-  const snappy = batchBytes({ baseOffset: 0, attributes: 2, records: [{ delta: 0, value: "x" }] });
+Deno.test("parseFetchResponse: batches of every codec are read", () => {
+  const codecs: [number, string, (b: Uint8Array) => Uint8Array][] = [
+    [1, "gzip", (b) => gzipSync(b)],
+    [2, "snappy (raw)", (b) => snappyCompress(Buffer.from(b))],
+    [2, "snappy (xerial)", xerialSnappy],
+    [3, "lz4", (b) => lz4Compress(Buffer.from(b))],
+    [4, "zstd", (b) => zstdCompressSync(b)],
+  ];
+  const values = Array.from({ length: 50 }, (_, i) => `value ${i} ${"é😀".repeat(i)}`);
+  for (const [codec, name, compress] of codecs) {
+    const records = batchBytes({
+      baseOffset: 0,
+      attributes: codec,
+      compress,
+      records: values.map((value, delta) => ({ delta, value })),
+    });
+    const [fetched] = parseEvery([{ records }], from(0));
+    assert.deepEqual([...fetched.records].map((r) => text(r.value)), values, name);
+  }
+});
+
+Deno.test("parseFetchResponse: a batch that cannot be read names where, the codec and what to do", () => {
+  const corrupt = batchBytes({
+    baseOffset: 40,
+    attributes: 3,
+    compress: () => Uint8Array.from([4, 0x22, 0x4d, 0x18, 1, 2, 3]),
+    records: [{ delta: 0, value: "x" }],
+  });
   assert.throws(
-    () => parseFetchResponse(fetchResponse("t", [{ records: snappy }]), from(0)),
-    /t\[0\]: records compressed with snappy, which cdc cannot read; .*gzip or none/,
+    () => parseEvery([{ records: corrupt }], from(40)),
+    /^FetchedDataError: t\[0\] at offset 40: the lz4 record batch cannot be decompressed \(.*\); the batch is corrupt: .*kafka-dump-log/,
+  );
+  const unknown = batchBytes({ baseOffset: 7, attributes: 5, records: [{ delta: 0, value: "x" }] });
+  assert.throws(
+    () => parseEvery([{ records: unknown }], from(7)),
+    /t\[0\] at offset 7: codec 5 is not a Kafka codec .*; cdc reads none, gzip, snappy, lz4 and zstd/,
   );
 });
 
 Deno.test("parseFetchResponse: a partition's error comes without records", () => {
-  const [ok, failed] = parseFetchResponse(
-    fetchResponse("t", [
-      { partition: 0, records: batchBytes({ baseOffset: 0, records: [{ delta: 0, value: "a" }] }) },
-      { partition: 1, error: 1, records: new Uint8Array() },
-    ]),
-    new Map([["t/0", 0], ["t/1", 42]]),
-  );
+  const [ok, failed] = parseEvery([
+    { partition: 0, records: batchBytes({ baseOffset: 0, records: [{ delta: 0, value: "a" }] }) },
+    { partition: 1, error: 1, records: new Uint8Array() },
+  ], new Map([["t/0", 0], ["t/1", 42]]));
   assert.equal([...ok.records].length, 1);
   assert.deepEqual(
     [failed.partition, failed.error, [...failed.records], failed.count, failed.nextOffset],
@@ -200,49 +266,58 @@ Deno.test("parseFetchResponse: a partition's error comes without records", () =>
 });
 
 Deno.test("fetchRequestBody: partitions grouped by topic, read-committed, the limits", () => {
-  const body = new WireReader(
-    fetchRequestBody(
-      [{ topic: "a", partition: 0, offset: 5 }, { topic: "b", partition: 2, offset: 2 ** 40 }, {
-        topic: "a",
-        partition: 1,
-        offset: 0,
-      }],
-      { maxBytes: 4096, maxBytesPerPartition: 1024, maxWaitTimeInMs: 500 },
-    ),
-  );
-  assert.deepEqual([body.int32(), body.int32(), body.int32(), body.int32(), body.int8()], [
-    -1,
-    500,
-    1,
-    4096,
-    1,
-  ]);
-  const topics = body.array(() => [
-    body.string(),
-    body.array(() => [body.int32(), body.int64(), body.int32()]),
-  ]);
-  assert.deepEqual(topics, [["a", [[0, 5, 1024], [1, 0, 1024]]], ["b", [[2, 2 ** 40, 1024]]]]);
+  const positions = [
+    { topic: "a", partition: 0, offset: 5 },
+    { topic: "b", partition: 2, offset: 2 ** 40 },
+    { topic: "a", partition: 1, offset: 0 },
+  ];
+  const limits = { maxBytes: 4096, maxBytesPerPartition: 1024, maxWaitTimeInMs: 500 };
+  for (const version of FETCH) {
+    const body = new WireReader(fetchRequestBody(positions, limits, version));
+    const head = [body.int32(), body.int32(), body.int32(), body.int32(), body.int8()];
+    assert.deepEqual(head, [-1, 500, 1, 4096, 1], `v${version}`);
+    if (version >= 7) assert.deepEqual([body.int32(), body.int32()], [0, -1], "no session");
+    const topics = body.array(() => [
+      body.string(),
+      body.array(() => {
+        const partition = body.int32();
+        if (version >= 9) assert.equal(body.int32(), -1, "leader epoch");
+        const offset = body.int64();
+        if (version >= 5) assert.equal(body.int64(), -1, "log start offset");
+        return [partition, offset, body.int32()];
+      }),
+    ]);
+    assert.deepEqual(topics, [["a", [[0, 5, 1024], [1, 0, 1024]]], ["b", [[2, 2 ** 40, 1024]]]]);
+    if (version >= 7) assert.equal(body.int32(), 0, "forgotten topics");
+    if (version >= 11) assert.equal(body.string(), "", "rack");
+    assert.equal(body.at, body.buffer.length, `v${version}: nothing left over`);
+  }
 });
 
 Deno.test("parseMetadataResponse: brokers, leaders, and topics in error", () => {
-  const body = new WireWriter().int32(0);
-  body.array([[1, "k1", 9092], [2, "k2", 9093]] as const, ([node, host, port]) => {
-    body.int32(node).string(host).int32(port).string(null);
-  });
-  body.string("cluster").int32(1);
-  body.array([["t", 0], ["gone", 3]] as const, ([topic, error]) => {
-    body.int16(error).string(topic).int8(0);
-    const partitions = error ? [] : [[0, 2], [1, -1]];
-    body.array(partitions, ([partition, leader]) => {
-      body.int16(0).int32(partition).int32(leader);
-      for (let lists = 3; lists > 0; lists--) body.array([leader], (n) => body.int32(n));
+  for (let version = METADATA_VERSIONS.min; version <= METADATA_VERSIONS.max; version++) {
+    const body = new WireWriter().int32(0);
+    body.array([[1, "k1", 9092], [2, "k2", 9093]] as const, ([node, host, port]) => {
+      body.int32(node).string(host).int32(port).string(null);
     });
-  });
-  const layout = parseMetadataResponse(body.done());
-  assert.deepEqual([...layout.brokers], [[1, { host: "k1", port: 9092 }], [2, {
-    host: "k2",
-    port: 9093,
-  }]]);
-  assert.deepEqual([...layout.leaders], [["t/0", 2]], "a partition without a leader has none");
-  assert.deepEqual([...layout.topicErrors], [["gone", 3]]);
+    body.string("cluster").int32(1);
+    body.array([["t", 0], ["gone", 3]] as const, ([topic, error]) => {
+      body.int16(error).string(topic).int8(0);
+      const partitions = error ? [] : [[0, 2], [1, -1]];
+      body.array(partitions, ([partition, leader]) => {
+        body.int16(0).int32(partition).int32(leader);
+        if (version >= 7) body.int32(5); // leader epoch
+        for (let lists = 3; lists > 0; lists--) body.array([leader], (n) => body.int32(n));
+      });
+      if (version >= 8) body.int32(-2147483648); // topic authorized operations
+    });
+    if (version >= 8) body.int32(-2147483648); // cluster authorized operations
+    const layout = parseMetadataResponse(body.done(), version);
+    assert.deepEqual([...layout.brokers], [[1, { host: "k1", port: 9092 }], [2, {
+      host: "k2",
+      port: 9093,
+    }]]);
+    assert.deepEqual([...layout.leaders], [["t/0", 2]], "a partition without a leader has none");
+    assert.deepEqual([...layout.topicErrors], [["gone", 3]], `v${version}`);
+  }
 });

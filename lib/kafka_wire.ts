@@ -12,7 +12,20 @@ import { connect as connectTls } from "node:tls";
 import type { KafkaConnection } from "./kafka.ts";
 
 /** The API keys used here. */
-export const API = { fetch: 1, metadata: 3, saslHandshake: 17, saslAuthenticate: 36 } as const;
+export const API = {
+  fetch: 1,
+  metadata: 3,
+  saslHandshake: 17,
+  apiVersions: 18,
+  saslAuthenticate: 36,
+} as const;
+
+const API_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(API).map(([name, key]) => [key, name[0].toUpperCase() + name.slice(1)]),
+);
+
+/** The version of ApiVersions asked for: its request is empty, its answer lists the rest. */
+const API_VERSIONS_VERSION = 2;
 
 /** Kafka's error codes that a fetch handles; the rest end the stream with the code. */
 export const ERROR = {
@@ -25,7 +38,11 @@ export const ERROR = {
   replicaNotAvailable: 9,
   networkException: 13,
   topicAuthorizationFailed: 29,
+  unsupportedVersion: 35,
   kafkaStorageError: 56,
+  fencedLeaderEpoch: 74,
+  unknownLeaderEpoch: 75,
+  unsupportedCompressionType: 76,
 } as const;
 
 /** Names of the codes a fetch may meet (Kafka's protocol guide), for messages. */
@@ -41,6 +58,9 @@ const ERROR_NAMES: Readonly<Record<number, string>> = {
   29: "TOPIC_AUTHORIZATION_FAILED",
   35: "UNSUPPORTED_VERSION",
   56: "KAFKA_STORAGE_ERROR",
+  74: "FENCED_LEADER_EPOCH",
+  75: "UNKNOWN_LEADER_EPOCH",
+  76: "UNSUPPORTED_COMPRESSION_TYPE",
 };
 
 /** A Kafka error code from a response, named where known, with what to do about a denial. */
@@ -235,12 +255,54 @@ const CLIENT_ID = "cdc-fetch";
 /** How long a request may wait for its answer: kafkajs's `requestTimeout` default too. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/** The versions of one API a broker speaks. */
+export interface VersionRange {
+  min: number;
+  max: number;
+}
+
+/**
+ * The highest version of `api` that both sides speak: the broker (its ApiVersions answer)
+ * and cdc (`ours`). Throws when they share none, naming both ranges.
+ */
+export function commonVersion(
+  api: number,
+  broker: ReadonlyMap<number, VersionRange>,
+  ours: VersionRange,
+): number {
+  const theirs = broker.get(api);
+  const name = API_NAMES[api] ?? `API ${api}`;
+  if (!theirs) throw new Error(`the Kafka broker does not offer ${name} requests`);
+  const version = Math.min(theirs.max, ours.max);
+  if (version < Math.max(theirs.min, ours.min)) {
+    throw new Error(
+      `the Kafka broker speaks ${name} v${theirs.min}-v${theirs.max} and cdc v${ours.min}-` +
+        `v${ours.max}: none in common (cdc needs Kafka 2.x or later)`,
+    );
+  }
+  return version;
+}
+
+/** The API versions of an ApiVersions response (v1-v2). */
+export function parseApiVersions(body: Buffer): Map<number, VersionRange> {
+  const reader = new WireReader(body);
+  const error = reader.int16();
+  if (error !== ERROR.none) throw new KafkaProtocolError("asking the broker's API versions", error);
+  const versions = new Map<number, VersionRange>();
+  for (let n = reader.int32(); n > 0; n--) {
+    versions.set(reader.int16(), { min: reader.int16(), max: reader.int16() });
+  }
+  return versions;
+}
+
 /**
  * One connection to a broker: requests are sent as they come and matched to their
  * responses by correlation id. A failed or closed socket fails every pending request.
  */
 export class BrokerConnection {
   readonly address: BrokerAddress;
+  /** The API versions the broker speaks, asked for when the connection opened. */
+  versions: ReadonlyMap<number, VersionRange> = new Map();
   #socket?: Socket;
   #chunks: Buffer[] = [];
   #buffered = 0;
@@ -262,8 +324,22 @@ export class BrokerConnection {
   ): Promise<BrokerConnection> {
     const broker = new BrokerConnection(address);
     await broker.#connect(connection, timeoutMs);
-    if (connection.sasl) await authenticate(broker, connection.sasl);
+    try {
+      // before authenticating: Kafka answers ApiVersions on any connection
+      broker.versions = parseApiVersions(
+        await broker.request(API.apiVersions, API_VERSIONS_VERSION, new Uint8Array(), timeoutMs),
+      );
+      if (connection.sasl) await authenticate(broker, connection.sasl);
+    } catch (error) {
+      broker.close();
+      throw error;
+    }
     return broker;
+  }
+
+  /** The highest version of `api` that the broker and cdc (`ours`) both speak. */
+  version(api: number, ours: VersionRange): number {
+    return commonVersion(api, this.versions, ours);
   }
 
   /**
