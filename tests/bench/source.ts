@@ -238,3 +238,53 @@ export function reportRead(read: number, started: number): void {
     } s (start-up included)`,
   );
 }
+
+/** Kafka's topic-level codec names (`compression.type`), as `--codecs` takes them. */
+export const TOPIC_CODECS = ["uncompressed", "gzip", "snappy", "lz4", "zstd"] as const;
+
+/** One of {@linkcode TOPIC_CODECS}. */
+export type TopicCodec = typeof TOPIC_CODECS[number];
+
+/**
+ * Copies the `count` records of `from` (one partition), keys and values as they are, into a new
+ * topic `to` whose `compression.type` is `codec`: the broker recompresses what it is sent, so
+ * the copy's log holds batches of that codec, as a user's topic configured so does.
+ */
+export async function copyTopic(
+  from: string,
+  to: string,
+  count: number,
+  codec: TopicCodec,
+): Promise<void> {
+  const kafka = kafkaClient({ brokers: [BOOTSTRAP] }, "cdc-bench");
+  const admin = kafka.admin();
+  const producer = kafka.producer();
+  const consumer = kafka.consumer({ groupId: `cdc-bench-copy-${to}` });
+  await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
+  try {
+    await admin.createTopics({
+      topics: [{ topic: to, configEntries: [{ name: "compression.type", value: codec }] }],
+      waitForLeaders: true,
+    });
+    await consumer.subscribe({ topics: [from], fromBeginning: true });
+    let copied = 0;
+    await new Promise<void>((resolve, reject) =>
+      consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          const messages = batch.messages.slice(0, count - copied)
+            .map(({ key, value }) => ({ key, value, partition: 0 }));
+          if (messages.length === 0) return;
+          await producer.send({ topic: to, messages, acks: -1 }).catch(reject);
+          copied += messages.length;
+          if (copied >= count) resolve();
+        },
+      })
+    );
+  } finally {
+    await consumer.disconnect();
+    await producer.disconnect();
+    await admin.deleteGroups([`cdc-bench-copy-${to}`]).catch(() => undefined);
+    await admin.disconnect();
+  }
+}

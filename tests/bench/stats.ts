@@ -183,3 +183,28 @@ export function latencyTable(results: readonly LatencyResult[]): string {
     ),
   ].join("\n");
 }
+
+/**
+ * Each contender's median drain rate as a share of `base`'s (e.g. each codec against the
+ * uncompressed topic), with each round's ratio against the base's rate in that round.
+ */
+export function ratioTable(results: readonly ContenderResult[], base: ContenderResult): string {
+  const baseMedian = median(base.rounds.map((r) => r.eventsPerSecond));
+  const lines = [
+    `| contender | median events/s | share of ${base.name}'s median | per round |`,
+    "| --- | --- | --- | --- |",
+  ];
+  for (const r of results) {
+    const rates = r.rounds.map((x) => x.eventsPerSecond);
+    const perRound = r.rounds.map((x) => {
+      const same = base.rounds.find((b) => b.round === x.round);
+      return same ? (x.eventsPerSecond / same.eventsPerSecond).toFixed(2) : "n/a";
+    });
+    lines.push(
+      `| ${r.name} | ${int(median(rates))} | ${(median(rates) / baseMedian).toFixed(2)} | ${
+        perRound.join(", ")
+      } |`,
+    );
+  }
+  return lines.join("\n");
+}

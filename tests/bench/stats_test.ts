@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { drainTable, latencyTable, median, percentile, sqlLiteral, tsvField } from "./stats.ts";
+import {
+  drainTable,
+  latencyTable,
+  median,
+  percentile,
+  ratioTable,
+  sqlLiteral,
+  tsvField,
+} from "./stats.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (codes: number[]) => new TextDecoder().decode(new Uint8Array(codes));
@@ -116,3 +124,24 @@ Deno.test("latencyTable: medians of p50 and p99 per contender, then every round 
 function lines(row: string): string[] {
   return row.split("|").slice(1, -1).map((cell) => cell.trim());
 }
+
+Deno.test("ratioTable: each median against the base's, and each round against the base's round", () => {
+  const result = (name: string, rates: number[]) => ({
+    name,
+    rssNote: "",
+    rounds: rates.map((eventsPerSecond, i) => ({
+      round: i + 1,
+      load: "0",
+      seconds: 1,
+      eventsPerSecond,
+    })),
+  });
+  const base = result("none", [100, 120, 110]);
+  const table = ratioTable([base, result("lz4", [90, 60, 99])], base);
+  assert.equal(
+    table.split("\n").slice(2).join("\n"),
+    ["| none | 110 | 1.00 | 1.00, 1.00, 1.00 |", "| lz4 | 90 | 0.82 | 0.90, 0.50, 0.90 |"].join(
+      "\n",
+    ),
+  );
+});

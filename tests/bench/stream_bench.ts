@@ -12,6 +12,10 @@
  *    allows it). Drain rate = N / (start to all N rows visible); peak RSS sampled.
  * 3. `--latency`: instead, a steady source (`--rate` changes/s for `--duration` s) with `cdc
  *    stream` (default flags), then the JDBC sink, running; p50/p99 of (row visible - source commit).
+ * 4. `--codecs uncompressed,gzip,snappy,lz4,zstd`: instead, the backlog is copied into a topic per
+ *    codec (its `compression.type`: the broker recompresses, so its log holds that codec's
+ *    batches), and `cdc stream` drains each in alternating rounds; each codec's median against
+ *    the uncompressed topic's.
  *
  * Prints a Markdown report (stdout) and writes JSON with `--json <file>`. Needs the local stack.
  *
@@ -40,11 +44,14 @@ import {
 import {
   type CapturedSource,
   captureSource,
+  copyTopic,
   insertRows,
   makeBacklog,
   secondsSince,
   stackAdmin,
   TABLE,
+  TOPIC_CODECS,
+  type TopicCodec,
   type TopicWatch,
   watchTopic,
 } from "./source.ts";
@@ -54,11 +61,13 @@ import {
   type LatencyResult,
   latencyResult,
   latencyTable,
+  ratioTable,
   type RoundResult,
 } from "./stats.ts";
 
 const USAGE = `usage: deno task bench [--events N] [--rounds N] [--mode insert|mirror]
        [--contenders cdc,jdbc,insert,load] [--json FILE]
+       deno task bench --codecs uncompressed,gzip,snappy,lz4,zstd [--events N] [--rounds N]
        deno task bench --latency [--rate N] [--duration SECONDS] [--rounds N] [--json FILE]`;
 
 const CONTENDERS = ["cdc", "jdbc", "insert", "load"] as const;
@@ -90,6 +99,7 @@ const { values: flags } = (() => {
         rate: { type: "string", default: "5000" },
         duration: { type: "string", default: "60" },
         json: { type: "string" },
+        codecs: { type: "string" },
         "http-listen": { type: "string" },
       },
     });
@@ -112,6 +122,12 @@ for (const c of chosen) {
   }
 }
 const SELECTED = chosen as Contender[];
+const CODECS = (flags.codecs?.split(",") ?? []).map((c) => c.trim());
+for (const c of CODECS) {
+  if (!(TOPIC_CODECS as readonly string[]).includes(c)) {
+    usage(`--codecs: unknown "${c}" (choose from ${TOPIC_CODECS.join(", ")})`);
+  }
+}
 /** The table cdc writes in the chosen mode. */
 const CDC_TABLE = `${TABLE}_${MODE === "mirror" ? "mirror" : "cdc"}`;
 /** cdc's flags beside the defaults: its sink mode, and the metrics endpoint when asked for. */
@@ -151,6 +167,10 @@ try {
     const results = await latencyRounds();
     report = latencyReport(results);
     json = { results };
+  } else if (CODECS.length > 0) {
+    const results = await codecRounds(CODECS as TopicCodec[]);
+    report = codecReport(results);
+    json = { events: N, results };
   } else {
     const results = await drainRounds();
     report = drainReport(results);
@@ -324,6 +344,70 @@ function drainReport(results: ContenderResult[]): string {
     `- ceiling, LOAD DATA: \`mariadb ${mariadbClientArgs("<db>", true).join(" ")} < load.sql\``,
     `- both ceiling files are built from cdc's own ${CDC_TABLE} rows of round 1 before timing, and ` +
     `every ceiling table ends with cdc's CHECKSUM TABLE.`,
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// Codecs
+
+/** `cdc stream` draining the backlog copied into a topic per codec, in alternating rounds. */
+async function codecRounds(codecs: TopicCodec[]): Promise<ContenderResult[]> {
+  const source = await makeBacklog(db, `bench_${run}_src`, N, say);
+  topics.push(source.topic);
+  const copies = new Map<TopicCodec, CapturedSource>();
+  for (const codec of codecs) {
+    const topicPrefix = `bench_${run}_${codec}`;
+    const copy = { ...source, topicPrefix, topic: `${topicPrefix}.${source.database}.${TABLE}` };
+    const started = performance.now();
+    await copyTopic(source.topic, copy.topic, N, codec);
+    topics.push(copy.topic);
+    say(
+      `${copy.topic}: the backlog copied (compression.type ${codec}) in ${secondsSince(started)} s`,
+    );
+    copies.set(codec, copy);
+  }
+  const results = new Map<TopicCodec, RoundResult[]>(codecs.map((c) => [c, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    // each round starts with another codec, so that none always runs on a fresher machine
+    const order = codecs.map((_, i) => codecs[(i + round - 1) % codecs.length]);
+    for (const codec of order) {
+      const load = loadAverage();
+      const sink = `bench_${run}_cdc_${codec}_${round}`;
+      const started = performance.now();
+      const cdc = startCdc(db, copies.get(codec)!, sink, ["--batch-size", String(BATCH)]);
+      const { seconds, afterFirstRow, peakRss } = await drain(cdc, N, started).finally(() =>
+        cdc.stop()
+      );
+      const rows = await countRows(db, sink, `${TABLE}_cdc`);
+      if (rows !== N) throw new Error(`cdc (${codec}): ${rows} rows in ${sink}, expected ${N}`);
+      results.get(codec)!.push({
+        round,
+        load,
+        seconds,
+        eventsPerSecond: N / seconds,
+        afterFirstRowPerSecond: N / afterFirstRow,
+        peakRssMiB: toMiB(peakRss),
+      });
+      say(`round ${round}, ${codec}: ${Math.round(N / seconds)} events/s (load ${load})`);
+      await db.query(`DROP DATABASE ${ident(sink)}`);
+    }
+  }
+  return codecs.map((codec) => ({
+    name: `\`cdc stream\`, topic \`compression.type=${codec}\``,
+    rssNote: "the cdc process (VmHWM)",
+    rounds: results.get(codec)!,
+  }));
+}
+
+function codecReport(results: ContenderResult[]): string {
+  return [
+    `${N.toLocaleString("en-US")} events made by Debezium, copied into one topic per codec ` +
+    `(the broker recompresses to the topic's \`compression.type\`); ${ROUNDS} rounds, each codec ` +
+    `once per round, the order rotating; drain = events / (start to all rows visible).`,
+    "",
+    drainTable(results),
+    "",
+    ratioTable(results, results[0]),
   ].join("\n");
 }
 
