@@ -6,13 +6,13 @@
  */
 import { Command, CommanderError } from "commander";
 import denoJson from "./deno.json" with { type: "json" };
-import { EXIT } from "./lib/errors.ts";
-import { connectorCommand } from "./lib/commands/connector.ts";
-import { schemasCommand } from "./lib/commands/schemas.ts";
-import { statusCommand } from "./lib/commands/status.ts";
-import { streamCommand } from "./lib/commands/stream.ts";
-import { tailCommand } from "./lib/commands/tail.ts";
-import { waitCommand } from "./lib/commands/wait.ts";
+import { EXIT } from "./lib/cli/errors.ts";
+import { connectorCommand } from "./lib/cli/commands/connector.ts";
+import { schemasCommand } from "./lib/cli/commands/schemas.ts";
+import { statusCommand } from "./lib/cli/commands/status.ts";
+import { streamCommand } from "./lib/cli/commands/stream.ts";
+import { tailCommand } from "./lib/cli/commands/tail.ts";
+import { waitCommand } from "./lib/cli/commands/wait.ts";
 
 /** The `cdc` program with every subcommand. */
 export function program(): Command {

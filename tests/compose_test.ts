@@ -13,7 +13,7 @@ import {
   avroConverterConfig,
   CONNECTOR_CLASSES,
   debeziumConnectorConfig,
-} from "../lib/connector_config.ts";
+} from "../lib/debezium/connector_config.ts";
 import { VERSIONS } from "../tools/stack/config.ts";
 
 const ROOT = new URL("..", import.meta.url);

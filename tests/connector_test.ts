@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { PORTS, SOURCE_DB } from "../tools/stack/config.ts";
 import { stackRegisterFlags } from "../tools/stack/connector.ts";
-import { kafkaClient } from "../lib/kafka.ts";
+import { kafkaClient } from "../lib/kafka/client.ts";
 import {
   connectMysql,
   connectorStatus,
@@ -16,7 +16,7 @@ import {
   STACK,
   uniqueSuffix,
 } from "./helpers.ts";
-import { steadyBackoff, waitFor } from "../lib/retry.ts";
+import { steadyBackoff, waitFor } from "../lib/util/retry.ts";
 
 const CONNECT = ["--connect-url", STACK.connectUrl];
 

@@ -16,7 +16,7 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 /** A source database with a table `items`, a connector of its own, and `cdc stream` of it. */
 class CapturedItems {

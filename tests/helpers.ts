@@ -1,6 +1,6 @@
 /**
  * Test helpers for running `cdc` as users do (a subprocess) against the local
- * stack (waits go through `waitFor` of lib/retry.ts: deadlines, never fixed sleeps).
+ * stack (waits go through `waitFor` of lib/util/retry.ts: deadlines, never fixed sleeps).
  *
  * @module
  */
@@ -20,9 +20,9 @@ import {
   ConnectorFailedError,
   type ConnectorStatus,
   failureReport,
-} from "../lib/connect.ts";
-import type { ConnectorConfig } from "../lib/connector_config.ts";
-import { FinalError, waitFor } from "../lib/retry.ts";
+} from "../lib/debezium/connect.ts";
+import type { ConnectorConfig } from "../lib/debezium/connector_config.ts";
+import { FinalError, waitFor } from "../lib/util/retry.ts";
 
 /** Endpoints of the local stack, as `cdc` options name them. */
 export const STACK = {

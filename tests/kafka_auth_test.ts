@@ -85,7 +85,7 @@ Deno.test({
       { CDC_KAFKA_PASSWORD: "not-the-password" },
     );
     assert.equal(wrong.code, 1);
-    assert.match(wrong.stdout, /FAILED +kafka .*SCRAM SHA512 authentication failed/);
+    assert.match(wrong.stdout, /FAILED +kafka .*SASL SCRAM-SHA-512 authentication failed/);
   },
 });
 

@@ -12,8 +12,8 @@ import {
   STACK,
   uniqueSuffix,
 } from "./helpers.ts";
-import { RegistryClient } from "../lib/registry.ts";
-import { steadyBackoff, waitFor } from "../lib/retry.ts";
+import { RegistryClient } from "../lib/avro/registry.ts";
+import { steadyBackoff, waitFor } from "../lib/util/retry.ts";
 
 const REGISTRY = ["--registry-url", STACK.registryUrl];
 const KAFKA = ["--bootstrap-servers", STACK.bootstrapServers, ...REGISTRY];

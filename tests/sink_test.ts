@@ -4,11 +4,12 @@
  * the same with LOAD DATA LOCAL INFILE and with INSERTs.
  */
 import assert from "node:assert/strict";
-import { BatchBuffer, rowTarget, type SinkBatch } from "../lib/batch.ts";
-import { type ColumnDef, IncompatibleSchemaChangeError } from "../lib/dialect.ts";
-import { HISTORY } from "../lib/modes/history.ts";
-import { MysqlSink } from "../lib/sink.ts";
-import type { SqlValue } from "../lib/type_mapping.ts";
+import { BatchBuffer, type SinkBatch } from "../lib/sink/batch.ts";
+import { targetOf } from "../lib/sink/testing.ts";
+import { type ColumnDef, IncompatibleSchemaChangeError } from "../lib/mysql/dialect.ts";
+import { HISTORY } from "../lib/sink/modes/history.ts";
+import { MysqlSink } from "../lib/sink/mysql_sink.ts";
+import type { SqlValue } from "../lib/mysql/values.ts";
 import { connectMysql, query, STACK, uniqueSuffix } from "./helpers.ts";
 
 const META = ["__op", "__ts", "__source_ts", "__source_pos", "__partition", "__offset"];
@@ -42,8 +43,7 @@ function batchFor(
   rows: SqlValue[][],
   next: number,
 ): SinkBatch {
-  const names = [...columns.map((c) => c.name), ...META];
-  const target = rowTarget("t_cdc", "topic", columns, names, [], sink.bulkLoad);
+  const target = targetOf("t_cdc", "topic", columns, [], sink.bulkLoad);
   const buffer = new BatchBuffer();
   for (const row of rows) buffer.addRow(target, row);
   buffer.advance("topic", 0, next);

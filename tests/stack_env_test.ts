@@ -14,7 +14,7 @@ import {
   ensureInventoryConnector,
   uniqueSuffix,
 } from "./helpers.ts";
-import { FinalError, waitFor } from "../lib/retry.ts";
+import { FinalError, waitFor } from "../lib/util/retry.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

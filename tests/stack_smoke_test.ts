@@ -30,8 +30,8 @@ import {
 } from "../tools/stack/config.ts";
 import { inventoryConnectorConfig } from "../tools/stack/connector.ts";
 import { SERVICE_NAMES, serviceReady } from "../tools/stack/services.ts";
-import { tableTopic } from "../lib/options/common.ts";
-import { waitFor } from "../lib/retry.ts";
+import { tableTopic } from "../lib/cli/options/common.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 /** Topic Debezium writes the inventory's `table` to. */
 const topicFor = (table: string) =>

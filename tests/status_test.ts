@@ -15,8 +15,8 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
-import type { StatusReport } from "../lib/status.ts";
+import { waitFor } from "../lib/util/retry.ts";
+import type { StatusReport } from "../lib/ops/status.ts";
 import { CONNECTOR_NAME } from "../tools/stack/config.ts";
 
 /** The stack's flags without --registry-url: status reads no schemas. */

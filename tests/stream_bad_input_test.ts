@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { kafkaClient } from "../lib/kafka.ts";
-import { envelopeSchema, optional, sourceValue } from "./fixtures/debezium_schema.ts";
+import { kafkaClient } from "../lib/kafka/client.ts";
+import { envelopeSchema, optional, sourceValue } from "../lib/debezium/testing.ts";
 import { avroEncoder, confluentFrame, produceAll, registerSchema } from "./fixtures/produce.ts";
 import {
   CdcProcess,
@@ -18,7 +18,7 @@ import {
   STACK_FLAGS,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 /** Produces the bad-input sequence once; returns the topic, database and raw values. */
 async function produceBadInput() {

@@ -15,7 +15,7 @@ import {
   streamCustomersSnapshot,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 Deno.test("stream: a usage error exits 2 and says what is missing", async () => {
   const result = await runCdc(["stream"]);

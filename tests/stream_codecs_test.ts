@@ -5,8 +5,8 @@
  * code), lz4 (LZ4 frames) and zstd batches (which Fetch v10 or later must ask for).
  */
 import assert from "node:assert/strict";
-import { kafkaClient } from "../lib/kafka.ts";
-import { FinalError, waitFor } from "../lib/retry.ts";
+import { kafkaClient } from "../lib/kafka/client.ts";
+import { FinalError, waitFor } from "../lib/util/retry.ts";
 import { itemsTopic, produceAll } from "./fixtures/produce.ts";
 import { CdcProcess, connectMysql, query, STACK, streamArgs, uniqueSuffix } from "./helpers.ts";
 

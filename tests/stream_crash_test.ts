@@ -4,7 +4,7 @@
  * afterwards `_cdc` holds every change exactly once.
  */
 import assert from "node:assert/strict";
-import { kafkaClient } from "../lib/kafka.ts";
+import { kafkaClient } from "../lib/kafka/client.ts";
 import {
   CdcProcess,
   connectMysql,
@@ -15,7 +15,7 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 const INSERTS = 20_000;
 const UPDATES = 2_000;

@@ -1,15 +1,15 @@
 /**
- * cdc's own fetch path (lib/kafka_fetch.ts) against the real broker: gzip-compressed batches
+ * cdc's own fetch path (lib/kafka/fetch.ts) against the real broker: gzip-compressed batches
  * are read, an aborted transaction's records are left out and a committed one's kept (read
  * committed, as kafkajs read before), and the transaction markers between them move the stored
  * position on without a row of their own.
  */
 import assert from "node:assert/strict";
 import { CompressionTypes, type Producer } from "kafkajs";
-import { kafkaClient } from "../lib/kafka.ts";
+import { kafkaClient } from "../lib/kafka/client.ts";
 import { itemsTopic } from "./fixtures/produce.ts";
 import { CdcProcess, connectMysql, query, STACK, streamArgs, uniqueSuffix } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 Deno.test({
   name: "stream: gzip batches read, an aborted transaction left out, a committed one kept",

@@ -13,7 +13,7 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 const ROWS = 3_000;
 const PER_STATEMENT = 100;

@@ -11,7 +11,7 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 Deno.test({
   name: "stream: reserved words, spaces and backticks in names, SQL in values",

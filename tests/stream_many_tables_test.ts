@@ -4,9 +4,9 @@
  * 255 of `__cdc_offsets.group_id` (exit 1, 0 rows, "Data too long for column 'group_id'").
  */
 import assert from "node:assert/strict";
-import { kafkaClient } from "../lib/kafka.ts";
-import { FinalError, waitFor } from "../lib/retry.ts";
-import { defaultGroupId } from "../lib/options/stream_target.ts";
+import { kafkaClient } from "../lib/kafka/client.ts";
+import { FinalError, waitFor } from "../lib/util/retry.ts";
+import { defaultGroupId } from "../lib/cli/options/stream_target.ts";
 import { itemsTopic, produceAll } from "./fixtures/produce.ts";
 import {
   CdcProcess,

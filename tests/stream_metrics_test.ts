@@ -7,7 +7,7 @@
  * (the compose healthcheck) sees it.
  */
 import assert from "node:assert/strict";
-import { kafkaClient } from "../lib/kafka.ts";
+import { kafkaClient } from "../lib/kafka/client.ts";
 import { type ServiceName, startService, stopService } from "../tools/stack/services.ts";
 import { TOPIC_PREFIX } from "../tools/stack/config.ts";
 import {
@@ -21,7 +21,7 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 /** Starts `cdc stream` with the endpoint on a free port; resolves with its base URL. */
 async function streamWithEndpoint(

@@ -24,7 +24,7 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { FinalError, steadyBackoff, waitFor } from "../lib/retry.ts";
+import { FinalError, steadyBackoff, waitFor } from "../lib/util/retry.ts";
 
 /** The tables under test: their DDL, key and non-key columns. */
 const TABLES = {

@@ -6,7 +6,7 @@
  * `cdc` must wait that out like any other start-up wait (it exited 1 on the first start).
  */
 import assert from "node:assert/strict";
-import { kafkaClient } from "../lib/kafka.ts";
+import { kafkaClient } from "../lib/kafka/client.ts";
 import { itemsTopic, produceAll } from "./fixtures/produce.ts";
 import { CdcProcess, connectMysql, STACK, streamArgs, uniqueSuffix } from "./helpers.ts";
 

@@ -21,7 +21,7 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 import { produceItems } from "./fixtures/produce.ts";
 
 const ROWS = 4_000;

@@ -5,7 +5,7 @@
  * table, and the log says why; `--start-from group` resumes at G's offsets.
  */
 import assert from "node:assert/strict";
-import { kafkaClient } from "../lib/kafka.ts";
+import { kafkaClient } from "../lib/kafka/client.ts";
 import {
   CdcProcess,
   connectMysql,
@@ -15,7 +15,7 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 /** A source table of its own, streamed into a sink database that also names the group. */
 async function resumeFixture(name: string) {

@@ -18,7 +18,7 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 /** What "promptly" means here: the exit follows the signal within this many ms. */
 const PROMPT_MS = 3_000;

@@ -12,7 +12,7 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 
 Deno.test({
   name: "stream: snapshot, insert, update and delete of customers and addresses land in _cdc",

@@ -19,7 +19,7 @@ import {
   streamArgs,
   uniqueSuffix,
 } from "./helpers.ts";
-import { FinalError, waitFor } from "../lib/retry.ts";
+import { FinalError, waitFor } from "../lib/util/retry.ts";
 import {
   createTableSql,
   expectedSinkType,

@@ -10,7 +10,7 @@
  * @module
  */
 import mysql from "mysql2/promise";
-import { waitFor } from "../lib/retry.ts";
+import { waitFor } from "../lib/util/retry.ts";
 import { stackRegisterFlags } from "./stack/connector.ts";
 import { RUN_FLAGS } from "./compile.ts";
 import { BOOTSTRAP, CONNECT_URL, REGISTRY_URL, SINK_DB, SOURCE_DB } from "./stack/config.ts";

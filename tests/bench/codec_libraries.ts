@@ -1,5 +1,5 @@
 /**
- * Which lz4 and snappy library `cdc` decompresses with (lib/kafka_codecs.ts): the candidates
+ * Which lz4 and snappy library `cdc` decompresses with (lib/kafka/codecs.ts): the candidates
  * that run in the compiled binary without a native addon, on record batches made of the
  * benchmark's real Debezium events, against node:zlib's gzip and zstd for scale.
  *

@@ -12,11 +12,11 @@ import {
   avroConverterConfig,
   type ConnectorConfig,
   converterRegistryUrl,
-} from "../../lib/connector_config.ts";
+} from "../../lib/debezium/connector_config.ts";
 import { HOST, PORTS, REGISTRY_URL, SINK_DB } from "../../tools/stack/config.ts";
 import { rssBytes } from "../../tools/stack/proc.ts";
 import { servicePid } from "../../tools/stack/services.ts";
-import { steadyBackoff, waitFor } from "../../lib/retry.ts";
+import { steadyBackoff, waitFor } from "../../lib/util/retry.ts";
 import { CdcProcess, deleteConnector, registerConnector, streamArgs } from "../helpers.ts";
 import { type CapturedSource, SOURCE_DDL, TABLE } from "./source.ts";
 import { sqlLiteral, tsvField } from "./stats.ts";

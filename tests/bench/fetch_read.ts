@@ -1,6 +1,6 @@
 /**
  * The Kafka reading's own share of a drain, as `cdc stream` reads: `n` records of a backlog
- * topic's partition 0 through lib/kafka_fetch.ts (its own Fetch requests, record batches
+ * topic's partition 0 through lib/kafka/fetch.ts (its own Fetch requests, record batches
  * walked in place), handling nothing, and prints the wall and CPU time it took, as
  * tests/bench/kafka_read.ts does for kafkajs. With V8's GC trace on stdout,
  * tests/bench/gc_summary.ts tells what it allocated and promoted:
@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { PartitionFetcher } from "../../lib/kafka_fetch.ts";
-import { FETCH_LIMITS } from "../../lib/source.ts";
+import { PartitionFetcher } from "../../lib/kafka/fetcher.ts";
+import { FETCH_LIMITS } from "../../lib/kafka/consumer.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
 import { readBenchArgs, reportRead } from "./source.ts";
 

@@ -1,6 +1,6 @@
 /**
  * The Kafka client's own share of a drain: reads `n` records of a backlog topic with kafkajs,
- * configured as `cdc stream` configures it (lib/source.ts), handling nothing, and prints the
+ * configured as `cdc stream` configures it (lib/kafka/consumer.ts), handling nothing, and prints the
  * wall and CPU time it took. With V8's GC trace on stdout, tests/bench/gc_summary.ts tells what
  * it allocated and promoted:
  *
@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { kafkaClient } from "../../lib/kafka.ts";
-import { FETCH_LIMITS } from "../../lib/source.ts";
+import { kafkaClient } from "../../lib/kafka/client.ts";
+import { FETCH_LIMITS } from "../../lib/kafka/consumer.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
 import { readBenchArgs, reportRead } from "./source.ts";
 

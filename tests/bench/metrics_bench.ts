@@ -6,18 +6,13 @@
  *
  * @module
  */
-import type { SinkBatch } from "../../lib/batch.ts";
-import { StreamMetrics } from "../../lib/metrics.ts";
+import type { SinkBatch } from "../../lib/sink/batch.ts";
+import { targetOf } from "../../lib/sink/testing.ts";
+import { StreamMetrics } from "../../lib/ops/metrics.ts";
 
 const BATCH = 5000;
 const batch: SinkBatch = {
-  tables: [{
-    table: "t_cdc",
-    topic: "t",
-    columnNames: ["id"],
-    keyColumns: [],
-    rows: Array.from({ length: BATCH }, () => [1]),
-  }],
+  tables: [{ ...targetOf("t_cdc", "t", ["id"]), rows: Array.from({ length: BATCH }, () => [1]) }],
   deadLetters: [],
   positions: new Map(),
 };

@@ -10,7 +10,7 @@
  * @module
  */
 import { Consumer } from "@platformatic/kafka";
-import { FETCH_LIMITS } from "../../lib/source.ts";
+import { FETCH_LIMITS } from "../../lib/kafka/consumer.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
 import { readBenchArgs, reportRead } from "./source.ts";
 

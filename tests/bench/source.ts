@@ -7,9 +7,9 @@
  */
 import type mysql from "mysql2/promise";
 import type { Admin } from "kafkajs";
-import { kafkaClient } from "../../lib/kafka.ts";
+import { kafkaClient } from "../../lib/kafka/client.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
-import { steadyBackoff, waitFor } from "../../lib/retry.ts";
+import { steadyBackoff, waitFor } from "../../lib/util/retry.ts";
 import { databaseConnectorConfig, deleteConnector, registerConnector } from "../helpers.ts";
 
 /** The source table's name in every benchmark database. */

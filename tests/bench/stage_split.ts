@@ -11,11 +11,12 @@
  *
  * @module
  */
-import { AvroDecoder } from "../../lib/decode.ts";
-import { type Envelope, envelopeReaderSchema } from "../../lib/debezium.ts";
-import { compileRowPlan } from "../../lib/envelope.ts";
-import { loadDataFormat, LoadDataText } from "../../lib/load_data.ts";
-import { RegistryClient } from "../../lib/registry.ts";
+import { AvroDecoder } from "../../lib/avro/decoder.ts";
+import { type Envelope, envelopeReaderSchema } from "../../lib/debezium/envelope.ts";
+import { compileEventPlan } from "../../lib/debezium/event_plan.ts";
+import { compiled } from "../../lib/debezium/testing.ts";
+import { loadDataFormat, LoadDataText } from "../../lib/mysql/load_data.ts";
+import { RegistryClient } from "../../lib/avro/registry.ts";
 import { REGISTRY_URL } from "../../tools/stack/config.ts";
 import { readRecordValues } from "./source.ts";
 
@@ -33,8 +34,8 @@ const decoder = new AvroDecoder(new RegistryClient(REGISTRY_URL), {
   project: envelopeReaderSchema,
 });
 const { schema } = await decoder.decode(values[0]);
-const plan = compileRowPlan(schema.schema);
-const format = loadDataFormat(plan.columns, plan.columnNames, "ignore");
+const plan = compileEventPlan(compiled(schema.schema));
+const format = loadDataFormat(plan.rowColumns, "ignore");
 for (let round = 1; round <= 3; round++) {
   let started = performance.now();
   await readRecordValues(topic, count);
@@ -44,7 +45,7 @@ for (let round = 1; round <= 3; round++) {
   for (const value of values) envelopes.push((await decoder.decode(value)).value as Envelope);
   const decode = perRecord(started);
   started = performance.now();
-  const rows = envelopes.map((e, offset) => plan.toRow(e, { partition: 0, offset }));
+  const rows = envelopes.map((e, offset) => plan.row(e, { partition: 0, offset }));
   const map = perRecord(started);
   started = performance.now();
   let text = new LoadDataText(format);

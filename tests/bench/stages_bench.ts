@@ -9,12 +9,13 @@
  *
  * @module
  */
-import { AvroDecoder } from "../../lib/decode.ts";
-import { type Envelope, envelopeReaderSchema } from "../../lib/debezium.ts";
-import { compileRowPlan } from "../../lib/envelope.ts";
-import { compileLoadLineWriter } from "../../lib/envelope_lines.ts";
-import { loadDataFormat, LoadDataText } from "../../lib/load_data.ts";
-import { RegistryClient } from "../../lib/registry.ts";
+import { AvroDecoder } from "../../lib/avro/decoder.ts";
+import { type Envelope, envelopeReaderSchema } from "../../lib/debezium/envelope.ts";
+import { compileEventPlan } from "../../lib/debezium/event_plan.ts";
+import { compiled } from "../../lib/debezium/testing.ts";
+import { compileLoadLineWriter } from "../../lib/debezium/load_lines.ts";
+import { loadDataFormat, LoadDataText } from "../../lib/mysql/load_data.ts";
+import { RegistryClient } from "../../lib/avro/registry.ts";
 import { REGISTRY_URL } from "../../tools/stack/config.ts";
 import { readRecordValues } from "./source.ts";
 
@@ -31,15 +32,15 @@ const decoder = new AvroDecoder(new RegistryClient(REGISTRY_URL), {
 });
 const envelopes: Envelope[] = [];
 for (const value of values) envelopes.push((await decoder.decode(value)).value as Envelope);
-const plan = compileRowPlan((await decoder.decode(values[0])).schema.schema);
-const rows = envelopes.map((e, offset) => plan.toRow(e, { partition: 0, offset }));
-const format = loadDataFormat(plan.columns, plan.columnNames, "ignore");
+const plan = compileEventPlan(compiled((await decoder.decode(values[0])).schema.schema));
+const rows = envelopes.map((e, offset) => plan.row(e, { partition: 0, offset }));
+const format = loadDataFormat(plan.rowColumns, "ignore");
 
 Deno.bench(`Avro decode, ${RECORDS} records`, async () => {
   for (const value of values) await decoder.decode(value);
 });
 Deno.bench(`map to rows, ${RECORDS} records`, () => {
-  for (let i = 0; i < envelopes.length; i++) plan.toRow(envelopes[i], { partition: 0, offset: i });
+  for (let i = 0; i < envelopes.length; i++) plan.row(envelopes[i], { partition: 0, offset: i });
 });
 Deno.bench(`LOAD DATA text, ${RECORDS} rows`, () => {
   const text = new LoadDataText(format);

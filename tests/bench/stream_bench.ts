@@ -23,7 +23,7 @@
  */
 import { parseArgs } from "node:util";
 import type mysql from "mysql2/promise";
-import { delay, steadyBackoff, waitFor } from "../../lib/retry.ts";
+import { delay, steadyBackoff, waitFor } from "../../lib/util/retry.ts";
 import { connectMysql, deleteConnector } from "../helpers.ts";
 import {
   buildCeilingInput,

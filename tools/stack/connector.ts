@@ -2,7 +2,7 @@
  * The canonical Debezium connector registration for the local stack: MariaDB source,
  * Apicurio Avro converter writing the Confluent wire format.
  *
- * Wire format produced by `avroConverterConfig` (lib/connector_config.ts): byte 0 = 0 (magic), bytes 1-4 =
+ * Wire format produced by `avroConverterConfig` (lib/debezium/connector_config.ts): byte 0 = 0 (magic), bytes 1-4 =
  * the schema id as a big-endian int32, then the Avro binary; no Apicurio headers. The id
  * is the registry's *contentId*, which is exactly the id the registry's Confluent API
  * serves at `GET /apis/ccompat/v7/schemas/ids/{id}` (Apicurio 3's default
@@ -16,7 +16,7 @@ import {
   converterRegistryUrl,
   debeziumConnectorConfig,
   type SourceFlavour,
-} from "../../lib/connector_config.ts";
+} from "../../lib/debezium/connector_config.ts";
 import {
   BOOTSTRAP,
   CONNECT_URL,

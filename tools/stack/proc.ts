@@ -4,7 +4,7 @@
  * @module
  */
 
-import { steadyBackoff, waitFor } from "../../lib/retry.ts";
+import { steadyBackoff, waitFor } from "../../lib/util/retry.ts";
 
 /** Result of {@link run}. */
 export interface RunResult {

@@ -43,7 +43,7 @@ import {
   terminate,
   which,
 } from "./proc.ts";
-import { waitFor } from "../../lib/retry.ts";
+import { waitFor } from "../../lib/util/retry.ts";
 
 /** Names of the stack's services, in start order. */
 export const SERVICE_NAMES = ["mariadb", "kafka", "registry", "connect"] as const;

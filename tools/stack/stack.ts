@@ -25,7 +25,7 @@ import {
   startService,
   stopService,
 } from "./services.ts";
-import { errorMessage } from "../../lib/retry.ts";
+import { errorMessage } from "../../lib/util/errors.ts";
 import { exists } from "./proc.ts";
 
 const began = performance.now();

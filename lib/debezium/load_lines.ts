@@ -1,0 +1,217 @@
+/**
+ * Decode, map and encode in one pass, for tables that are bulk-loaded: the
+ * Avro bytes of a Debezium change event → one line of LOAD DATA text. Values
+ * are converted by the same mappings as lib/debezium/event_plan.ts's rows, but text and
+ * whole numbers that land as they are go from the record's bytes to the line's
+ * without becoming JavaScript values, and nothing else of the envelope is built
+ * but `op`, `ts_ms` and the `source` fields `cdc` reads. Decoded envelopes,
+ * rows and their strings cost more than this pass and left garbage behind: the
+ * stream's CPU per event fell by 15 % (BENCHMARKS.md).
+ *
+ * @module
+ */
+import {
+  AvroCursor,
+  AvroReadError,
+  compileReader,
+  compileSkipper,
+  optionalBranch,
+  readUnionIndex,
+  UnsupportedSchemaError,
+  type ValueReader,
+  type ValueSkipper,
+} from "../avro/binary.ts";
+import { avroTypeName, isRecord, namedTypes, resolve, unwrapOptional } from "../avro/schema.ts";
+import type { AvroSchema, NamedTypes } from "../avro/schema.ts";
+import { METADATA_COLUMNS } from "./cdc_row.ts";
+import { type Envelope, imageSide, type KafkaPosition, READ_SOURCE_FIELDS } from "./envelope.ts";
+import type { CompiledSchema } from "../avro/decoder.ts";
+import { BadInputError } from "../util/errors.ts";
+import { type ColumnKind, kindOf, type LoadDataText } from "../mysql/load_data.ts";
+import { InvalidUtf8Error } from "../util/utf8.ts";
+import type { ColumnMapping } from "./type_mapping.ts";
+
+/**
+ * Appends the `_cdc` row of the event in `bytes` (Confluent-framed) to `text`, and returns the
+ * envelope without its row images. Throws {@linkcode BadInputError} for bad input, having
+ * appended nothing.
+ */
+export type LoadLineWriter = (
+  bytes: Uint8Array,
+  position: KafkaPosition,
+  text: LoadDataText,
+) => Envelope;
+
+/** Appends one column's value at the cursor to the line. */
+type ColumnWriter = (cursor: AvroCursor, text: LoadDataText) => void;
+
+/** What reading the top-level envelope fields gathers. */
+interface EnvelopeFields {
+  /** Where each row image starts in the record's bytes, or -1 for none (null). */
+  before: number;
+  after: number;
+  op: unknown;
+  ts_ms: unknown;
+  source: unknown;
+}
+
+type EnvelopeFieldReader = (cursor: AvroCursor, into: EnvelopeFields) => void;
+
+/**
+ * The line writer for events written with `schema`, whose row record's fields `mappings` maps
+ * (in field order, as lib/debezium/event_plan.ts compiles them). Undefined when the schema holds a shape
+ * that is not read in place (a union of several types): those events take the decoded path.
+ */
+export function compileLoadLineWriter(
+  schema: CompiledSchema,
+  mappings: readonly ColumnMapping[],
+): LoadLineWriter | undefined {
+  try {
+    return compile(schema, mappings);
+  } catch (error) {
+    if (error instanceof UnsupportedSchemaError) return undefined;
+    throw error;
+  }
+}
+
+function compile(schema: CompiledSchema, mappings: readonly ColumnMapping[]): LoadLineWriter {
+  const envelope = schema.schema;
+  if (!isRecord(envelope)) throw new UnsupportedSchemaError(envelope);
+  const names = namedTypes(envelope);
+  const readers = envelope.fields.map((f) => envelopeFieldReader(f.name, f.type, names));
+  const image = envelope.fields.find((f) => f.name === "before" || f.name === "after");
+  const record = image && unwrapOptional(image.type, names).schema;
+  if (!record || !isRecord(record)) throw new UnsupportedSchemaError(envelope);
+  if (
+    record.fields.length !== mappings.length ||
+    record.fields.some((f, i) => f.name !== mappings[i].field)
+  ) {
+    throw new Error(`the mappings of schema ${schema.id} are not those of its row record`);
+  }
+  const columns = record.fields.map((f, i) => columnWriter(f.type, names, mappings[i], i));
+  const kinds = mappings.map((m) => kindOf(m.type));
+  const metadataKinds = METADATA_COLUMNS.map((c) => kindOf(c.type));
+  const cursor = new AvroCursor();
+
+  return (bytes, position, text) => {
+    const fields: EnvelopeFields = { before: -1, after: -1, op: "", ts_ms: null, source: null };
+    try {
+      cursor.reset(bytes, 5);
+      for (const read of readers) read(cursor, fields);
+      cursor.checkEnd();
+    } catch (error) {
+      throw undecodable(error, schema.id, bytes.length - 5);
+    }
+    const envelope: Envelope = {
+      op: String(fields.op),
+      ts_ms: fields.ts_ms as Envelope["ts_ms"],
+      source: fields.source as Envelope["source"],
+    };
+    const side = imageSide(envelope.op, (side) => fields[side] >= 0);
+    try {
+      if (side) {
+        cursor.pos = fields[side];
+        for (const write of columns) write(cursor, text);
+      } else {
+        for (const kind of kinds) text.null(kind);
+      }
+      for (let m = 0; m < METADATA_COLUMNS.length; m++) {
+        const value = METADATA_COLUMNS[m].value(envelope, position);
+        text.value(value, metadataKinds[m], columns.length + m);
+      }
+    } catch (error) {
+      text.dropLine();
+      throw error instanceof InvalidUtf8Error
+        ? undecodable(error, schema.id, bytes.length - 5)
+        : error;
+    }
+    text.endLine();
+    return envelope;
+  };
+}
+
+/** Bytes that are not Avro of their schema, as lib/avro/decoder.ts words it. */
+function undecodable(error: unknown, id: number, length: number): unknown {
+  if (!(error instanceof AvroReadError || error instanceof InvalidUtf8Error)) return error;
+  return new BadInputError(
+    "undecodable-avro",
+    `cannot decode ${length} bytes of Avro with schema id ${id}: ${error.message}`,
+  );
+}
+
+/** How one top-level field of the envelope is read: images located, `cdc`'s fields read. */
+function envelopeFieldReader(
+  name: string,
+  type: AvroSchema,
+  names: NamedTypes,
+): EnvelopeFieldReader {
+  switch (name) {
+    case "before":
+    case "after": {
+      const optional = optionalBranch(type);
+      const skip = compileSkipper(optional?.branch ?? type, names);
+      return (cursor, into) => {
+        if (optional && readUnionIndex(cursor, 2) !== optional.index) return;
+        into[name] = cursor.pos;
+        skip(cursor);
+      };
+    }
+    case "source": {
+      const read = compileReader(type, names, { keep: READ_SOURCE_FIELDS, repeatedStrings: true });
+      return (cursor, into) => void (into.source = read(cursor));
+    }
+    case "op":
+    case "ts_ms": {
+      const read = compileReader(type, names, { repeatedStrings: true });
+      return (cursor, into) => void (into[name] = read(cursor));
+    }
+    default: {
+      const skip: ValueSkipper = compileSkipper(type, names);
+      return (cursor) => skip(cursor);
+    }
+  }
+}
+
+/**
+ * The writer of column `c`'s field: text that lands as it is goes byte for byte (escaped and
+ * checked to be UTF-8), whole numbers that do as their digits; every other value is read and
+ * converted by its mapping.
+ */
+function columnWriter(
+  type: AvroSchema,
+  names: NamedTypes,
+  mapping: ColumnMapping,
+  c: number,
+): ColumnWriter {
+  const kind: ColumnKind = kindOf(mapping.type);
+  const optional = optionalBranch(type);
+  const value = valueWriter(optional?.branch ?? type, names, mapping, kind, c);
+  if (!optional) return value;
+  return (cursor, text) => {
+    if (readUnionIndex(cursor, 2) === optional.index) value(cursor, text);
+    else text.null(kind);
+  };
+}
+
+function valueWriter(
+  type: AvroSchema,
+  names: NamedTypes,
+  mapping: ColumnMapping,
+  kind: ColumnKind,
+  c: number,
+): ColumnWriter {
+  const primitive = avroTypeName(resolve(type, names));
+  if (mapping.verbatim && primitive === "string" && kind === "text") {
+    return (cursor, text) => {
+      const n = cursor.readLength();
+      const start = cursor.take(n);
+      text.utf8(cursor.bytes, start, start + n);
+    };
+  }
+  if (mapping.verbatim && (primitive === "int" || primitive === "long") && kind === "plain") {
+    return (cursor, text) => text.integer(cursor.readLong());
+  }
+  const read: ValueReader = compileReader(type, names);
+  const convert = mapping.convert;
+  return (cursor, text) => text.value(convert(read(cursor)), kind, c);
+}

@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import type { ColumnDef } from "./dialect.ts";
+import { escapeField, loadDataFormat, loadDataStatement, LoadDataText } from "./load_data.ts";
+import { GeometryValue, type SqlValue } from "./values.ts";
+
+Deno.test("escapeField: separators, the escape character and NUL escaped; other text as is", () => {
+  assert.equal(escapeField("plain ünï 😀 'quoted' \"x\""), "plain ünï 😀 'quoted' \"x\"");
+  assert.equal(escapeField("a\tb\nc\rd\\e\0f"), "a\\tb\\nc\\rd\\\\e\\0f");
+  // the text \N (not NULL) stays text
+  assert.equal(escapeField("\\N"), "\\\\N");
+  assert.equal(escapeField(""), "");
+  assert.equal(escapeField("\t"), "\\t");
+  assert.equal(escapeField("\\\\x\n"), "\\\\\\\\x\\n");
+  assert.equal(escapeField("[]^_` \x1a"), "[]^_` \x1a", "characters around the escaped ones");
+});
+
+const column = (name: string, type: ColumnDef["type"]): ColumnDef => ({
+  name,
+  type,
+  nullable: true,
+});
+
+/** Everything `text` holds, decoded. */
+function textOf(text: LoadDataText): string {
+  return Buffer.concat(text.chunks()).toString("utf8");
+}
+
+Deno.test("loadDataFormat: bytes as hex, geometries as WKB and SRID, numbers and dates plain", () => {
+  const columns = [
+    column("id", { name: "INT" }),
+    column("bin", { name: "VARBINARY", length: 4 }),
+    column("flags", { name: "BIT", length: 1 }),
+    column("shape", { name: "POINT" }),
+    column("doc", { name: "JSON" }),
+  ];
+  const format = loadDataFormat(
+    [...columns, column("__op", { name: "CHAR", length: 1 })],
+    "ignore",
+  );
+  assert.deepEqual(format.kinds, ["plain", "bytes", "bytes", "geometry", "text", "text"]);
+  const plain = loadDataFormat(
+    [
+      column("price", { name: "DECIMAL", precision: 10, scale: 2 }),
+      column("at", { name: "DATETIME", fsp: 6 }),
+      column("day", { name: "DATE" }),
+      column("t", { name: "TIME" }),
+      column("y", { name: "YEAR" }),
+      column("f", { name: "DOUBLE" }),
+      column("e", { name: "ENUM", values: ["a"] }),
+      column("s", { name: "SET", values: ["a"] }),
+      column("c", { name: "CHAR", length: 1 }),
+    ],
+    "ignore",
+  );
+  assert.deepEqual(plain.kinds, [
+    ...["plain", "plain", "plain", "plain", "plain", "plain"],
+    ...["text", "text", "text"],
+  ]);
+  assert.equal(
+    loadDataStatement("db", "t", ["id", "bin", "flags", "shape", "doc", "__op"], format),
+    "LOAD DATA LOCAL INFILE 'cdc-batch' IGNORE INTO TABLE `db`.`t` " +
+      "CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' " +
+      "LINES TERMINATED BY '\\n' (`id`, @b1, @b2, @g3, @s3, `doc`, `__op`) " +
+      "SET `bin` = UNHEX(@b1), `flags` = UNHEX(@b2), `shape` = IF(@s3 IS NULL, " +
+      "ST_GeomFromWKB(UNHEX(@g3)), ST_GeomFromWKB(UNHEX(@g3), @s3))",
+  );
+});
+
+Deno.test("LoadDataText: one line per row, NULL as \\N, each value in its column's form", () => {
+  const columns = [
+    column("id", { name: "BIGINT", unsigned: true }),
+    column("note", { name: "TEXT" }),
+    column("amount", { name: "DECIMAL", precision: 10, scale: 2 }),
+    column("bin", { name: "BLOB" }),
+    column("shape", { name: "GEOMETRY" }),
+  ];
+  const text = new LoadDataText(
+    loadDataFormat(columns, "replace"),
+  );
+  text.add([
+    18446744073709551615n,
+    "it's\ta note",
+    "12.50",
+    Buffer.from([0, 0x5c, 0x09, 0xff]),
+    new GeometryValue(Buffer.from([1, 2]), 4326),
+  ]);
+  text.add([1, null, "-0.01", null, new GeometryValue(Buffer.from([3]), null)]);
+  text.add([2, "", "0.00", Buffer.alloc(0), null]);
+  assert.equal(text.rows, 3);
+  assert.equal(
+    textOf(text),
+    "18446744073709551615\tit's\\ta note\t12.50\t005c09ff\t0102\t4326\n" +
+      "1\t\\N\t-0.01\t\\N\t03\t\\N\n" +
+      "2\t\t0.00\t\t\\N\t\\N\n",
+  );
+});
+
+Deno.test("LoadDataText: encodes as it goes, in chunks, the same text whole", () => {
+  const text = new LoadDataText(loadDataFormat([column("s", { name: "TEXT" })], "ignore"));
+  const expected: string[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const value = `row ${i} ünï 😀`;
+    text.add([value]);
+    expected.push(value);
+  }
+  const chunks = text.chunks();
+  assert.ok(chunks.length > 1, `${chunks.length} chunk(s)`);
+  assert.ok(chunks.every((c) => c.length <= 3 * 33 * 1024), "chunks stay small");
+  assert.equal(textOf(text), expected.join("\n") + "\n");
+});
+
+Deno.test("LoadDataText: a value its column's kind cannot carry is an error, not a guess", () => {
+  const geometry = new LoadDataText(
+    loadDataFormat([column("g", { name: "POINT" })], "ignore"),
+  );
+  assert.throws(() => geometry.add(["POINT(1 2)"]), /column 1 is loaded as geometry/);
+  const plain = new LoadDataText(loadDataFormat([column("x", { name: "TEXT" })], "ignore"));
+  assert.throws(() => plain.add([Buffer.from([1]) as SqlValue]), /column 1 is loaded as text/);
+});
+
+Deno.test("LoadDataText.integer: the digits String() writes, signs and bigints included", () => {
+  const text = new LoadDataText(loadDataFormat([column("n", { name: "BIGINT" })], "ignore"));
+  const values: (number | bigint)[] = [0, 7, -7, 10, 99, 100, -1_000_001, 2 ** 53 - 1, -(2 ** 53)];
+  values.push(2 ** 53, 2n ** 64n - 1n, -(2n ** 63n));
+  for (let n = 1; n < 1e16; n *= 7) values.push(n, -n);
+  for (const n of values) {
+    text.integer(n);
+    text.endLine();
+  }
+  assert.equal(textOf(text), values.map((n) => `${n}\n`).join(""));
+});

@@ -1,0 +1,325 @@
+/**
+ * The pipeline of `cdc stream`: source → decode → map → buffer → sink.
+ *
+ * Each fetched batch's records are decoded and mapped by their plan (lib/pipeline/plans.ts)
+ * into the batch buffer; the write scheduler (lib/pipeline/scheduler.ts) hands the buffer to
+ * the sink and commits the positions to the group after. Exactly once: a record below its
+ * partition's next position is applied already and skipped (lib/pipeline/progress.ts);
+ * every batch is written with its positions in one transaction; Kafka offsets are committed
+ * after that.
+ *
+ * @module
+ */
+import type { DecodedValue } from "../avro/decoder.ts";
+import { type Envelope, isLastSnapshotRead, type KafkaPosition } from "../debezium/envelope.ts";
+import type { Positions, SourceBatch, SourceRecord } from "../kafka/mod.ts";
+import { BatchBuffer } from "../sink/batch.ts";
+import type { DeadLetter } from "../sink/bookkeeping.ts";
+import { BadInputError } from "../util/errors.ts";
+import { logger } from "../util/log.ts";
+import { PlanCache, type PlannedTarget } from "./plans.ts";
+import { type PartitionLag, Progress } from "./progress.ts";
+import { WriteScheduler } from "./scheduler.ts";
+import type { PipelineOptions, PipelineStages, StreamStats } from "./stages.ts";
+
+const log = logger("stream");
+
+/** A bad record under `--on-error fail`: where it is and why. */
+export class BadRecordError extends Error {
+  constructor(topic: string, partition: number, offset: number, cause: BadInputError) {
+    super(
+      `bad record at topic ${topic}, partition ${partition}, offset ${offset} (${cause.reason}): ${cause.message}. ` +
+        `Rows before it are written; restart with --on-error skip or dead-letter to pass it.`,
+    );
+    this.name = "BadRecordError";
+  }
+}
+
+/**
+ * The stream from topics to target tables; I/O through its stages. Batches are handed over
+ * by the source one at a time; a timer (started by `start()`) writes partial batches once
+ * they are `flushMs` old.
+ */
+export class Pipeline {
+  readonly stats: StreamStats = {
+    consumed: 0,
+    snapshotRows: 0,
+    rowsWritten: 0,
+    tombstones: 0,
+    skipped: 0,
+    deadLettered: 0,
+    alreadyWritten: 0,
+    batches: 0,
+  };
+  readonly #options: PipelineOptions;
+  readonly #stages: PipelineStages;
+  readonly #buffer: BatchBuffer;
+  readonly #progress = new Progress();
+  readonly #plans: PlanCache;
+  readonly #writes: WriteScheduler;
+  /** Snapshot reads seen per topic, for the line that says a table's snapshot is through. */
+  readonly #snapshotRows = new Map<string, number>();
+  #serial: Promise<unknown> = Promise.resolve();
+  #stopping = false;
+  #timer?: ReturnType<typeof setInterval>;
+
+  constructor(options: PipelineOptions, stages: PipelineStages) {
+    this.#options = options;
+    this.#stages = stages;
+    this.#buffer = new BatchBuffer(options.now);
+    this.#plans = new PlanCache({
+      decoder: stages.decoder,
+      writer: stages.writer,
+      mapping: options.mapping,
+      keyed: options.keyed ?? false,
+    });
+    this.#writes = new WriteScheduler(
+      this.#buffer,
+      stages,
+      this.stats,
+      (work) => this.#exclusive(work),
+    );
+  }
+
+  /** Starts from the positions stored in the sink. */
+  seed(stored: Positions): void {
+    this.#progress.seed(stored);
+  }
+
+  /** Records behind the broker's newest, summed over partitions seen. */
+  get lag(): number {
+    return this.partitionLag().reduce((sum, p) => sum + p.lag, 0);
+  }
+
+  /** Records behind the broker's newest offset (as of the last fetch), per partition seen. */
+  partitionLag(): PartitionLag[] {
+    return this.#progress.lag();
+  }
+
+  /**
+   * Starts the timer that writes partial batches once they are `flushMs` old; a
+   * failure (a write that gave up) goes to `onFatal`.
+   */
+  start(onFatal: (error: Error) => void): void {
+    const tick = Math.max(50, Math.min(this.#options.flushMs, 1000));
+    this.#timer = setInterval(() => this.flushIfDue().catch(onFatal), tick);
+  }
+
+  /** From now on, batches return at once; what is buffered stays for the final flush. */
+  stop(): void {
+    this.#stopping = true;
+    this.#writes.stop();
+    clearInterval(this.#timer);
+  }
+
+  /** Handles one fetched batch (called by the source, one at a time). */
+  handleBatch(batch: SourceBatch): Promise<void> {
+    return this.#exclusive(async () => {
+      const { topic, partition } = batch;
+      this.#progress.observed(topic, partition, batch.highWatermark);
+      for (const record of batch.records) {
+        if (this.#stopping) return;
+        if (this.#progress.isApplied(topic, partition, record.offset)) {
+          this.stats.alreadyWritten++;
+          continue;
+        }
+        const waiting = this.#handleRecord(topic, partition, record);
+        if (waiting) await waiting;
+        this.#advance(topic, partition, record.offset + 1);
+        if (this.#buffer.size >= this.#options.batchSize) await this.#flush();
+      }
+      // past a transaction's marker (no record of its own), so the position reaches the end
+      this.#advance(topic, partition, batch.nextOffset);
+      // Adaptive: with no write in flight, what arrived is written at once (or once it is
+      // flushMs old); while one is, the next batch grows (up to batchSize) until it is done.
+      if (!this.#writes.writing && this.#buffer.ageMs() >= this.#options.flushMs) {
+        await this.#flush();
+      }
+    });
+  }
+
+  /**
+   * Writes the buffer when it is older than `--flush-ms` and no write is in
+   * flight; otherwise surfaces the outcome of the write in flight (called by a
+   * timer). Waiting for that write takes no turn of the batch handlers: the
+   * next batch is decoded while it runs.
+   */
+  flushIfDue(): Promise<void> {
+    if (this.#writes.writing || !this.#buffer.pending) return this.#writes.inflight;
+    return this.#exclusive(() => this.#writes.flushIfOld(this.#options.flushMs));
+  }
+
+  /** Writes whatever is buffered and waits for every write and commit (on shutdown). */
+  flush(): Promise<void> {
+    return this.#exclusive(async () => {
+      await this.#flush();
+      await this.#writes.settled();
+    });
+  }
+
+  #flush(): Promise<void> {
+    return this.#writes.flush(this.#options.flushMs);
+  }
+
+  /** The partition's records up to `next` are in the buffer: its position goes with them. */
+  #advance(topic: string, partition: number, next: number): void {
+    if (this.#progress.advance(topic, partition, next)) {
+      this.#buffer.advance(topic, partition, next);
+    }
+  }
+
+  /**
+   * Decodes, maps and buffers one record. Returns a promise only when the record has to wait
+   * (its schema, key schema or table is new; a truncate in a keyed mode): the rest, nearly
+   * every record, is handled without an await and the garbage each await leaves.
+   */
+  #handleRecord(topic: string, partition: number, record: SourceRecord): Promise<void> | undefined {
+    this.stats.consumed++;
+    if (record.value === null) {
+      this.stats.tombstones++; // Debezium's delete tombstone: the delete event came before it
+      this.#stages.observer?.consumed(topic, "tombstone");
+      return;
+    }
+    const table = this.#options.tables.get(topic)!;
+    try {
+      const ready = this.#plans.ready(table, topic, record);
+      if (!ready) return this.#handleRecordAfterWaits(topic, table, partition, record);
+      const position = { partition, offset: record.offset };
+      this.#buffered(topic, table, this.#add(ready, record.value, position));
+    } catch (error) {
+      this.#failed(topic, partition, record, error);
+    }
+  }
+
+  /** {@linkcode #handleRecord} for a record that waits for its schema, plan or key schema. */
+  async #handleRecordAfterWaits(
+    topic: string,
+    table: string,
+    partition: number,
+    record: SourceRecord,
+  ): Promise<void> {
+    const bytes = record.value!;
+    try {
+      const decoded = await this.#stages.decoder.decode(bytes);
+      const planned = await this.#plans.plan(
+        table,
+        topic,
+        record,
+        decoded.schema,
+        decoded.value as Envelope,
+      );
+      const position = { partition, offset: record.offset };
+      this.#buffered(topic, table, this.#add(planned, bytes, position, decoded));
+    } catch (error) {
+      this.#failed(topic, partition, record, error);
+    }
+  }
+
+  /**
+   * Buffers a record's row by its plan: its LOAD DATA line straight from its bytes, or the row
+   * of its decoded envelope (decoded here unless given). Returns the envelope.
+   */
+  #add(
+    planned: PlannedTarget,
+    bytes: Uint8Array,
+    position: KafkaPosition,
+    decoded?: DecodedValue,
+  ): Envelope {
+    const { plan, target, lines } = planned;
+    if (lines) return this.#buffer.addEncoded(target, (text) => plan.line!(bytes, position, text));
+    const envelope = (decoded ?? this.#stages.decoder.decodeKnown(bytes)!).value as Envelope;
+    this.#buffer.addRow(target, plan.row(envelope, position));
+    return envelope;
+  }
+
+  /** Tells the observer of a buffered row, and counts snapshot reads. */
+  #buffered(topic: string, table: string, envelope: Envelope): void {
+    this.#stages.observer?.consumed(topic, envelope.op);
+    this.#stages.observer?.buffered(table, sourceTsMs(envelope));
+    if (envelope.op === "r") this.#snapshotRead(topic, envelope);
+  }
+
+  /** A record that could not be handled: bad input goes by `--on-error`, the rest is thrown. */
+  #failed(topic: string, partition: number, record: SourceRecord, error: unknown): void {
+    if (!(error instanceof BadInputError)) throw error;
+    this.#stages.observer?.consumed(topic, "bad");
+    this.#badRecord(topic, partition, record, error);
+  }
+
+  /** Counts a snapshot read; says so when it is the last of its table's snapshot. */
+  #snapshotRead(topic: string, envelope: Envelope): void {
+    this.stats.snapshotRows++;
+    const seen = (this.#snapshotRows.get(topic) ?? 0) + 1;
+    this.#snapshotRows.set(topic, seen);
+    if (isLastSnapshotRead(envelope)) {
+      log.info(`the connector's snapshot of ${topic} is through: ${seen} snapshot rows read`);
+    }
+  }
+
+  #badRecord(topic: string, partition: number, record: SourceRecord, error: BadInputError): void {
+    switch (this.#options.onError) {
+      case "fail":
+        throw new BadRecordError(topic, partition, record.offset, error);
+      case "skip":
+        this.stats.skipped++;
+        this.#stages.observer?.badRecord(topic, "skip", error.reason);
+        log.warn(`skipped bad record at ${topic}/${partition}@${record.offset}: ${error.message}`);
+        return;
+      case "dead-letter":
+        this.stats.deadLettered++;
+        this.#stages.observer?.badRecord(topic, "dead-letter", error.reason);
+        log.warn(
+          `dead-lettered record at ${topic}/${partition}@${record.offset}: ${error.message}`,
+        );
+        this.#buffer.addDeadLetter(deadLetter(topic, partition, record, error));
+    }
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#serial.then(work, work);
+    this.#serial = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** The change's commit time in the source (`source.ts_ms`), when the event has one. */
+function sourceTsMs(envelope: Envelope): number | undefined {
+  const ts = envelope.source?.ts_ms;
+  return ts === null || ts === undefined ? undefined : Number(ts);
+}
+
+/** A bad record as the dead-letter table keeps it. */
+function deadLetter(
+  topic: string,
+  partition: number,
+  record: SourceRecord,
+  error: BadInputError,
+): DeadLetter {
+  return {
+    topic,
+    partition,
+    offset: record.offset,
+    key: record.key,
+    value: record.value,
+    reason: error.reason,
+    error: error.message,
+  };
+}
+
+/**
+ * A one-line summary of the counters, for the status line and the exit; with
+ * a backlog and a rate, how long draining it takes at that rate.
+ */
+export function statusLine(stats: StreamStats, rate: number, lag: number): string {
+  const drain = lag > 0 && rate > 0 ? ` (~${formatSeconds(lag / rate)} to drain at this rate)` : "";
+  return `${stats.consumed} events (${rate.toFixed(1)}/s), ${stats.rowsWritten} rows written ` +
+    `in ${stats.batches} batches, lag ${lag}${drain}, ${stats.snapshotRows} snapshot reads, ` +
+    `${stats.tombstones} tombstones, ${stats.skipped} skipped, ` +
+    `${stats.deadLettered} dead-lettered, ${stats.alreadyWritten} already written`;
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds < 90) return `${Math.ceil(seconds)} s`;
+  if (seconds < 5400) return `${Math.ceil(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}

@@ -1,0 +1,423 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { envelopeSchema, optional } from "../debezium/testing.ts";
+import type { SinkBatch } from "../sink/batch.ts";
+import { compileAvro, type CompiledSchema, type DecodedValue } from "../avro/decoder.ts";
+import { BadInputError } from "../util/errors.ts";
+import { positionList, type Positions } from "../kafka/mod.ts";
+import { BadRecordError, Pipeline, statusLine } from "./pipeline.ts";
+import type {
+  PipelineObserver,
+  PipelineOptions,
+  PositionCommitter,
+  RecordDecoder,
+  StreamStats,
+} from "./stages.ts";
+import type { BatchWriter } from "../sink/writer.ts";
+import { DEFAULT_MAPPING_OPTIONS } from "../debezium/type_mapping.ts";
+
+const stats: StreamStats = {
+  consumed: 1200,
+  snapshotRows: 1000,
+  rowsWritten: 1150,
+  tombstones: 3,
+  skipped: 1,
+  deadLettered: 0,
+  alreadyWritten: 40,
+  batches: 2,
+};
+
+Deno.test("statusLine: counters, and the time a backlog takes to drain at the current rate", () => {
+  assert.equal(
+    statusLine(stats, 100, 30_000),
+    "1200 events (100.0/s), 1150 rows written in 2 batches, lag 30000 (~5 min to drain at this rate), " +
+      "1000 snapshot reads, 3 tombstones, 1 skipped, 0 dead-lettered, 40 already written",
+  );
+  assert.match(statusLine(stats, 100, 50), /lag 50 \(~1 s to drain/);
+  assert.match(statusLine(stats, 1, 100_000), /lag 100000 \(~27\.8 h to drain/);
+  assert.match(
+    statusLine(stats, 0, 50),
+    /lag 50, 1000 snapshot reads/,
+    "no estimate without a rate",
+  );
+  assert.match(statusLine(stats, 100, 0), /lag 0, /);
+});
+
+// ---- the pipeline, on in-memory stages ----
+
+const SCHEMA = envelopeSchema("p", "db", "t", [
+  { name: "id", type: "int" },
+  optional("name", "string"),
+]);
+const COMPILED: CompiledSchema = { id: 1, schema: SCHEMA, type: compileAvro(SCHEMA) };
+const encoder = new TextEncoder();
+
+/** Record values are JSON envelopes; anything else is bad input, as undecodable Avro is. */
+class JsonDecoder implements RecordDecoder {
+  schemaOf(): Promise<CompiledSchema> {
+    return Promise.resolve(COMPILED);
+  }
+  knownSchemaOf(): CompiledSchema {
+    return COMPILED;
+  }
+  latestSchema(): Promise<CompiledSchema> {
+    return Promise.resolve(COMPILED);
+  }
+  decode(bytes: Uint8Array): Promise<DecodedValue> {
+    try {
+      return Promise.resolve(this.decodeKnown(bytes));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  decodeKnown(bytes: Uint8Array): DecodedValue {
+    try {
+      return { schema: COMPILED, value: JSON.parse(new TextDecoder().decode(bytes)) };
+    } catch (error) {
+      throw new BadInputError("undecodable-avro", (error as Error).message);
+    }
+  }
+}
+
+/** A promise settled from outside. */
+function deferred(): { promise: Promise<void>; resolve(): void; reject(e: Error): void } {
+  let resolve!: () => void, reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => [resolve, reject] = [res, rej]);
+  return { promise, resolve, reject };
+}
+
+/** Keeps every batch; a test may hold writes back or make them fail. */
+class MemoryWriter implements BatchWriter {
+  readonly tables: string[] = [];
+  readonly batches: SinkBatch[] = [];
+  started = 0;
+  hold?: ReturnType<typeof deferred>;
+  failWith?: Error;
+  ensureTable(table: string): Promise<void> {
+    this.tables.push(table);
+    return Promise.resolve();
+  }
+  async write(batch: SinkBatch): Promise<void> {
+    this.started++;
+    if (this.hold) await this.hold.promise;
+    if (this.failWith) throw this.failWith;
+    this.batches.push(batch);
+  }
+  /** The `id`s written, batch by batch. */
+  ids(): unknown[][] {
+    return this.batches.map((b) => b.tables.flatMap((t) => t.rows.map((r) => r[0])));
+  }
+}
+
+class MemoryCommitter implements PositionCommitter {
+  readonly commits: [string, number, number][][] = [];
+  commit(positions: Positions): Promise<void> {
+    this.commits.push(positionList(positions).map((p) => [p.topic, p.partition, p.offset]));
+    return Promise.resolve();
+  }
+}
+
+const event = (id: number, op = "c") =>
+  encoder.encode(JSON.stringify({
+    op,
+    before: null,
+    after: { id, name: `n${id}` },
+    source: null,
+    ts_ms: 1_700_000_000_000,
+  }));
+
+const TOPIC = "p.db.t";
+
+function batchOf(offsets: number[], value = (o: number) => event(o) as Uint8Array | null) {
+  return {
+    topic: TOPIC,
+    partition: 0,
+    highWatermark: Math.max(...offsets) + 1,
+    records: offsets.map((offset) => {
+      const bytes = value(offset);
+      return { offset, timestamp: 0, key: null, value: bytes && Buffer.from(bytes) };
+    }),
+    nextOffset: Math.max(...offsets) + 1,
+  };
+}
+
+function pipelineWith(options: Partial<PipelineOptions> = {}, observer?: PipelineObserver) {
+  const writer = new MemoryWriter();
+  const committer = new MemoryCommitter();
+  let clock = 0;
+  const pipeline = new Pipeline({
+    tables: new Map([[TOPIC, "t_cdc"]]),
+    batchSize: 1000,
+    flushMs: 0,
+    onError: "fail",
+    mapping: DEFAULT_MAPPING_OPTIONS,
+    now: () => clock,
+    ...options,
+  }, { decoder: new JsonDecoder(), writer, committer, observer });
+  return { pipeline, writer, committer, advance: (ms: number) => clock += ms };
+}
+
+Deno.test("Pipeline skips records below the stored position and resumes right after it", async () => {
+  const { pipeline, writer, committer } = pipelineWith();
+  pipeline.seed(new Map([[TOPIC, new Map([[0, 5]])]]));
+  await pipeline.handleBatch(batchOf([3, 4, 5, 6]));
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[5, 6]]);
+  assert.deepEqual(committer.commits, [[[TOPIC, 0, 7]]]);
+  assert.equal(pipeline.stats.alreadyWritten, 2);
+  // a redelivered batch (after a rebalance) is skipped as a whole
+  await pipeline.handleBatch(batchOf([5, 6]));
+  await pipeline.flush();
+  assert.equal(writer.batches.length, 1);
+  assert.equal(pipeline.stats.alreadyWritten, 4);
+});
+
+Deno.test("Pipeline: a transaction's marker after the records moves the position past it", async () => {
+  const { pipeline, writer, committer } = pipelineWith();
+  // offsets 0-1 records, 2 the commit marker; then a fetch of a marker alone (3)
+  await pipeline.handleBatch({ ...batchOf([0, 1]), nextOffset: 3 });
+  await pipeline.handleBatch({ ...batchOf([]), highWatermark: 4, nextOffset: 4 });
+  await pipeline.flush();
+  assert.deepEqual(writer.ids().flat(), [0, 1]);
+  assert.deepEqual(committer.commits.at(-1), [[TOPIC, 0, 4]]);
+  assert.deepEqual(pipeline.partitionLag(), [{ topic: TOPIC, partition: 0, lag: 0 }]);
+});
+
+Deno.test("Pipeline: dead letters and skips advance positions; tombstones are counted", async () => {
+  const bad = (o: number) => o === 1 ? encoder.encode("not json") : o === 2 ? null : event(o);
+  for (const onError of ["dead-letter", "skip"] as const) {
+    const { pipeline, writer } = pipelineWith({ onError });
+    await pipeline.handleBatch(batchOf([0, 1, 2, 3], bad));
+    await pipeline.flush();
+    const [batch] = writer.batches;
+    assert.deepEqual(writer.ids(), [[0, 3]], onError);
+    assert.deepEqual([...batch.positions.get(TOPIC)!], [[0, 4]], onError);
+    assert.equal(batch.deadLetters.length, onError === "dead-letter" ? 1 : 0);
+    assert.equal(pipeline.stats.tombstones, 1);
+    if (onError === "dead-letter") {
+      assert.equal(batch.deadLetters[0].offset, 1);
+      assert.equal(batch.deadLetters[0].reason, "undecodable-avro");
+      assert.equal(pipeline.stats.deadLettered, 1);
+    } else assert.equal(pipeline.stats.skipped, 1);
+  }
+});
+
+Deno.test("Pipeline under --on-error fail: stops at the bad record; rows before it stay writable", async () => {
+  const { pipeline, writer } = pipelineWith();
+  await assert.rejects(
+    () =>
+      pipeline.handleBatch(
+        batchOf([0, 1, 2], (o) => o === 1 ? encoder.encode("{") : event(o)),
+      ),
+    (e: unknown) =>
+      e instanceof BadRecordError &&
+      /topic p\.db\.t, partition 0, offset 1 \(undecodable-avro\)/.test(e.message),
+  );
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[0]]);
+  assert.deepEqual(
+    [...writer.batches[0].positions.get(TOPIC)!],
+    [[0, 1]],
+    "not past the bad record",
+  );
+});
+
+Deno.test("Pipeline: a create without its after image is a bad record, not an all-NULL row", async () => {
+  const { pipeline, writer } = pipelineWith({ onError: "dead-letter" });
+  const noAfter = encoder.encode(
+    JSON.stringify({ op: "c", before: null, after: null, source: null }),
+  );
+  await pipeline.handleBatch(batchOf([0, 1], (o) => o === 0 ? noAfter : event(o)));
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[1]]);
+  assert.equal(writer.batches[0].deadLetters[0].reason, "missing-row-image");
+});
+
+Deno.test("Pipeline writes at once when idle, and grows the next batch while a write is in flight", async () => {
+  const { pipeline, writer } = pipelineWith({ batchSize: 1000, flushMs: 0 });
+  writer.hold = deferred();
+  await pipeline.handleBatch(batchOf([0, 1, 2]));
+  assert.equal(writer.started, 1, "no write in flight: the fetched records are written at once");
+  await pipeline.handleBatch(batchOf([3, 4]));
+  await pipeline.handleBatch(batchOf([5]));
+  assert.equal(writer.started, 1, "while a write is in flight, the next batch grows");
+  writer.hold.resolve();
+  await waitUntil(() => writer.batches.length === 2);
+  assert.deepEqual(writer.ids(), [[0, 1, 2], [3, 4, 5]], "written when the first is done");
+});
+
+Deno.test("Pipeline decodes the next batch while a write is in flight, timer ticks or not", async () => {
+  const { pipeline, writer } = pipelineWith({ batchSize: 1000, flushMs: 0 });
+  writer.hold = deferred();
+  await pipeline.handleBatch(batchOf([0, 1, 2]));
+  assert.equal(writer.started, 1);
+  const ticked = pipeline.flushIfDue();
+  let handled = false;
+  const next = pipeline.handleBatch(batchOf([3, 4])).then(() => handled = true);
+  await waitUntil(() => handled);
+  assert.equal(writer.started, 1, "the second batch is buffered, not written, meanwhile");
+  writer.hold.resolve();
+  await Promise.all([ticked, next]);
+  await waitUntil(() => writer.batches.length === 2);
+  assert.deepEqual(writer.ids(), [[0, 1, 2], [3, 4]]);
+});
+
+Deno.test("Pipeline with --flush-ms waits until a partial batch is that old", async () => {
+  const { pipeline, writer, advance } = pipelineWith({ flushMs: 500 });
+  await pipeline.handleBatch(batchOf([0]));
+  advance(499);
+  await pipeline.handleBatch(batchOf([1]));
+  await pipeline.flushIfDue();
+  assert.equal(writer.started, 0, "not yet 500 ms old");
+  advance(1);
+  await pipeline.flushIfDue();
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[0, 1]]);
+});
+
+Deno.test("Pipeline cuts batches at --batch-size", async () => {
+  const { pipeline, writer } = pipelineWith({ batchSize: 2 });
+  await pipeline.handleBatch(batchOf([0, 1, 2, 3, 4]));
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[0, 1], [2, 3], [4]]);
+});
+
+Deno.test("Pipeline keeps one write in flight and commits what is written after it is", async () => {
+  const { pipeline, writer, committer } = pipelineWith({ batchSize: 1 });
+  writer.hold = deferred();
+  const handled = pipeline.handleBatch(batchOf([0, 1, 2]));
+  await waitUntil(() => writer.started === 1);
+  // the second batch waits for the first write, however long that takes
+  for (let i = 0; i < 100; i++) await Promise.resolve();
+  assert.equal(writer.started, 1);
+  assert.equal(committer.commits.length, 0, "nothing committed before the write landed");
+  writer.hold.resolve();
+  await handled;
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[0], [1], [2]]);
+  // commits run beside the writes: what was written meanwhile goes with the next one
+  const committed = committer.commits.map((c) => c[0][2]);
+  assert.deepEqual(committed, [...committed].sort((a, b) => a - b), "never backwards");
+  assert.equal(committed.at(-1), 3);
+});
+
+Deno.test("Pipeline does not hold the next write for a slow commit to the group", async () => {
+  const { pipeline, writer, committer } = pipelineWith({ batchSize: 1 });
+  const kafka = deferred();
+  const commit = committer.commit.bind(committer);
+  committer.commit = (positions) => kafka.promise.then(() => commit(positions));
+  await pipeline.handleBatch(batchOf([0, 1, 2]));
+  await waitUntil(() => writer.batches.length === 3);
+  assert.equal(committer.commits.length, 0, "the first commit still waits for Kafka");
+  kafka.resolve();
+  await pipeline.flush();
+  // the first commit, then one for the two batches written while it waited
+  assert.deepEqual(committer.commits.map((c) => c[0][2]), [1, 3]);
+});
+
+Deno.test("Pipeline surfaces a failed write at the next flush, and commits nothing of it", async () => {
+  const { pipeline, writer, committer } = pipelineWith({ batchSize: 2 });
+  writer.failWith = new Error("server gone");
+  await pipeline.handleBatch(batchOf([0, 1]));
+  await assert.rejects(() => pipeline.flushIfDue(), /server gone/);
+  assert.equal(committer.commits.length, 0);
+});
+
+Deno.test("Pipeline stopped mid-batch handles no further record; the final flush ends at the last one handled", async () => {
+  const writer = new MemoryWriter();
+  const decoder = new JsonDecoder();
+  // stop while the second record is being decoded, as a signal would
+  const stopAtSecond = (bytes: Uint8Array) => {
+    if (JSON.parse(new TextDecoder().decode(bytes)).after.id === 1) stopping.stop();
+  };
+  const stopping = new Pipeline({
+    tables: new Map([[TOPIC, "t_cdc"]]),
+    batchSize: 1000,
+    flushMs: 1000,
+    onError: "fail",
+    mapping: DEFAULT_MAPPING_OPTIONS,
+  }, {
+    decoder: {
+      schemaOf: () => decoder.schemaOf(),
+      knownSchemaOf: () => decoder.knownSchemaOf(),
+      latestSchema: () => decoder.latestSchema(),
+      decode: (bytes) => (stopAtSecond(bytes), decoder.decode(bytes)),
+      decodeKnown: (bytes) => (stopAtSecond(bytes), decoder.decodeKnown(bytes)),
+    },
+    writer,
+    committer: new MemoryCommitter(),
+  });
+  await stopping.handleBatch(batchOf([0, 1, 2, 3]));
+  await stopping.handleBatch(batchOf([4]));
+  await stopping.flush();
+  assert.deepEqual(writer.ids(), [[0, 1]]);
+  assert.deepEqual([...writer.batches[0].positions.get(TOPIC)!], [[0, 2]]);
+  assert.equal(stopping.stats.consumed, 2);
+});
+
+/** Lets queued promise callbacks run until `condition` holds (bounded). */
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await Promise.resolve();
+  assert.ok(condition(), "condition never held");
+}
+
+/** Notes every observer call, as a line. */
+class RecordingObserver implements PipelineObserver {
+  readonly calls: string[] = [];
+  consumed(topic: string, op: string): void {
+    this.calls.push(`consumed ${topic} ${op}`);
+  }
+  buffered(table: string, sourceTsMs: number | undefined): void {
+    this.calls.push(`buffered ${table} ${sourceTsMs}`);
+  }
+  badRecord(topic: string, action: string, reason: string): void {
+    this.calls.push(`bad ${topic} ${action} ${reason}`);
+  }
+  writing(batch: SinkBatch): (error?: unknown) => void {
+    this.calls.push(`writing ${batch.tables.map((t) => t.rows.length)}`);
+    return (error) => this.calls.push(error ? `failed ${error}` : "written");
+  }
+}
+
+Deno.test("Pipeline tells its observer each record's op, bad records, and how each write ended", async () => {
+  const observer = new RecordingObserver();
+  const { pipeline, writer } = pipelineWith({ onError: "skip", batchSize: 2 }, observer);
+  const withSource = (o: number) =>
+    o === 1 ? encoder.encode("{") : o === 2 ? null : encoder.encode(JSON.stringify({
+      op: o === 0 ? "r" : "d",
+      before: { id: o, name: null },
+      after: o === 0 ? { id: o, name: null } : null,
+      source: { ts_ms: 1_700_000_000_000 + o },
+    }));
+  await pipeline.handleBatch(batchOf([0, 1, 2, 3], withSource));
+  writer.failWith = new Error("gone");
+  await pipeline.handleBatch(batchOf([4]));
+  await pipeline.flush().catch(() => undefined);
+  assert.deepEqual(observer.calls, [
+    `consumed ${TOPIC} r`,
+    "buffered t_cdc 1700000000000",
+    `consumed ${TOPIC} bad`,
+    `bad ${TOPIC} skip undecodable-avro`,
+    `consumed ${TOPIC} tombstone`,
+    `consumed ${TOPIC} d`,
+    "buffered t_cdc 1700000000003",
+    "writing 2",
+    "written",
+    `consumed ${TOPIC} c`,
+    "buffered t_cdc undefined",
+    "writing 1",
+    "failed Error: gone",
+  ]);
+});
+
+Deno.test("Pipeline.partitionLag: the broker's end offset minus the next offset, per partition", async () => {
+  const { pipeline } = pipelineWith();
+  pipeline.seed(new Map([[TOPIC, new Map([[1, 7]])]]));
+  await pipeline.handleBatch({ ...batchOf([0, 1]), highWatermark: 10 });
+  await pipeline.handleBatch({ ...batchOf([7]), partition: 1, highWatermark: 8 });
+  assert.deepEqual(pipeline.partitionLag(), [
+    { topic: TOPIC, partition: 0, lag: 8 },
+    { topic: TOPIC, partition: 1, lag: 0 },
+  ]);
+  assert.equal(pipeline.lag, 8);
+});

@@ -1,0 +1,180 @@
+/**
+ * Buffering, kept apart from writing: rows, dead letters and positions
+ * accumulate here until the stream decides to flush (by size or by age).
+ *
+ * @module
+ */
+import type { DeadLetter } from "./bookkeeping.ts";
+import type { ColumnDef } from "../mysql/dialect.ts";
+import { type RowLayout, rowLayout } from "../debezium/cdc_row.ts";
+import {
+  type DuplicateKeys,
+  type LoadDataFormat,
+  loadDataFormat,
+  LoadDataText,
+} from "../mysql/load_data.ts";
+import { type Positions, setPosition } from "../kafka/mod.ts";
+import type { SqlValue } from "../mysql/values.ts";
+
+/** Where rows go and what they hold: a table fed by one topic, its columns and key. */
+export interface RowTarget {
+  table: string;
+  topic: string;
+  /** The names of a row's values, in order: source columns, then the metadata. */
+  columnNames: readonly string[];
+  /** The source's primary key columns (empty where the mode needs none). */
+  keyColumns: readonly string[];
+  /** Where a row's metadata and key values sit. */
+  layout: RowLayout;
+  /** Set where the writer bulk-loads the table: rows are then encoded as they arrive. */
+  loadData?: LoadDataFormat;
+}
+
+/**
+ * The target of rows of `rowColumns` (source columns, then the metadata) in `table`; where
+ * the writer bulk-loads (`bulkLoad` says what a duplicate key does), rows are encoded as LOAD
+ * DATA text as they arrive.
+ */
+export function rowTarget(
+  table: string,
+  topic: string,
+  rowColumns: readonly ColumnDef[],
+  keyColumns: readonly string[],
+  bulkLoad: DuplicateKeys | undefined,
+): RowTarget {
+  const columnNames = rowColumns.map((c) => c.name);
+  const layout = rowLayout(columnNames, keyColumns);
+  const target: RowTarget = { table, topic, columnNames, keyColumns, layout };
+  if (bulkLoad) target.loadData = loadDataFormat(rowColumns, bulkLoad);
+  return target;
+}
+
+/**
+ * Rows for one table, all with the same column list, in offset order: as values, or
+ * (for a target with `loadData`) as LOAD DATA text.
+ */
+export interface TableRows extends RowTarget {
+  rows: SqlValue[][];
+  text?: LoadDataText;
+}
+
+/** How many rows a table's share of a batch holds. */
+export function rowCount(rows: TableRows): number {
+  return rows.text?.rows ?? rows.rows.length;
+}
+
+/** One transaction's worth of work. */
+export interface SinkBatch {
+  tables: TableRows[];
+  deadLetters: DeadLetter[];
+  /** The positions this batch advances to (next offset per partition). */
+  positions: Positions;
+}
+
+/** Accumulates one batch; `drain()` hands it over and starts the next. */
+export class BatchBuffer {
+  #tables = new Map<RowTarget, TableRows>();
+  #deadLetters: DeadLetter[] = [];
+  #positions: Positions = new Map();
+  #records = 0;
+  #startedAt: number | undefined;
+  readonly #now: () => number;
+
+  /** `now` tells the time in milliseconds (a test passes its own clock). */
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /** Rows and dead letters held. */
+  get size(): number {
+    return this.#records;
+  }
+
+  /** True when anything (even only a position) waits to be written. */
+  get pending(): boolean {
+    return this.#startedAt !== undefined;
+  }
+
+  /** Milliseconds since the first item of this batch arrived. */
+  ageMs(): number {
+    return this.#startedAt === undefined ? 0 : this.#now() - this.#startedAt;
+  }
+
+  /**
+   * Adds a row for a target; rows of another target (another table, or another column
+   * list of the same table) go to their own statements. Targets are compared by identity:
+   * the caller keeps one object per table and column list.
+   */
+  addRow(target: RowTarget, row: SqlValue[]): void {
+    const rows = this.#rowsOf(target);
+    if (rows.text) rows.text.add(row);
+    else rows.rows.push(row);
+    this.#records++;
+    this.#touch();
+  }
+
+  /**
+   * Adds a row that `encode` appends to the LOAD DATA text of `target` (which has `loadData`),
+   * and returns what `encode` does. When `encode` throws, nothing is added.
+   */
+  addEncoded<T>(target: RowTarget, encode: (text: LoadDataText) => T): T {
+    const known = this.#tables.has(target);
+    const rows = this.#rowsOf(target);
+    if (!rows.text) throw new Error(`rows of ${target.table} are not bulk-loaded`);
+    let result: T;
+    try {
+      result = encode(rows.text);
+    } catch (error) {
+      if (!known) this.#tables.delete(target);
+      throw error;
+    }
+    this.#records++;
+    this.#touch();
+    return result;
+  }
+
+  #rowsOf(target: RowTarget): TableRows {
+    let rows = this.#tables.get(target);
+    if (!rows) {
+      rows = {
+        ...target,
+        rows: [],
+        ...(target.loadData ? { text: new LoadDataText(target.loadData) } : {}),
+      };
+      this.#tables.set(target, rows);
+    }
+    return rows;
+  }
+
+  /** Keeps a record that could not be mapped, with its reason. */
+  addDeadLetter(letter: DeadLetter): void {
+    this.#deadLetters.push(letter);
+    this.#records++;
+    this.#touch();
+  }
+
+  /** Records that everything before `nextOffset` of this partition is in the batch. */
+  advance(topic: string, partition: number, nextOffset: number): void {
+    setPosition(this.#positions, topic, partition, nextOffset);
+    this.#touch();
+  }
+
+  /** Hands over the batch and empties the buffer. */
+  drain(): SinkBatch {
+    const batch = {
+      tables: [...this.#tables.values()],
+      deadLetters: this.#deadLetters,
+      positions: this.#positions,
+    };
+    this.#tables = new Map();
+    this.#deadLetters = [];
+    this.#positions = new Map();
+    this.#records = 0;
+    this.#startedAt = undefined;
+    return batch;
+  }
+
+  #touch(): void {
+    this.#startedAt ??= this.#now();
+  }
+}

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { BatchBuffer, rowCount } from "./batch.ts";
+import { targetOf } from "./testing.ts";
+
+Deno.test("BatchBuffer groups rows by table and column list and drains positions with them", () => {
+  const buffer = new BatchBuffer();
+  assert.equal(buffer.pending, false);
+  const narrow = targetOf("a_cdc", "t", ["x"]), wide = targetOf("a_cdc", "t", ["x", "y"]);
+  buffer.addRow(narrow, [1, "c"]);
+  buffer.addRow(narrow, [2, "u"]);
+  buffer.addRow(wide, [3, 4, "c"]);
+  buffer.advance("t", 0, 3);
+  buffer.advance("t", 0, 5);
+  assert.equal(buffer.size, 3);
+  const batch = buffer.drain();
+  assert.equal(batch.tables.length, 2);
+  assert.deepEqual(batch.tables[0].rows, [[1, "c"], [2, "u"]]);
+  assert.deepEqual([...batch.positions.get("t")!], [[0, 5]]);
+  assert.equal(buffer.pending, false);
+  assert.equal(buffer.size, 0);
+});
+
+Deno.test("BatchBuffer is pending with only a position (tombstones, skips still advance)", () => {
+  const buffer = new BatchBuffer();
+  buffer.advance("t", 1, 10);
+  assert.equal(buffer.pending, true);
+  assert.equal(buffer.size, 0);
+});
+
+Deno.test("BatchBuffer keeps a bulk-loaded target's rows as LOAD DATA text, others as values", () => {
+  const columns = [{ name: "id", type: { name: "INT" as const }, nullable: false }];
+  const loaded = targetOf("a_cdc", "a", columns, [], "ignore");
+  const plain = targetOf("b_cdc", "b", columns);
+  assert.deepEqual(loaded.loadData, {
+    kinds: ["plain", "text", "plain", "plain", "text", "plain", "plain"],
+    duplicates: "ignore",
+  });
+  assert.equal(plain.loadData, undefined);
+  // id, then __op, __ts, __source_ts, __source_pos, __partition, __offset
+  const row = (id: number, op: string) => [id, op, "2026-01-01 00:00:00.000", null, null, 0, id];
+  const buffer = new BatchBuffer();
+  buffer.addRow(loaded, row(1, "c"));
+  buffer.addRow(plain, row(2, "c"));
+  buffer.addRow(loaded, row(3, "d"));
+  const [a, b] = buffer.drain().tables;
+  assert.deepEqual(a.rows, []);
+  assert.equal(
+    Buffer.concat(a.text!.chunks()).toString(),
+    "1\tc\t2026-01-01 00:00:00.000\t\\N\t\\N\t0\t1\n" +
+      "3\td\t2026-01-01 00:00:00.000\t\\N\t\\N\t0\t3\n",
+  );
+  assert.equal(rowCount(a), 2);
+  assert.deepEqual(b.rows, [row(2, "c")]);
+  assert.equal(b.text, undefined);
+  assert.equal(rowCount(b), 1);
+});

@@ -1,0 +1,434 @@
+/**
+ * Sink: `_cdc` tables in MySQL/MariaDB, written exactly once.
+ *
+ * Each batch is one transaction holding its rows, its dead letters and the
+ * stored Kafka positions (`__cdc_offsets`), so a crash at any instant leaves
+ * either all of a batch or none of it. All statements run one at a time on
+ * one connection: DDL (which commits implicitly) never lands inside a batch.
+ *
+ * @module
+ */
+import mysql from "mysql2/promise";
+import type { Buffer } from "node:buffer";
+import { Readable } from "node:stream";
+import type { SinkBatch, TableRows } from "./batch.ts";
+import type { DuplicateKeys, LoadDataText } from "../mysql/load_data.ts";
+import type { SinkMode } from "./modes/mode.ts";
+import {
+  deadLetterTableDdl,
+  insertDeadLetters,
+  offsetsTableDdl,
+  positionsFromRows,
+  selectPositions,
+  type Statement,
+  upsertPositions,
+} from "./bookkeeping.ts";
+import {
+  type ColumnDef,
+  evolveTableDdl,
+  type ExistingColumn,
+  qualifiedName,
+  quoteIdent,
+} from "../mysql/dialect.ts";
+import { logger } from "../util/log.ts";
+import { type Backoff, DEFAULT_BACKOFF, retry } from "../util/retry.ts";
+import { errorMessage } from "../util/errors.ts";
+import { describeMysql, type MysqlEndpoint } from "../mysql/endpoint.ts";
+import { isApplied, positionList, type Positions } from "../kafka/mod.ts";
+import type { RowWriter } from "./writer.ts";
+
+const log = logger("sink");
+
+/** Connection and naming settings of the sink. */
+export interface SinkOptions extends MysqlEndpoint {
+  database: string;
+  /** What the target tables hold: history, mirror or scd2. */
+  mode: SinkMode;
+  /** Consumer group whose positions this sink stores. */
+  groupId: string;
+  offsetsTable: string;
+  deadLetterTable: string;
+  /** How long a transient failure is retried before the stream gives up. */
+  retryTimeoutMs: number;
+  /**
+   * Write with `LOAD DATA LOCAL INFILE` where the mode and the server allow it (default);
+   * false: multi-row INSERTs only.
+   */
+  bulkLoad?: boolean;
+  backoff?: Backoff;
+  /** Told of each transient failure before it is retried (for metrics and readiness). */
+  onRetry?: (error: unknown) => void;
+}
+
+const TRANSIENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ER_SERVER_SHUTDOWN",
+  "ER_CON_COUNT_ERROR",
+  "ER_LOCK_DEADLOCK",
+  "ER_LOCK_WAIT_TIMEOUT",
+  "ER_CONNECTION_KILLED",
+  "ER_QUERY_INTERRUPTED",
+  "ER_CLIENT_INTERACTION_TIMEOUT",
+]);
+
+/** True for failures that a reconnect and a retry can cure. */
+export function isTransientMysqlError(error: unknown): boolean {
+  const e = error as { code?: string; fatal?: boolean; errno?: number } | null;
+  if (!e || typeof e !== "object") return false;
+  if (e.code && TRANSIENT_CODES.has(e.code)) return true;
+  // 2002/2003/2006/2013: cannot connect, gone away, lost during query.
+  if (e.errno && [1053, 1205, 1213, 1927, 2002, 2003, 2006, 2013].includes(e.errno)) return true;
+  return e.fatal === true || /closed state|connection.*(lost|closed)/i.test(String(error));
+}
+
+/** Pieces of `bytes` of at most `size` bytes (views, not copies). */
+function splitBytes(bytes: Buffer, size: number): Buffer[] {
+  if (bytes.length <= size) return [bytes];
+  return Array.from(
+    { length: Math.ceil(bytes.length / size) },
+    (_, i) => bytes.subarray(i * size, (i + 1) * size),
+  );
+}
+
+/** MySQL's duplicate-key error, a warning under LOAD DATA's IGNORE. */
+const ER_DUP_ENTRY = 1062;
+
+/**
+ * Refusals of LOAD DATA LOCAL INFILE: the command not allowed (1148), local infile disabled
+ * (MariaDB's 4166, MySQL 8's 3948), rejected by the client (2068). Nothing was loaded.
+ */
+const LOCAL_INFILE_REFUSALS = new Set([1148, 2068, 3948, 4166]);
+
+function isLocalInfileRefusal(error: unknown): boolean {
+  return LOCAL_INFILE_REFUSALS.has((error as { errno?: number } | null)?.errno ?? 0);
+}
+
+/** The session every sink connection runs in: UTC, utf8mb4, strict (no silent truncation). */
+const SESSION_SETUP = [
+  "SET NAMES utf8mb4 COLLATE utf8mb4_bin",
+  "SET time_zone = '+00:00'",
+  "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'",
+];
+
+/** Writes `_cdc` rows and positions to MySQL/MariaDB. */
+export class MysqlSink implements RowWriter {
+  readonly options: SinkOptions;
+  #connection?: mysql.Connection;
+  #queue: Promise<unknown> = Promise.resolve();
+  #maxStatementLength = 4 * 1024 * 1024;
+  /** Whether the server takes `LOAD DATA LOCAL INFILE` (`@@local_infile`, and not refused since). */
+  #localInfile?: boolean;
+  /** Bytes per packet of a LOAD DATA's text: well under the server's packet limit. */
+  #loadChunkBytes = 256 * 1024;
+  /** Column lists of `_cdc` tables as last read or written, by table name. */
+  readonly #tables = new Map<string, ExistingColumn[]>();
+
+  constructor(options: SinkOptions) {
+    this.options = options;
+  }
+
+  /** Where the sink writes, for messages: never includes the password. */
+  get description(): string {
+    return `MySQL ${describeMysql(this.options)}/${this.options.database}`;
+  }
+
+  /**
+   * Connects (waiting with backoff up to `timeoutMs`, or until `signal` aborts), creates
+   * the sink database if missing, and the offsets and dead-letter tables.
+   */
+  async open(
+    timeoutMs: number,
+    onRetry?: (error: unknown, delayMs: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    await retry(() => this.#connect(), {
+      what: this.description,
+      timeoutMs,
+      backoff: this.options.backoff,
+      isTransient: isTransientMysqlError,
+      onRetry: ({ error, delayMs }) => onRetry?.(error, delayMs),
+      signal,
+    });
+    await this.#exclusive(async () => {
+      const db = this.options.database;
+      await this.#query(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(db)} CHARACTER SET utf8mb4`);
+      await this.#query(offsetsTableDdl(db, this.options.offsetsTable));
+      await this.#query(deadLetterTableDdl(db, this.options.deadLetterTable));
+    });
+  }
+
+  async #connect(): Promise<void> {
+    this.#connection?.destroy();
+    this.#connection = undefined;
+    const connection = await mysql.createConnection({
+      host: this.options.host,
+      port: this.options.port,
+      user: this.options.user,
+      password: this.options.password,
+      ssl: this.options.ssl,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      connectTimeout: 10_000,
+      // A batch's positions go with its COMMIT (every statement is built here, values escaped).
+      multipleStatements: true,
+      // Statements arrive formatted (values escaped value by value): without values, the
+      // driver's formatter would still scan every multi-megabyte INSERT for placeholders.
+      queryFormat: (sql: string, values?: unknown) =>
+        values === undefined || (Array.isArray(values) && values.length === 0)
+          ? sql
+          : mysql.format(sql, values as Parameters<typeof mysql.format>[1]),
+    });
+    // A dropped connection surfaces as an error event; the next statement reconnects.
+    connection.on("error", (error) => log.warn(`connection error: ${errorMessage(error)}`));
+    for (const statement of SESSION_SETUP) await connection.query(statement);
+    const [rows] = await connection.query(
+      "SELECT @@max_allowed_packet AS max, @@local_infile AS localInfile",
+    );
+    const { max, localInfile } = (rows as { max: string; localInfile: string | number }[])[0];
+    // a UTF-16 character is at most 3 bytes of UTF-8: statements of a third always fit
+    this.#maxStatementLength = Math.max(16 * 1024, Math.floor(Number(max) / 3));
+    this.#loadChunkBytes = Math.max(1024, Math.min(256 * 1024, Math.floor(Number(max) / 2)));
+    const allowed = this.options.bulkLoad !== false && Number(localInfile) === 1;
+    if (this.options.bulkLoad !== false && !allowed && this.#localInfile !== allowed) {
+      log.warn(
+        "the server has local_infile=OFF: writing with INSERTs, about half the rows per " +
+          "second of LOAD DATA LOCAL INFILE (SET GLOBAL local_infile=ON for it)",
+      );
+    }
+    this.#localInfile = allowed;
+    this.#connection = connection;
+  }
+
+  /** Runs `work` after everything queued before it, alone on the connection. */
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(work, work);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #query(sql: string, values?: unknown[]): Promise<unknown> {
+    if (!this.#connection) await this.#connect();
+    const [result] = await this.#connection!.query(sql, values);
+    return result;
+  }
+
+  #run(statement: Statement): Promise<unknown> {
+    return this.#query(statement.sql, statement.values);
+  }
+
+  /** Retries `work` on transient errors, reconnecting between tries. */
+  #withReconnect<T>(what: string, work: (attempt: number) => Promise<T>): Promise<T> {
+    let attempt = 0;
+    return retry(() => work(++attempt), {
+      what,
+      timeoutMs: this.options.retryTimeoutMs,
+      backoff: this.options.backoff ?? DEFAULT_BACKOFF,
+      isTransient: isTransientMysqlError,
+      onRetry: ({ error, delayMs }) => {
+        log.warn(`${what} failed (${errorMessage(error)}); reconnecting in ${delayMs} ms`);
+        this.options.onRetry?.(error);
+        this.#connection?.destroy();
+        this.#connection = undefined;
+      },
+    });
+  }
+
+  /** The stored positions of this sink's group for `topics`. */
+  storedPositions(topics: readonly string[]): Promise<Positions> {
+    return this.#exclusive(() =>
+      this.#withReconnect("reading stored positions", () => this.#readPositions(topics))
+    );
+  }
+
+  async #readPositions(topics: readonly string[]): Promise<Positions> {
+    if (topics.length === 0) return new Map();
+    const { database, offsetsTable, groupId } = this.options;
+    const rows = await this.#run(selectPositions(database, offsetsTable, groupId, topics));
+    return positionsFromRows(rows as Parameters<typeof positionsFromRows>[0]);
+  }
+
+  /**
+   * Makes `table` able to hold rows with `columns`: creates it on first
+   * sight, or adds and widens columns (SPEC section 3). Throws
+   * `IncompatibleSchemaChangeError` for a change that would lose data.
+   */
+  ensureTable(table: string, columns: readonly ColumnDef[], key: readonly string[]): Promise<void> {
+    return this.#exclusive(() =>
+      this.#withReconnect(`preparing table ${table}`, async () => {
+        const { database: db, mode } = this.options;
+        const wanted = mode.sourceColumns(columns, key);
+        let existing = this.#tables.get(table) ?? await this.#readColumns(table);
+        if (existing.length === 0) {
+          log.info(
+            `creating ${mode.name} table ${qualifiedName(db, table)} with ${columns.length} ` +
+              `source columns${key.length ? ` keyed by ${key.join(", ")}` : ""}`,
+          );
+          await this.#query(mode.createTableDdl(db, table, wanted, key));
+          existing = await this.#readColumns(table);
+        }
+        const statements = evolveTableDdl(db, table, existing, wanted);
+        for (const statement of statements) {
+          log.info(`schema change: ${statement}`);
+          await this.#query(statement);
+        }
+        this.#tables.set(table, statements.length ? await this.#readColumns(table) : existing);
+      })
+    );
+  }
+
+  async #readColumns(table: string): Promise<ExistingColumn[]> {
+    const rows = await this.#query(
+      `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS columnType FROM information_schema.COLUMNS
+        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      [this.options.database, table],
+    ) as ExistingColumn[];
+    return rows.map((r) => ({ name: r.name, columnType: r.columnType }));
+  }
+
+  /**
+   * Writes a batch in one transaction: rows, dead letters, positions.
+   * Transient failures are retried; a retry first checks whether the previous
+   * attempt's COMMIT landed after all (the connection can drop after the
+   * server committed), so a batch is never written twice.
+   */
+  write(batch: SinkBatch): Promise<void> {
+    return this.#exclusive(() =>
+      this.#withReconnect("writing a batch", async (attempt) => {
+        if (attempt > 1 && await this.#alreadyCommitted(batch.positions)) {
+          log.info("the previous attempt of this batch had committed; not writing it again");
+          return;
+        }
+        await this.#query("START TRANSACTION");
+        try {
+          const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
+          const tables = mode.fenced ? await this.#unwritten(batch) : batch.tables;
+          const target = {
+            database,
+            maxStatementLength: this.#maxStatementLength,
+            load: (table: string, statement: string, text: LoadDataText) =>
+              this.#load(table, statement, text),
+          };
+          const run = (sql: string, values?: unknown[]) => this.#query(sql, values);
+          for (const rows of tables) await mode.write(run, target, rows);
+          if (batch.deadLetters.length) {
+            await this.#run(
+              insertDeadLetters(database, deadLetterTable, groupId, batch.deadLetters),
+            );
+          }
+          // the positions and the COMMIT in one round trip
+          const positions = upsertPositions(database, offsetsTable, groupId, batch.positions);
+          if (positions) await this.#query(`${positions.sql};\nCOMMIT`, positions.values);
+          else await this.#query("COMMIT");
+        } catch (error) {
+          await this.#connection?.query("ROLLBACK").catch(() => undefined);
+          throw error;
+        }
+      })
+    );
+  }
+
+  /**
+   * Set when new tables are bulk-loaded: the mode allows it and the server did (local_infile
+   * when connecting, no refusal since).
+   */
+  get bulkLoad(): DuplicateKeys | undefined {
+    return this.#localInfile ? this.options.mode.bulkLoad : undefined;
+  }
+
+  /**
+   * Runs a LOAD DATA, streaming its text. With LOCAL the server turns what would be errors
+   * into warnings (a value cut to fit, a duplicate key): beyond the duplicates that `ignore`
+   * expects (a record written before), any warning fails the batch, so that a value is stored
+   * exactly or not at all, as with a strict-mode INSERT. A refusal of LOCAL INFILE stops the
+   * stream: its rows are buffered as text, and a restart writes INSERTs.
+   */
+  async #load(table: string, statement: string, text: LoadDataText): Promise<void> {
+    if (!this.#connection) await this.#connect();
+    const packets = text.chunks().flatMap((chunk) => splitBytes(chunk, this.#loadChunkBytes));
+    let result: mysql.ResultSetHeader;
+    try {
+      [result] = await this.#connection!.query<mysql.ResultSetHeader>({
+        sql: statement,
+        infileStreamFactory: () => Readable.from(packets),
+      });
+    } catch (error) {
+      if (!isLocalInfileRefusal(error)) throw error;
+      this.#localInfile = false;
+      throw new Error(
+        `the server refuses LOAD DATA LOCAL INFILE into ${table} (${errorMessage(error)}); ` +
+          `the batch was rolled back. Restart the stream: it checks local_infile when it ` +
+          `connects and writes INSERTs where it is OFF (or use --write-method insert)`,
+      );
+    }
+    const rows = text.rows;
+    const expected = text.format.duplicates === "ignore" ? rows - result.affectedRows : 0;
+    if (result.warningStatus > expected) {
+      const warnings = await this.#query("SHOW WARNINGS") as {
+        Level: string;
+        Code: number;
+        Message: string;
+      }[];
+      const shown = warnings.filter((w) => w.Code !== ER_DUP_ENTRY)
+        .map((w) => `${w.Level} ${w.Code}: ${w.Message}`);
+      throw new Error(
+        `loading ${rows} rows into ${table}: the server would not store every value as ` +
+          `sent (${shown.join("; ") || `${result.warningStatus} warnings`}); the batch was ` +
+          `rolled back. Check the target column's type against the source's (cdc evolves ` +
+          `columns, never narrows them)`,
+      );
+    }
+  }
+
+  async #alreadyCommitted(positions: Positions): Promise<boolean> {
+    const stored = await this.#readPositions([...positions.keys()]);
+    const wanted = positionList(positions);
+    return wanted.length > 0 &&
+      wanted.every((p) => stored.get(p.topic)?.get(p.partition) === p.offset);
+  }
+
+  /**
+   * The batch's rows not yet written by any process of the group: the stored positions
+   * are read under a lock, so that of two processes holding one partition for a moment
+   * (a rebalance), the later one drops what the earlier already applied.
+   */
+  async #unwritten(batch: SinkBatch): Promise<TableRows[]> {
+    const { database, offsetsTable, groupId } = this.options;
+    const read = selectPositions(database, offsetsTable, groupId, [...batch.positions.keys()]);
+    const stored = positionsFromRows(
+      await this.#query(`${read.sql} FOR UPDATE`, read.values) as Parameters<
+        typeof positionsFromRows
+      >[0],
+    );
+    return batch.tables.map((t) => {
+      const { partition, offset } = t.layout;
+      const next = stored.get(t.topic);
+      if (!next) return t;
+      const rows = t.rows.filter((r) =>
+        !isApplied(next.get(Number(r[partition])), Number(r[offset]))
+      );
+      if (rows.length < t.rows.length) {
+        log.info(
+          `${t.rows.length - rows.length} changes of ${t.table} were applied by another ` +
+            `process of group ${groupId} already; not applying them again`,
+        );
+      }
+      return { ...t, rows };
+    });
+  }
+
+  /** Waits for queued work, then closes the connection. */
+  async close(): Promise<void> {
+    await this.#queue;
+    await this.#connection?.end().catch(() => this.#connection?.destroy());
+    this.#connection = undefined;
+  }
+}
