@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { envelopeSchema, optional } from "../debezium/testing.ts";
+import { envelopeSchema, optional, sourceValue } from "../debezium/testing.ts";
 import type { SinkBatch } from "../sink/batch.ts";
-import { compileAvro, type CompiledSchema, type DecodedValue } from "../avro/decoder.ts";
+import {
+  compileAvro,
+  type CompiledSchema,
+  decodeAvroPayload,
+  type DecodedValue,
+} from "../avro/decoder.ts";
 import { BadInputError } from "../util/errors.ts";
 import { positionList, type Positions } from "../kafka/mod.ts";
 import { BadRecordError, Pipeline, statusLine } from "./pipeline.ts";
@@ -420,4 +425,63 @@ Deno.test("Pipeline.partitionLag: the broker's end offset minus the next offset,
     { topic: TOPIC, partition: 1, lag: 0 },
   ]);
   assert.equal(pipeline.lag, 8);
+});
+
+// ---- with bulk loading: rows go into the batch as LOAD DATA lines, from the events' bytes ----
+
+/** Confluent-framed Avro of COMPILED (id 1), decoded as the stream's decoder does. */
+class FramedDecoder extends JsonDecoder {
+  override decodeKnown(bytes: Uint8Array): DecodedValue {
+    if (bytes[0] !== 0) throw new BadInputError("not-confluent-framing", "no magic byte");
+    return { schema: COMPILED, value: decodeAvroPayload(COMPILED, bytes.subarray(5)) };
+  }
+}
+
+/** A create event of `id` with `name`; `badUtf8`: the name's two bytes made invalid UTF-8. */
+const framedEvent = (id: number, name: string, badUtf8 = false) => {
+  const avro = COMPILED.type.toBuffer({
+    op: "c",
+    before: null,
+    after: { id, name },
+    source: sourceValue("t", id, 1_700_000_000_000),
+    ts_ms: 1_700_000_000_000,
+    transaction: null,
+  });
+  if (badUtf8) avro.set([0xc3, 0x28], avro.indexOf(Buffer.from(name)));
+  return Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), avro]);
+};
+
+Deno.test("Pipeline with bulk loading: each event becomes its LOAD DATA line, bad ones none", async () => {
+  const writer = Object.assign(new MemoryWriter(), { bulkLoad: "ignore" as const });
+  const committer = new MemoryCommitter();
+  const pipeline = new Pipeline({
+    tables: new Map([[TOPIC, "t_cdc"]]),
+    batchSize: 1000,
+    flushMs: 0,
+    onError: "skip",
+    mapping: DEFAULT_MAPPING_OPTIONS,
+  }, { decoder: new FramedDecoder(), writer, committer });
+  const values: Record<number, Buffer> = {
+    0: framedEvent(0, "plain"),
+    1: framedEvent(1, "tab\there"),
+    2: framedEvent(2, "zz", true), // not UTF-8: a bad record, skipped
+    3: framedEvent(3, "ünï"),
+  };
+  await pipeline.handleBatch(batchOf([0, 1, 2, 3], (o) => values[o]));
+  await pipeline.flush();
+  const [batch] = writer.batches;
+  const [table] = batch.tables;
+  assert.deepEqual(table.rows, [], "no values buffered: lines only");
+  const lines = Buffer.concat(table.text!.chunks()).toString("utf8").trimEnd().split("\n");
+  assert.deepEqual(
+    lines.map((l) => l.split("\t").slice(0, 3)),
+    [["0", "plain", "c"], ["1", "tab\\there", "c"], ["3", "ünï", "c"]],
+  );
+  assert.deepEqual(
+    lines.map((l) => l.split("\t").slice(-2)),
+    [["0", "0"], ["0", "1"], ["0", "3"]],
+    "partition and offset",
+  );
+  assert.equal(pipeline.stats.skipped, 1);
+  assert.deepEqual(committer.commits, [[[TOPIC, 0, 4]]]);
 });
