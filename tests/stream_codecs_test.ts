@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { kafkaClient } from "../lib/kafka/client.ts";
 import { FinalError, waitFor } from "../lib/util/retry.ts";
 import { itemsTopic, produceAll } from "./fixtures/produce.ts";
-import { CdcProcess, connectMysql, query, STACK, streamArgs, uniqueSuffix } from "./helpers.ts";
+import { query, STACK, streamArgs } from "./helpers.ts";
+import { Scratch } from "./fixtures/scratch.ts";
 
 const CODECS = ["uncompressed", "gzip", "snappy", "lz4", "zstd"] as const;
 const RECORDS = 3_000;
@@ -18,8 +19,9 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const database = `codecs_${uniqueSuffix()}`;
-    const sink = `${database}_sink`;
+    await using scratch = await Scratch.open("codecs");
+    const database = scratch.name();
+    const sink = scratch.name("sink");
     const kafka = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-test-codecs");
     const admin = kafka.admin();
     const producer = kafka.producer();
@@ -47,33 +49,26 @@ Deno.test({
     }
     await admin.disconnect();
 
-    const db = await connectMysql();
-    const cdc = new CdcProcess(
+    const db = scratch.db;
+    const cdc = scratch.stream(
       streamArgs(CODECS.map((c) => `items_${c}`), sink, "--database", database),
     );
-    try {
-      await waitFor("every topic's stored position at its end", async () => {
-        if (cdc.exited) throw new FinalError(`cdc exited:\n${cdc.stderr}`);
-        const stored = await query<{ topic: string; next: string }>(
-          db,
-          `SELECT topic, next_offset AS next FROM \`${sink}\`.__cdc_offsets`,
-        ).catch(() => []);
-        return [...ends].every(([topic, end]) =>
-          stored.some((s) => s.topic === topic && Number(s.next) === end)
-        );
-      }, 60_000);
-      for (const codec of CODECS) {
-        const [{ n, distinct }] = await query<{ n: string; distinct: string }>(
-          db,
-          `SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS \`distinct\` FROM \`${sink}\`.items_${codec}_cdc`,
-        );
-        assert.deepEqual([Number(n), Number(distinct)], [RECORDS, RECORDS], codec);
-      }
-    } finally {
-      const status = await cdc.stop();
-      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
-      await db.end();
-      assert.equal(status.code, 0, cdc.stderr);
+    await waitFor("every topic's stored position at its end", async () => {
+      if (cdc.exited) throw new FinalError(`cdc exited:\n${cdc.stderr}`);
+      const stored = await query<{ topic: string; next: string }>(
+        db,
+        `SELECT topic, next_offset AS next FROM \`${sink}\`.__cdc_offsets`,
+      ).catch(() => []);
+      return [...ends].every(([topic, end]) =>
+        stored.some((s) => s.topic === topic && Number(s.next) === end)
+      );
+    }, 60_000);
+    for (const codec of CODECS) {
+      const [{ n, distinct }] = await query<{ n: string; distinct: string }>(
+        db,
+        `SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS \`distinct\` FROM \`${sink}\`.items_${codec}_cdc`,
+      );
+      assert.deepEqual([Number(n), Number(distinct)], [RECORDS, RECORDS], codec);
     }
   },
 });

@@ -8,15 +8,8 @@ import { kafkaClient } from "../lib/kafka/client.ts";
 import { FinalError, waitFor } from "../lib/util/retry.ts";
 import { defaultGroupId } from "../lib/cli/options/stream_target.ts";
 import { itemsTopic, produceAll } from "./fixtures/produce.ts";
-import {
-  CdcProcess,
-  connectMysql,
-  query,
-  runCdc,
-  STACK,
-  STACK_FLAGS,
-  uniqueSuffix,
-} from "./helpers.ts";
+import { query, runCdc, STACK, STACK_FLAGS } from "./helpers.ts";
+import { Scratch } from "./fixtures/scratch.ts";
 
 const TABLES = Array.from({ length: 60 }, (_, i) => `t${String(i).padStart(3, "0")}`);
 
@@ -25,8 +18,9 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const database = `many_${uniqueSuffix()}`;
-    const sink = `${database}_sink`;
+    await using scratch = await Scratch.open("many");
+    const database = scratch.name();
+    const sink = scratch.name("sink");
     const tableFlags = TABLES.flatMap((t) => ["--table", t]);
     const tooLong = await runCdc([
       "stream",
@@ -51,8 +45,8 @@ Deno.test({
     } finally {
       await producer.disconnect();
     }
-    const db = await connectMysql();
-    const cdc = new CdcProcess([
+    const db = scratch.db;
+    const cdc = scratch.stream([
       "stream",
       ...tableFlags,
       "--database",
@@ -64,22 +58,15 @@ Deno.test({
       ...STACK_FLAGS,
     ]);
     const group = defaultGroupId(database, TABLES);
-    try {
-      await waitFor("two rows in each table", async () => {
-        if (cdc.exited) throw new FinalError(`cdc exited:\n${cdc.stderr}`);
-        const stored = await query<{ n: string }>(
-          db,
-          `SELECT COUNT(*) AS n FROM \`${sink}\`.__cdc_offsets WHERE group_id = ? AND next_offset = 2`,
-          [group],
-        ).catch(() => [{ n: "0" }]);
-        return Number(stored[0].n) === TABLES.length;
-      }, 120_000);
-      assert.match(group, /^cdc\.many_\w+\.60-tables-[0-9a-f]{16}$/);
-    } finally {
-      const status = await cdc.stop();
-      await db.query(`DROP DATABASE IF EXISTS \`${sink}\``);
-      await db.end();
-      assert.equal(status.code, 0, cdc.stderr);
-    }
+    assert.match(group, /^cdc\.many_\w+\.60-tables-[0-9a-f]{16}$/);
+    await waitFor("two rows in each table", async () => {
+      if (cdc.exited) throw new FinalError(`cdc exited:\n${cdc.stderr}`);
+      const stored = await query<{ n: string }>(
+        db,
+        `SELECT COUNT(*) AS n FROM \`${sink}\`.__cdc_offsets WHERE group_id = ? AND next_offset = 2`,
+        [group],
+      ).catch(() => [{ n: "0" }]);
+      return Number(stored[0].n) === TABLES.length;
+    }, 120_000);
   },
 });

@@ -13,17 +13,13 @@ import { Buffer } from "node:buffer";
 import type mysql from "mysql2/promise";
 import {
   capturedStreamArgs,
-  CdcProcess,
-  connectMysql,
-  databaseConnectorConfig,
-  deleteConnector,
+  type CdcProcess,
   query,
-  registerConnector,
   runCdc,
   STACK_FLAGS,
   streamArgs,
-  uniqueSuffix,
 } from "./helpers.ts";
+import { Scratch } from "./fixtures/scratch.ts";
 import { FinalError, steadyBackoff, waitFor } from "../lib/util/retry.ts";
 
 /** The tables under test: their DDL, key and non-key columns. */
@@ -156,14 +152,13 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const suffix = uniqueSuffix();
+    await using scratch = await Scratch.open("modes");
+    const db = scratch.db;
     const seed = Number(Deno.env.get("CDC_TEST_SEED") ?? Date.now() % 100_000);
     const rnd = random(seed);
-    const source = `modes_${suffix}`;
-    const connector = `modes-${suffix}`;
-    const db = await connectMysql();
-    const recorded = `${source}_states`; // the source's rows after each phase
-    const sinks = { mirror: `${source}_mirror`, scd2: `${source}_scd2` };
+    const source = scratch.name();
+    const recorded = scratch.name("states"); // the source's rows after each phase
+    const sinks = { mirror: scratch.name("mirror"), scd2: scratch.name("scd2") };
     const args = (mode: "mirror" | "scd2") =>
       capturedStreamArgs(
         Object.keys(TABLES),
@@ -178,109 +173,102 @@ Deno.test({
       mirror: undefined,
       scd2: undefined,
     };
+    // killed at random and restarted: their exit codes say nothing
+    const start = (mode: "mirror" | "scd2") => scratch.stream(args(mode), { exitCode: undefined });
     let kills = 0;
-    try {
-      await db.query(`CREATE DATABASE ${source} CHARACTER SET utf8mb4`);
-      await db.query(`CREATE DATABASE ${recorded} CHARACTER SET utf8mb4`);
+    await scratch.database();
+    await scratch.database("states");
+    for (const [table, spec] of Object.entries(TABLES)) {
+      await db.query(`CREATE TABLE ${source}.${table} (${spec.ddl})`);
+      await db.query(
+        `CREATE TABLE ${recorded}.${table} (phase INT, ${
+          spec.ddl.replace(/,?\s*PRIMARY KEY \([^)]*\)/, "").replace(" PRIMARY KEY", "")
+        })`,
+      );
+    }
+    for (let i = 0; i < 15; i++) {
+      await randomChange(db, source, i % 2 ? "single" : "composite", rnd);
+    }
+    await scratch.capture(source);
+    for (const mode of ["mirror", "scd2"] as const) running[mode] = start(mode);
+    const phases: { phase: number; at: string }[] = [];
+    for (let phase = 0; phase < 11; phase++) {
+      // each process is killed at a random change of the phase, and started again
+      const killAt = { mirror: Math.floor(rnd() * 12), scd2: Math.floor(rnd() * 12) };
+      for (let i = 0; i < 12; i++) {
+        await randomChange(db, source, rnd() < 0.5 ? "single" : "composite", rnd);
+        for (const mode of ["mirror", "scd2"] as const) {
+          if (killAt[mode] !== i) continue;
+          await running[mode]!.stop("SIGKILL");
+          kills++;
+          running[mode] = start(mode);
+        }
+      }
+      if (phase === 5) await db.query(`TRUNCATE TABLE ${source}.single`);
+      const at = await nextSecond();
+      phases.push({ phase, at });
       for (const [table, spec] of Object.entries(TABLES)) {
-        await db.query(`CREATE TABLE ${source}.${table} (${spec.ddl})`);
         await db.query(
-          `CREATE TABLE ${recorded}.${table} (phase INT, ${
-            spec.ddl.replace(/,?\s*PRIMARY KEY \([^)]*\)/, "").replace(" PRIMARY KEY", "")
-          })`,
+          `INSERT INTO ${recorded}.${table} SELECT ?, ${
+            spec.columns.map(q).join(", ")
+          } FROM ${source}.${table}`,
+          [phase],
         );
       }
-      for (let i = 0; i < 15; i++) {
-        await randomChange(db, source, i % 2 ? "single" : "composite", rnd);
-      }
-      await registerConnector(connector, databaseConnectorConfig(source, source));
-      for (const mode of ["mirror", "scd2"] as const) running[mode] = new CdcProcess(args(mode));
-      const phases: { phase: number; at: string }[] = [];
-      for (let phase = 0; phase < 11; phase++) {
-        // each process is killed at a random change of the phase, and started again
-        const killAt = { mirror: Math.floor(rnd() * 12), scd2: Math.floor(rnd() * 12) };
-        for (let i = 0; i < 12; i++) {
-          await randomChange(db, source, rnd() < 0.5 ? "single" : "composite", rnd);
-          for (const mode of ["mirror", "scd2"] as const) {
-            if (killAt[mode] !== i) continue;
-            await running[mode]!.stop("SIGKILL");
-            kills++;
-            running[mode] = new CdcProcess(args(mode));
-          }
-        }
-        if (phase === 5) await db.query(`TRUNCATE TABLE ${source}.single`);
-        const at = await nextSecond();
-        phases.push({ phase, at });
-        for (const [table, spec] of Object.entries(TABLES)) {
-          await db.query(
-            `INSERT INTO ${recorded}.${table} SELECT ?, ${
-              spec.columns.map(q).join(", ")
-            } FROM ${source}.${table}`,
-            [phase],
-          );
-        }
-      }
-      assert.ok(kills >= 20, `${kills} kills`);
+    }
+    assert.ok(kills >= 20, `${kills} kills`);
 
-      // both modes catch up: the stored positions reach the topics' ends
-      const ends = new Map<string, number>();
-      for (const table of Object.keys(TABLES)) {
-        const tail = await runCdc([
-          "tail",
-          "--topic",
-          `${source}.${source}.${table}`,
-          "--last",
-          "1",
-          ...STACK_FLAGS.slice(0, 4),
-        ]);
-        assert.equal(tail.code, 0, tail.stderr);
-        ends.set(`${source}.${source}.${table}`, Number(JSON.parse(tail.stdout.trim()).offset) + 1);
-      }
-      for (const mode of ["mirror", "scd2"] as const) {
-        await waitFor(`${mode} to catch up`, async () => {
-          const cdc = running[mode]!;
-          if (cdc.exited) {
-            throw new FinalError(`cdc --mode ${mode} exited before catching up:\n${cdc.stderr}`);
-          }
-          const stored = await query<{ topic: string; next: string }>(
-            db,
-            `SELECT topic, next_offset AS next FROM ${sinks[mode]}.__cdc_offsets`,
-          ).catch(() => []);
-          return [...ends].every(([topic, end]) =>
-            stored.some((s) => s.topic === topic && Number(s.next) >= end)
-          );
-        }, 180_000);
-      }
-
-      for (const [table, spec] of Object.entries(TABLES)) {
-        const mirror = `${sinks.mirror}.${table}_mirror`;
-        assert.equal(
-          await difference(db, `${source}.${table}`, mirror, spec.columns),
-          0,
-          `mirror of ${table} equals the source (seed ${seed})`,
-        );
-        for (const { phase, at } of phases) {
-          const then = `(SELECT * FROM ${recorded}.${table} WHERE phase = ${phase})`;
-          assert.equal(
-            await difference(db, then, asOf(`${sinks.scd2}.${table}_scd2`, at), spec.columns),
-            0,
-            `scd2 of ${table} as of ${at} (after phase ${phase}) equals the source then (seed ${seed})`,
-          );
+    // both modes catch up: the stored positions reach the topics' ends
+    const ends = new Map<string, number>();
+    for (const table of Object.keys(TABLES)) {
+      const tail = await runCdc([
+        "tail",
+        "--topic",
+        `${source}.${source}.${table}`,
+        "--last",
+        "1",
+        ...STACK_FLAGS.slice(0, 4),
+      ]);
+      assert.equal(tail.code, 0, tail.stderr);
+      ends.set(`${source}.${source}.${table}`, Number(JSON.parse(tail.stdout.trim()).offset) + 1);
+    }
+    for (const mode of ["mirror", "scd2"] as const) {
+      await waitFor(`${mode} to catch up`, async () => {
+        const cdc = running[mode]!;
+        if (cdc.exited) {
+          throw new FinalError(`cdc --mode ${mode} exited before catching up:\n${cdc.stderr}`);
         }
-        // every change event is one scd2 row, none twice (the key is the Kafka position)
-        const [{ events }] = await query<{ events: string }>(
+        const stored = await query<{ topic: string; next: string }>(
           db,
-          `SELECT COUNT(*) AS events FROM ${sinks.scd2}.${table}_scd2`,
+          `SELECT topic, next_offset AS next FROM ${sinks[mode]}.__cdc_offsets`,
+        ).catch(() => []);
+        return [...ends].every(([topic, end]) =>
+          stored.some((s) => s.topic === topic && Number(s.next) >= end)
         );
-        assert.ok(Number(events) > 0);
+      }, 180_000);
+    }
+
+    for (const [table, spec] of Object.entries(TABLES)) {
+      const mirror = `${sinks.mirror}.${table}_mirror`;
+      assert.equal(
+        await difference(db, `${source}.${table}`, mirror, spec.columns),
+        0,
+        `mirror of ${table} equals the source (seed ${seed})`,
+      );
+      for (const { phase, at } of phases) {
+        const then = `(SELECT * FROM ${recorded}.${table} WHERE phase = ${phase})`;
+        assert.equal(
+          await difference(db, then, asOf(`${sinks.scd2}.${table}_scd2`, at), spec.columns),
+          0,
+          `scd2 of ${table} as of ${at} (after phase ${phase}) equals the source then (seed ${seed})`,
+        );
       }
-    } finally {
-      for (const process of Object.values(running)) await process?.stop("SIGTERM");
-      await deleteConnector(connector);
-      for (const database of [source, recorded, ...Object.values(sinks)]) {
-        await db.query(`DROP DATABASE IF EXISTS ${database}`);
-      }
-      await db.end();
+      // every change event is one scd2 row, none twice (the key is the Kafka position)
+      const [{ events }] = await query<{ events: string }>(
+        db,
+        `SELECT COUNT(*) AS events FROM ${sinks.scd2}.${table}_scd2`,
+      );
+      assert.ok(Number(events) > 0);
     }
   },
 });
@@ -290,40 +278,32 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const suffix = uniqueSuffix();
-    const source = `nokey_${suffix}`;
-    const connector = `nokey-${suffix}`;
-    const db = await connectMysql();
-    try {
-      const same = await runCdc([
-        ...streamArgs("t", source, "--mode", "mirror", "--database", source),
-        "--table-template",
-        "{table}",
-      ]);
-      assert.equal(same.code, 2, same.stderr);
-      assert.match(
-        same.stderr,
-        /the source table itself: choose another --table-template or --sink-database/,
-      );
+    await using scratch = await Scratch.open("nokey");
+    const db = scratch.db;
+    const source = scratch.name();
+    const same = await runCdc([
+      ...streamArgs("t", source, "--mode", "mirror", "--database", source),
+      "--table-template",
+      "{table}",
+    ]);
+    assert.equal(same.code, 2, same.stderr);
+    assert.match(
+      same.stderr,
+      /the source table itself: choose another --table-template or --sink-database/,
+    );
 
-      await db.query(`CREATE DATABASE ${source}`);
-      await db.query(`CREATE TABLE ${source}.t (a INT, b VARCHAR(5))`);
-      await db.query(`INSERT INTO ${source}.t VALUES (1, 'x')`);
-      await registerConnector(connector, databaseConnectorConfig(source, source));
-      const result = await runCdc(
-        capturedStreamArgs("t", source, `${source}_sink`, "--mode", "mirror"),
-      );
-      assert.equal(result.code, 1, result.stderr);
-      assert.match(
-        result.stderr,
-        /offset 0 \(missing-key\): .*t_mirror has no primary key.*message\.key\.columns/,
-      );
-    } finally {
-      await deleteConnector(connector);
-      await db.query(`DROP DATABASE IF EXISTS ${source}`);
-      await db.query(`DROP DATABASE IF EXISTS ${source}_sink`);
-      await db.end();
-    }
+    await scratch.database();
+    await db.query(`CREATE TABLE ${source}.t (a INT, b VARCHAR(5))`);
+    await db.query(`INSERT INTO ${source}.t VALUES (1, 'x')`);
+    await scratch.capture(source);
+    const result = await runCdc(
+      capturedStreamArgs("t", source, scratch.name("sink"), "--mode", "mirror"),
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /offset 0 \(missing-key\): .*t_mirror has no primary key.*message\.key\.columns/,
+    );
   },
 });
 
@@ -332,12 +312,10 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const suffix = uniqueSuffix();
-    const source = `modevo_${suffix}`;
-    const connector = `modevo-${suffix}`;
-    const db = await connectMysql();
-    const sinks = { mirror: `${source}_mirror`, scd2: `${source}_scd2` };
-    const processes: CdcProcess[] = [];
+    await using scratch = await Scratch.open("modevo");
+    const db = scratch.db;
+    const source = scratch.name();
+    const sinks = { mirror: scratch.name("mirror"), scd2: scratch.name("scd2") };
     const columnType = async (database: string, table: string, column: string) =>
       (await query<{ t: string }>(
         db,
@@ -345,56 +323,45 @@ Deno.test({
           WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?`,
         [database, table, column],
       ))[0]?.t;
-    try {
-      await db.query(`CREATE DATABASE ${source}`);
-      await db.query(`CREATE TABLE ${source}.t (id INT PRIMARY KEY, name VARCHAR(10))`);
-      await db.query(`INSERT INTO ${source}.t VALUES (1, 'one'), (2, 'two')`);
-      await registerConnector(connector, databaseConnectorConfig(source, source));
-      for (const mode of ["mirror", "scd2"] as const) {
-        processes.push(
-          new CdcProcess(capturedStreamArgs("t", source, sinks[mode], "--mode", mode)),
-        );
-      }
-      await processes[0].waitForRows(db, sinks.mirror, "t_mirror", 2, 90_000);
-      await db.query(
-        `ALTER TABLE ${source}.t ADD COLUMN extra VARCHAR(5), MODIFY name VARCHAR(50), MODIFY id BIGINT`,
-      );
-      await db.query(`INSERT INTO ${source}.t VALUES (5000000000, '${"x".repeat(50)}', 'new')`);
-      await db.query(`UPDATE ${source}.t SET extra = 'e1', name = 'uno' WHERE id = 1`);
-      await db.query(`DELETE FROM ${source}.t WHERE id = 2`);
-      const columns = ["id", "name", "extra"];
-      await waitFor("mirror and scd2 to follow the evolved table", async () => {
-        for (const p of processes) if (p.exited) throw new FinalError(`cdc exited:\n${p.stderr}`);
-        const mirror = await difference(db, `${source}.t`, `${sinks.mirror}.t_mirror`, columns)
-          .catch(() => -1);
-        const current = `(SELECT * FROM ${sinks.scd2}.t_scd2 WHERE __current = 1)`;
-        const scd2 = await difference(db, `${source}.t`, current, columns).catch(() => -1);
-        return mirror === 0 && scd2 === 0;
-      }, 90_000);
-      for (const [database, table] of [[sinks.mirror, "t_mirror"], [sinks.scd2, "t_scd2"]]) {
-        assert.match((await columnType(database, table, "id"))!, /^bigint/, table);
-        assert.equal(await columnType(database, table, "name"), "varchar(50)", table);
-        assert.equal(await columnType(database, table, "extra"), "varchar(5)", table);
-      }
-      // scd2 keeps the old versions: id 1 as 'one', then 'uno'; id 2 closed by its delete
-      const history = await query<{ id: string; name: string; open: number }>(
-        db,
-        `SELECT id, name, __valid_to IS NULL AS open FROM ${sinks.scd2}.t_scd2
-          WHERE __deleted = 0 ORDER BY id, __offset`,
-      );
-      assert.deepEqual(history.map((r) => [Number(r.id), r.name, Number(r.open)]), [
-        [1, "one", 0],
-        [1, "uno", 1],
-        [2, "two", 0],
-        [5000000000, "x".repeat(50), 1],
-      ]);
-    } finally {
-      for (const p of processes) assert.equal((await p.stop()).code, 0, p.stderr);
-      await deleteConnector(connector);
-      for (const database of [source, ...Object.values(sinks)]) {
-        await db.query(`DROP DATABASE IF EXISTS ${database}`);
-      }
-      await db.end();
+    await scratch.database();
+    await db.query(`CREATE TABLE ${source}.t (id INT PRIMARY KEY, name VARCHAR(10))`);
+    await db.query(`INSERT INTO ${source}.t VALUES (1, 'one'), (2, 'two')`);
+    await scratch.capture(source);
+    const processes = (["mirror", "scd2"] as const).map((mode) =>
+      scratch.stream(capturedStreamArgs("t", source, sinks[mode], "--mode", mode))
+    );
+    await processes[0].waitForRows(db, sinks.mirror, "t_mirror", 2, 90_000);
+    await db.query(
+      `ALTER TABLE ${source}.t ADD COLUMN extra VARCHAR(5), MODIFY name VARCHAR(50), MODIFY id BIGINT`,
+    );
+    await db.query(`INSERT INTO ${source}.t VALUES (5000000000, '${"x".repeat(50)}', 'new')`);
+    await db.query(`UPDATE ${source}.t SET extra = 'e1', name = 'uno' WHERE id = 1`);
+    await db.query(`DELETE FROM ${source}.t WHERE id = 2`);
+    const columns = ["id", "name", "extra"];
+    await waitFor("mirror and scd2 to follow the evolved table", async () => {
+      for (const p of processes) if (p.exited) throw new FinalError(`cdc exited:\n${p.stderr}`);
+      const mirror = await difference(db, `${source}.t`, `${sinks.mirror}.t_mirror`, columns)
+        .catch(() => -1);
+      const current = `(SELECT * FROM ${sinks.scd2}.t_scd2 WHERE __current = 1)`;
+      const scd2 = await difference(db, `${source}.t`, current, columns).catch(() => -1);
+      return mirror === 0 && scd2 === 0;
+    }, 90_000);
+    for (const [database, table] of [[sinks.mirror, "t_mirror"], [sinks.scd2, "t_scd2"]]) {
+      assert.match((await columnType(database, table, "id"))!, /^bigint/, table);
+      assert.equal(await columnType(database, table, "name"), "varchar(50)", table);
+      assert.equal(await columnType(database, table, "extra"), "varchar(5)", table);
     }
+    // scd2 keeps the old versions: id 1 as 'one', then 'uno'; id 2 closed by its delete
+    const history = await query<{ id: string; name: string; open: number }>(
+      db,
+      `SELECT id, name, __valid_to IS NULL AS open FROM ${sinks.scd2}.t_scd2
+        WHERE __deleted = 0 ORDER BY id, __offset`,
+    );
+    assert.deepEqual(history.map((r) => [Number(r.id), r.name, Number(r.open)]), [
+      [1, "one", 0],
+      [1, "uno", 1],
+      [2, "two", 0],
+      [5000000000, "x".repeat(50), 1],
+    ]);
   },
 });
