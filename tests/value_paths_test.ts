@@ -212,7 +212,8 @@ Deno.test({
         const position = { partition: 0, offset: r };
         const envelope = decodeAvroPayload(schema, bytes.subarray(5)) as Envelope;
         buffer.addRow(inserted, plan.row(envelope, position));
-        buffer.addEncoded(loaded, (text) => plan.line!(bytes, position, text));
+        plan.line!(bytes, position, () => buffer.textOf(loaded));
+        buffer.added();
       }
       buffer.advance("t", 0, rows);
       await sink.write(buffer.drain());

@@ -25,6 +25,20 @@ export interface Envelope {
   source?: Record<string, unknown> | null;
   op: string;
   ts_ms?: number | bigint | null;
+  /**
+   * The source transaction the change belongs to, with `provide.transaction.metadata`
+   * (null for snapshot reads and changes outside a transaction).
+   */
+  transaction?: TransactionBlock | null;
+}
+
+/** Debezium's `transaction` block of a change event. */
+export interface TransactionBlock {
+  id: string;
+  /** The event's place among all of the transaction's events, from 1. */
+  total_order: number | bigint;
+  /** The event's place among the transaction's events of its table, from 1. */
+  data_collection_order: number | bigint;
 }
 
 /** The row image an op carries: the state after it, or before a delete; truncate has none. */
@@ -73,7 +87,14 @@ export function isLastSnapshotRead(envelope: Envelope): boolean {
 }
 
 /** The envelope fields `cdc stream` reads, and those of the `source` block. */
-const READ_FIELDS = new Set(["before", "after", "source", "op", "ts_ms"]);
+export const READ_FIELDS: ReadonlySet<string> = new Set([
+  "before",
+  "after",
+  "source",
+  "op",
+  "ts_ms",
+  "transaction",
+]);
 export const READ_SOURCE_FIELDS: ReadonlySet<string> = new Set([
   "ts_ms",
   "snapshot",
@@ -85,8 +106,8 @@ export const READ_SOURCE_FIELDS: ReadonlySet<string> = new Set([
 
 /**
  * The reader schema of a Debezium envelope for `cdc stream`: the writer's schema
- * without the fields it never reads (`ts_us`, `ts_ns`, `transaction`, most of the
- * `source` block), so that decoding skips them instead of building their strings.
+ * without the fields it never reads (`ts_us`, `ts_ns`, most of the `source` block), so
+ * that decoding skips them instead of building their strings.
  * Undefined for a schema that is not an envelope.
  */
 export function envelopeReaderSchema(schema: AvroSchema): AvroSchema | undefined {

@@ -21,7 +21,14 @@ Deno.test("sourcePosition without a GTID, and without a source", () => {
 Deno.test("envelopeReaderSchema keeps what the stream reads, and decodes real envelopes with it", () => {
   const writer = envelopeSchema("p", "db", "t", [{ name: "id", type: "int" }]);
   const reader = envelopeReaderSchema(writer) as AvroRecordSchema;
-  assert.deepEqual(reader.fields.map((f) => f.name), ["before", "after", "source", "op", "ts_ms"]);
+  assert.deepEqual(reader.fields.map((f) => f.name), [
+    "before",
+    "after",
+    "source",
+    "op",
+    "ts_ms",
+    "transaction",
+  ]);
   const source = reader.fields[2].type as AvroRecordSchema;
   assert.deepEqual(source.fields.map((f) => f.name), [
     "ts_ms",
@@ -59,6 +66,7 @@ Deno.test("envelopeReaderSchema keeps what the stream reads, and decodes real en
     },
     op: "c",
     ts_ms: 1_700_000_000_500,
+    transaction: { id: "x", total_order: 1, data_collection_order: 1 },
   });
   assert.equal(envelopeReaderSchema({ type: "record", name: "Key", fields: [] }), undefined);
   assert.equal(envelopeReaderSchema("string"), undefined);

@@ -32,14 +32,15 @@ import { InvalidUtf8Error } from "../util/utf8.ts";
 import type { ColumnMapping } from "./type_mapping.ts";
 
 /**
- * Appends the `_cdc` row of the event in `bytes` (Confluent-framed) to `text`, and returns the
- * envelope without its row images. Throws {@linkcode BadInputError} for bad input, having
- * appended nothing.
+ * Appends the `_cdc` row of the event in `bytes` (Confluent-framed) to the text `textFor`
+ * gives for the event (read first: where a row goes may depend on its source transaction),
+ * and returns the envelope without its row images. Throws {@linkcode BadInputError} for bad
+ * input, having appended nothing.
  */
 export type LoadLineWriter = (
   bytes: Uint8Array,
   position: KafkaPosition,
-  text: LoadDataText,
+  textFor: (envelope: Envelope) => LoadDataText,
 ) => Envelope;
 
 /** Appends one column's value at the cursor to the line. */
@@ -53,6 +54,7 @@ interface EnvelopeFields {
   op: unknown;
   ts_ms: unknown;
   source: unknown;
+  transaction: unknown;
 }
 
 type EnvelopeFieldReader = (cursor: AvroCursor, into: EnvelopeFields) => void;
@@ -93,8 +95,15 @@ function compile(schema: CompiledSchema, mappings: readonly ColumnMapping[]): Lo
   const metadataKinds = METADATA_COLUMNS.map((c) => kindOf(c.type));
   const cursor = new AvroCursor();
 
-  return (bytes, position, text) => {
-    const fields: EnvelopeFields = { before: -1, after: -1, op: "", ts_ms: null, source: null };
+  return (bytes, position, textFor) => {
+    const fields: EnvelopeFields = {
+      before: -1,
+      after: -1,
+      op: "",
+      ts_ms: null,
+      source: null,
+      transaction: null,
+    };
     try {
       cursor.reset(bytes, 5);
       for (const read of readers) read(cursor, fields);
@@ -106,8 +115,10 @@ function compile(schema: CompiledSchema, mappings: readonly ColumnMapping[]): Lo
       op: String(fields.op),
       ts_ms: fields.ts_ms as Envelope["ts_ms"],
       source: fields.source as Envelope["source"],
+      transaction: fields.transaction as Envelope["transaction"],
     };
     const side = imageSide(envelope.op, (side) => fields[side] >= 0);
+    const text = textFor(envelope);
     try {
       if (side) {
         cursor.pos = fields[side];
@@ -161,7 +172,8 @@ function envelopeFieldReader(
       return (cursor, into) => void (into.source = read(cursor));
     }
     case "op":
-    case "ts_ms": {
+    case "ts_ms":
+    case "transaction": {
       const read = compileReader(type, names, { repeatedStrings: true });
       return (cursor, into) => void (into[name] = read(cursor));
     }

@@ -108,7 +108,7 @@ Deno.test("compileLoadLineWriter: the same bytes as decoding, mapping and encodi
   const decoded = new LoadDataText(format);
   events.forEach((e, offset) => {
     const bytes = framed(e);
-    const envelope = write(bytes, { partition: 3, offset }, direct);
+    const envelope = write(bytes, { partition: 3, offset }, () => direct);
     assert.deepEqual(
       [envelope.op, envelope.ts_ms, envelope.source?.file, envelope.source?.gtid],
       [e.op, e.ts_ms, "mysql-bin.000003", "0-1-42"],
@@ -140,7 +140,7 @@ Deno.test("compileLoadLineWriter: the same bytes as decoding, mapping and encodi
 Deno.test("compileLoadLineWriter: bad bytes are bad input, and leave the text as it was", () => {
   const write = compileLoadLineWriter(COMPILED, plan.mappings)!;
   const text = new LoadDataText(format);
-  write(framed(event("c", null, FULL_ROW)), { partition: 0, offset: 0 }, text);
+  write(framed(event("c", null, FULL_ROW)), { partition: 0, offset: 0 }, () => text);
   const before = bytesOf(text);
   const good = framed(event("c", null, { ...FULL_ROW, name: "abc" }));
   const invalidUtf8 = Buffer.from(good);
@@ -152,9 +152,9 @@ Deno.test("compileLoadLineWriter: bad bytes are bad input, and leave the text as
   ];
   for (const [what, bytes, message] of cases) {
     const again = new LoadDataText(format);
-    write(framed(event("c", null, FULL_ROW)), { partition: 0, offset: 0 }, again);
+    write(framed(event("c", null, FULL_ROW)), { partition: 0, offset: 0 }, () => again);
     assert.throws(
-      () => write(bytes, { partition: 0, offset: 1 }, again),
+      () => write(bytes, { partition: 0, offset: 1 }, () => again),
       (e: unknown) =>
         e instanceof BadInputError && e.reason === "undecodable-avro" &&
         /with schema id 7/.test(e.message) && message.test(e.message),
@@ -164,7 +164,7 @@ Deno.test("compileLoadLineWriter: bad bytes are bad input, and leave the text as
     assert.deepEqual(bytesOf(again), before, what);
   }
   assert.throws(
-    () => write(framed(event("d", null, null)), { partition: 0, offset: 2 }, text),
+    () => write(framed(event("d", null, null)), { partition: 0, offset: 2 }, () => text),
     (e: unknown) => e instanceof BadInputError && e.reason === "missing-row-image",
   );
   assert.deepEqual(bytesOf(text), before);

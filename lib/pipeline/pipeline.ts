@@ -226,7 +226,11 @@ export class Pipeline {
     decoded?: DecodedValue,
   ): Envelope {
     const { plan, target, lines } = planned;
-    if (lines) return this.#buffer.addEncoded(target, (text) => plan.line!(bytes, position, text));
+    if (lines) {
+      const envelope = plan.line!(bytes, position, () => this.#buffer.textOf(target));
+      this.#buffer.added();
+      return envelope;
+    }
     const envelope = (decoded ?? this.#stages.decoder.decodeKnown(bytes)!).value as Envelope;
     this.#buffer.addRow(target, plan.row(envelope, position));
     return envelope;

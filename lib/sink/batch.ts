@@ -114,23 +114,20 @@ export class BatchBuffer {
   }
 
   /**
-   * Adds a row that `encode` appends to the LOAD DATA text of `target` (which has `loadData`),
-   * and returns what `encode` does. When `encode` throws, nothing is added.
+   * The LOAD DATA text of a bulk-loaded `target` in this batch, to append a row's line to;
+   * {@linkcode added} counts it once it is complete. A line dropped unfinished (bad input)
+   * leaves nothing behind.
    */
-  addEncoded<T>(target: RowTarget, encode: (text: LoadDataText) => T): T {
-    const known = this.#tables.has(target);
+  textOf(target: RowTarget): LoadDataText {
     const rows = this.#rowsOf(target);
     if (!rows.text) throw new Error(`rows of ${target.table} are not bulk-loaded`);
-    let result: T;
-    try {
-      result = encode(rows.text);
-    } catch (error) {
-      if (!known) this.#tables.delete(target);
-      throw error;
-    }
+    return rows.text;
+  }
+
+  /** Counts a row appended through {@linkcode textOf}. */
+  added(): void {
     this.#records++;
     this.#touch();
-    return result;
   }
 
   #rowsOf(target: RowTarget): TableRows {
@@ -162,7 +159,8 @@ export class BatchBuffer {
   /** Hands over the batch and empties the buffer. */
   drain(): SinkBatch {
     const batch = {
-      tables: [...this.#tables.values()],
+      // a table whose only line was dropped (bad input) has nothing to write
+      tables: [...this.#tables.values()].filter((t) => rowCount(t) > 0),
       deadLetters: this.#deadLetters,
       positions: this.#positions,
     };
