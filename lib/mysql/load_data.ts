@@ -297,6 +297,19 @@ export class LoadDataText {
     this.#firstField = true;
   }
 
+  /** Appends every complete line of `other` (of the same format), as they are. */
+  append(other: LoadDataText): void {
+    this.#handOver();
+    if (this.#pos > this.#lineStart) throw new Error("a line is being written");
+    for (const chunk of other.chunks()) this.#chunks.push(chunk);
+    this.#rows += other.rows;
+  }
+
+  /** Bytes of the complete lines so far. */
+  get byteLength(): number {
+    return this.#chunks.reduce((sum, c) => sum + c.length, 0) + this.#lineStart;
+  }
+
   /** The text as bytes, in order, in chunks of about 64 KiB. */
   chunks(): readonly Buffer[] {
     this.#handOver();

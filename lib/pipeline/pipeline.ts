@@ -20,6 +20,8 @@ import { logger } from "../util/log.ts";
 import { PlanCache, type PlannedTarget } from "./plans.ts";
 import { type PartitionLag, Progress } from "./progress.ts";
 import { WriteScheduler } from "./scheduler.ts";
+import { TransactionAssembler } from "./transactions.ts";
+import { transactionMarker } from "../debezium/transactions.ts";
 import type { PipelineOptions, PipelineStages, StreamStats } from "./stages.ts";
 
 const log = logger("stream");
@@ -50,6 +52,8 @@ export class Pipeline {
     deadLettered: 0,
     alreadyWritten: 0,
     batches: 0,
+    transactions: 0,
+    forcedTransactions: 0,
   };
   readonly #options: PipelineOptions;
   readonly #stages: PipelineStages;
@@ -57,6 +61,8 @@ export class Pipeline {
   readonly #progress = new Progress();
   readonly #plans: PlanCache;
   readonly #writes: WriteScheduler;
+  /** Set with `--transactions`: holds each source transaction until it is whole. */
+  readonly #assembler?: TransactionAssembler;
   /** Snapshot reads seen per topic, for the line that says a table's snapshot is through. */
   readonly #snapshotRows = new Map<string, number>();
   #serial: Promise<unknown> = Promise.resolve();
@@ -79,6 +85,28 @@ export class Pipeline {
       this.stats,
       (work) => this.#exclusive(work),
     );
+    if (options.transactions) {
+      this.#assembler = new TransactionAssembler({
+        main: this.#buffer,
+        transactionTopic: options.transactions.topic,
+        topicOf: options.transactions.topicOf,
+        maxHeldBytes: options.transactions.maxHeldBytes,
+        timeoutMs: options.transactions.timeoutMs,
+        now: options.now ?? Date.now,
+        caughtUp: (topic) => this.#progress.caughtUp(topic),
+        events: {
+          applied: () => {
+            this.stats.transactions++;
+            stages.observer?.transaction?.(false);
+          },
+          forced: (id, changes, reason) => {
+            this.stats.forcedTransactions++;
+            stages.observer?.transaction?.(true);
+            log.warn(`source transaction ${id} applied as it is, ${changes} change(s): ${reason}`);
+          },
+        },
+      });
+    }
   }
 
   /** Starts from the positions stored in the sink. */
@@ -117,6 +145,7 @@ export class Pipeline {
     return this.#exclusive(async () => {
       const { topic, partition } = batch;
       this.#progress.observed(topic, partition, batch.highWatermark);
+      if (topic === this.#options.transactions?.topic) return await this.#handleMarkers(batch);
       for (const record of batch.records) {
         if (this.#stopping) return;
         if (this.#progress.isApplied(topic, partition, record.offset)) {
@@ -130,6 +159,7 @@ export class Pipeline {
       }
       // past a transaction's marker (no record of its own), so the position reaches the end
       this.#advance(topic, partition, batch.nextOffset);
+      this.#assembler?.release();
       // Adaptive: with no write in flight, what arrived is written at once (or once it is
       // flushMs old); while one is, the next batch grows (up to batchSize) until it is done.
       if (!this.#writes.writing && this.#buffer.ageMs() >= this.#options.flushMs) {
@@ -145,8 +175,13 @@ export class Pipeline {
    * next batch is decoded while it runs.
    */
   flushIfDue(): Promise<void> {
-    if (this.#writes.writing || !this.#buffer.pending) return this.#writes.inflight;
-    return this.#exclusive(() => this.#writes.flushIfOld(this.#options.flushMs));
+    const holding = this.#assembler?.holdsAnything;
+    if (this.#writes.writing || (!this.#buffer.pending && !holding)) return this.#writes.inflight;
+    return this.#exclusive(async () => {
+      // a transaction that will not complete is let go by the clock, as well as by records
+      this.#assembler?.release();
+      await this.#writes.flushIfOld(this.#options.flushMs);
+    });
   }
 
   /** Writes whatever is buffered and waits for every write and commit (on shutdown). */
@@ -161,10 +196,47 @@ export class Pipeline {
     return this.#writes.flush(this.#options.flushMs);
   }
 
-  /** The partition's records up to `next` are in the buffer: its position goes with them. */
+  /**
+   * The partition's records up to `next` are handled: its position goes with them into the
+   * batch (or, with `--transactions`, as far as nothing is held).
+   */
   #advance(topic: string, partition: number, next: number): void {
-    if (this.#progress.advance(topic, partition, next)) {
-      this.#buffer.advance(topic, partition, next);
+    if (!this.#progress.advance(topic, partition, next)) return;
+    if (this.#assembler) this.#assembler.advance(topic, partition, next);
+    else this.#buffer.advance(topic, partition, next);
+  }
+
+  /** Where the row (or dead letter) of a record goes: the batch, or its held transaction. */
+  #into(topic: string, partition: number, envelope: Envelope | undefined): BatchBuffer {
+    return this.#assembler?.destination(topic, partition, envelope) ?? this.#buffer;
+  }
+
+  /** The transaction topic's BEGIN and END markers (`--transactions`). */
+  async #handleMarkers(batch: SourceBatch): Promise<void> {
+    const assembler = this.#assembler!;
+    const { topic, partition } = batch;
+    for (const record of batch.records) {
+      if (this.#stopping) return;
+      if (this.#progress.isApplied(topic, partition, record.offset)) continue;
+      this.#progress.advance(topic, partition, record.offset + 1);
+      if (record.value === null) {
+        assembler.markersRead(partition, record.offset + 1);
+        continue;
+      }
+      try {
+        const { value } = await this.#stages.decoder.decode(record.value);
+        assembler.marker(partition, record.offset, transactionMarker(value));
+      } catch (error) {
+        this.#failed(topic, partition, record, error);
+        assembler.markersRead(partition, record.offset + 1);
+      }
+    }
+    if (this.#progress.advance(topic, partition, batch.nextOffset)) {
+      assembler.markersRead(partition, batch.nextOffset);
+    }
+    assembler.release();
+    if (!this.#writes.writing && this.#buffer.ageMs() >= this.#options.flushMs) {
+      await this.#flush();
     }
   }
 
@@ -185,7 +257,7 @@ export class Pipeline {
       const ready = this.#plans.ready(table, topic, record);
       if (!ready) return this.#handleRecordAfterWaits(topic, table, partition, record);
       const position = { partition, offset: record.offset };
-      this.#buffered(topic, table, this.#add(ready, record.value, position));
+      this.#buffered(topic, table, this.#add(topic, ready, record.value, position));
     } catch (error) {
       this.#failed(topic, partition, record, error);
     }
@@ -209,7 +281,7 @@ export class Pipeline {
         decoded.value as Envelope,
       );
       const position = { partition, offset: record.offset };
-      this.#buffered(topic, table, this.#add(planned, bytes, position, decoded));
+      this.#buffered(topic, table, this.#add(topic, planned, bytes, position, decoded));
     } catch (error) {
       this.#failed(topic, partition, record, error);
     }
@@ -220,6 +292,7 @@ export class Pipeline {
    * of its decoded envelope (decoded here unless given). Returns the envelope.
    */
   #add(
+    topic: string,
     planned: PlannedTarget,
     bytes: Uint8Array,
     position: KafkaPosition,
@@ -227,12 +300,16 @@ export class Pipeline {
   ): Envelope {
     const { plan, target, lines } = planned;
     if (lines) {
-      const envelope = plan.line!(bytes, position, () => this.#buffer.textOf(target));
-      this.#buffer.added();
+      let into = this.#buffer;
+      const envelope = plan.line!(bytes, position, (read) => {
+        into = this.#into(topic, position.partition, read);
+        return into.textOf(target);
+      });
+      into.added();
       return envelope;
     }
     const envelope = (decoded ?? this.#stages.decoder.decodeKnown(bytes)!).value as Envelope;
-    this.#buffer.addRow(target, plan.row(envelope, position));
+    this.#into(topic, position.partition, envelope).addRow(target, plan.row(envelope, position));
     return envelope;
   }
 
@@ -275,7 +352,8 @@ export class Pipeline {
         log.warn(
           `dead-lettered record at ${topic}/${partition}@${record.offset}: ${error.message}`,
         );
-        this.#buffer.addDeadLetter(deadLetter(topic, partition, record, error));
+        this.#into(topic, partition, undefined)
+          .addDeadLetter(deadLetter(topic, partition, record, error));
     }
   }
 

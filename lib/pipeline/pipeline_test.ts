@@ -30,6 +30,8 @@ const stats: StreamStats = {
   deadLettered: 0,
   alreadyWritten: 40,
   batches: 2,
+  transactions: 0,
+  forcedTransactions: 0,
 };
 
 Deno.test("statusLine: counters, and the time a backlog takes to drain at the current rate", () => {
@@ -484,4 +486,71 @@ Deno.test("Pipeline with bulk loading: each event becomes its LOAD DATA line, ba
   );
   assert.equal(pipeline.stats.skipped, 1);
   assert.deepEqual(committer.commits, [[[TOPIC, 0, 4]]]);
+});
+
+// ---- with --transactions: source transactions join the batch whole, in commit order ----
+
+Deno.test("Pipeline with transactions: a transaction over two tables is written whole, positions after it", async () => {
+  const T = "p.transaction", B = "p.db.b";
+  const writer = new MemoryWriter();
+  const committer = new MemoryCommitter();
+  const pipeline = new Pipeline({
+    tables: new Map([[TOPIC, "t_cdc"], [B, "b_cdc"]]),
+    batchSize: 1000,
+    flushMs: 0,
+    onError: "fail",
+    mapping: DEFAULT_MAPPING_OPTIONS,
+    transactions: {
+      topic: T,
+      topicOf: new Map([["db.t", TOPIC], ["db.b", B]]),
+      maxHeldBytes: 1 << 20,
+      timeoutMs: 60_000,
+    },
+  }, { decoder: new JsonDecoder(), writer, committer });
+  const change = (id: number, tx: string | null, order = 1) =>
+    encoder.encode(JSON.stringify({
+      op: "c",
+      before: null,
+      after: { id, name: `n${id}` },
+      source: null,
+      ts_ms: 1_700_000_000_000,
+      transaction: tx && { id: tx, total_order: order, data_collection_order: order },
+    }));
+  const json = (value: unknown) => encoder.encode(JSON.stringify(value));
+  const batch = (topic: string, offsets: number[], value: (o: number) => Uint8Array) => ({
+    ...batchOf(offsets, value),
+    topic,
+  });
+  // a snapshot read passes; then x's change of t waits for its change of b and its END
+  await pipeline.handleBatch(
+    batch(TOPIC, [0, 1], (o) => o === 0 ? change(0, null) : change(1, "x")),
+  );
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[0]]);
+  await pipeline.handleBatch(batch(T, [0], () => json({ status: "BEGIN", id: "x" })));
+  await pipeline.handleBatch(batch(B, [0], () => change(10, "x")));
+  await pipeline.flush();
+  const rows = () => writer.ids().filter((ids) => ids.length > 0);
+  assert.deepEqual(rows(), [[0]], "x is not whole before its END");
+  await pipeline.handleBatch(batch(T, [1], () =>
+    json({
+      status: "END",
+      id: "x",
+      event_count: 2,
+      data_collections: [{ data_collection: "db.t", event_count: 1 }, {
+        data_collection: "db.b",
+        event_count: 1,
+      }],
+    })));
+  await pipeline.flush();
+  assert.deepEqual(rows(), [[0], [1, 10]]);
+  const positions = writer.batches.map((b) =>
+    positionList(b.positions).map((p) => `${p.topic}:${p.offset}`).sort()
+  );
+  assert.deepEqual(positions, [
+    [`${TOPIC}:1`], // the snapshot read's, not past x's change
+    [`${T}:1`], // past x's BEGIN
+    [`${B}:1`, `${TOPIC}:2`, `${T}:2`],
+  ]);
+  assert.deepEqual([pipeline.stats.transactions, pipeline.stats.forcedTransactions], [1, 0]);
 });

@@ -47,6 +47,17 @@ export class Progress {
     this.#highWatermarks.set(key(topic, partition), highWatermark);
   }
 
+  /** True when every partition of `topic` seen has been read to the broker's newest offset. */
+  caughtUp(topic: string): boolean {
+    let seen = false;
+    for (const [k, high] of this.#highWatermarks) {
+      if (!k.startsWith(`${topic}\0`)) continue;
+      seen = true;
+      if ((this.#next.get(k) ?? 0) < high) return false;
+    }
+    return seen;
+  }
+
   /** Records behind the broker's newest offset, per partition seen. */
   lag(): PartitionLag[] {
     return [...this.#highWatermarks].map(([k, high]) => {

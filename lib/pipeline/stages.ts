@@ -30,6 +30,20 @@ export interface PipelineOptions {
   keyed?: boolean;
   /** The clock, in milliseconds (a test passes its own). */
   now?: () => number;
+  /** Set to apply source transactions whole (`--transactions`). */
+  transactions?: TransactionOptions;
+}
+
+/** How source transactions are assembled (lib/pipeline/transactions.ts). */
+export interface TransactionOptions {
+  /** The connector's transaction topic (one partition). */
+  topic: string;
+  /** The topic of each data collection (`<database>.<table>`) streamed. */
+  topicOf: ReadonlyMap<string, string>;
+  /** Past this many bytes held, the oldest held transaction is applied in parts. */
+  maxHeldBytes: number;
+  /** How long a transaction may stay incomplete once everything there is has been read. */
+  timeoutMs: number;
 }
 
 /** Decode: a record's bytes → the value and the schema that wrote it. */
@@ -66,6 +80,8 @@ export interface PipelineObserver {
   badRecord(topic: string, action: "skip" | "dead-letter", reason: string): void;
   /** A batch goes to the writer; the returned function hears how its write ended. */
   writing(batch: SinkBatch): (error?: unknown) => void;
+  /** A source transaction joined the batch: whole, or (`forced`) incomplete or in parts. */
+  transaction?(forced: boolean): void;
 }
 
 /** The I/O a pipeline runs on, and who watches it. */
@@ -87,4 +103,7 @@ export interface StreamStats {
   deadLettered: number;
   alreadyWritten: number;
   batches: number;
+  /** Source transactions applied whole, and those applied incomplete or in parts. */
+  transactions: number;
+  forcedTransactions: number;
 }

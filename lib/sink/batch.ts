@@ -143,6 +143,34 @@ export class BatchBuffer {
     return rows;
   }
 
+  /**
+   * Moves everything `other` holds into this batch, after what it holds already: rows, lines
+   * and dead letters (not positions: the caller says how far they go). `other` is empty after.
+   */
+  absorb(other: BatchBuffer): void {
+    for (const [target, theirs] of other.#tables) {
+      if (rowCount(theirs) === 0) continue;
+      const rows = this.#rowsOf(target);
+      if (rows.text && theirs.text) rows.text.append(theirs.text);
+      else for (const row of theirs.rows) rows.rows.push(row);
+    }
+    for (const letter of other.#deadLetters) this.#deadLetters.push(letter);
+    if (other.#records > 0) {
+      this.#records += other.#records;
+      this.#touch();
+    }
+    other.drain();
+  }
+
+  /** Bytes held, roughly: the LOAD DATA text's, and an estimate for rows held as values. */
+  get approximateBytes(): number {
+    let bytes = 0;
+    for (const t of this.#tables.values()) {
+      bytes += t.text ? t.text.byteLength : t.rows.length * t.columnNames.length * 24;
+    }
+    return bytes;
+  }
+
   /** Keeps a record that could not be mapped, with its reason. */
   addDeadLetter(letter: DeadLetter): void {
     this.#deadLetters.push(letter);

@@ -55,3 +55,34 @@ Deno.test("BatchBuffer keeps a bulk-loaded target's rows as LOAD DATA text, othe
   assert.equal(b.text, undefined);
   assert.equal(rowCount(b), 1);
 });
+
+Deno.test("BatchBuffer.absorb: another buffer's rows, lines and dead letters go after its own", () => {
+  const loaded = targetOf("a_cdc", "a", ["x"], [], "ignore");
+  const plain = targetOf("b_cdc", "b", ["x"]);
+  const row = (x: string, offset: number) => [x, "c", null, null, null, 0, offset];
+  const main = new BatchBuffer();
+  const held = new BatchBuffer();
+  main.addRow(loaded, row("first", 0));
+  held.addRow(loaded, row("second", 1));
+  held.addRow(plain, row("third", 2));
+  held.addDeadLetter({
+    topic: "a",
+    partition: 0,
+    offset: 3,
+    key: null,
+    value: null,
+    reason: "undecodable-avro",
+    error: "x",
+  });
+  held.advance("a", 0, 4);
+  assert.ok(held.approximateBytes > 0);
+  main.absorb(held);
+  assert.equal(held.pending, false, "the other buffer is emptied");
+  assert.equal(main.size, 4);
+  const batch = main.drain();
+  const lines = Buffer.concat(batch.tables[0].text!.chunks()).toString().split("\n");
+  assert.deepEqual(lines.map((l) => l.split("\t")[0]), ["first", "second", ""]);
+  assert.deepEqual(batch.tables[1].rows, [row("third", 2)]);
+  assert.equal(batch.deadLetters.length, 1);
+  assert.equal(batch.positions.size, 0, "positions are the caller's to set");
+});

@@ -1,0 +1,61 @@
+/**
+ * Debezium's transaction metadata (`provide.transaction.metadata=true`): a BEGIN and an END
+ * record per source transaction on the topic `<prefix>.transaction`, END counting the
+ * transaction's events per table ("data collection", `<database>.<table>` for MySQL), and
+ * each change event's `transaction` block (lib/debezium/envelope.ts). END records come in
+ * the source's commit order.
+ *
+ * @module
+ */
+import { BadInputError } from "../util/errors.ts";
+
+/** The topic of a connector's transaction markers: `<topic prefix>.transaction`. */
+export function transactionTopic(topicPrefix: string): string {
+  return `${topicPrefix}.transaction`;
+}
+
+/** The data collection a table's topic carries: `<prefix>.<database>.<table>` → `<database>.<table>`. */
+export function dataCollectionOf(topicPrefix: string, topic: string): string {
+  return topic.startsWith(`${topicPrefix}.`) ? topic.slice(topicPrefix.length + 1) : topic;
+}
+
+/** A BEGIN or END record of a source transaction. */
+export type TransactionMarker =
+  | { status: "BEGIN"; id: string }
+  | {
+    status: "END";
+    id: string;
+    /** The transaction's events in all. */
+    eventCount: number;
+    /** Its events per data collection (`<database>.<table>`). */
+    eventsByCollection: ReadonlyMap<string, number>;
+  };
+
+/**
+ * A decoded value of the transaction topic as a marker. Throws {@linkcode BadInputError} for a
+ * value of another shape.
+ */
+export function transactionMarker(value: unknown): TransactionMarker {
+  const record = value as Record<string, unknown> | null;
+  const id = record?.id;
+  if (typeof id !== "string") throw notMarker(value);
+  if (record!.status === "BEGIN") return { status: "BEGIN", id };
+  if (record!.status !== "END") throw notMarker(value);
+  const collections = record!.data_collections;
+  if (!Array.isArray(collections)) throw notMarker(value);
+  const eventsByCollection = new Map<string, number>();
+  for (const entry of collections as { data_collection?: unknown; event_count?: unknown }[]) {
+    if (typeof entry?.data_collection !== "string") throw notMarker(value);
+    eventsByCollection.set(entry.data_collection, Number(entry.event_count));
+  }
+  return { status: "END", id, eventCount: Number(record!.event_count), eventsByCollection };
+}
+
+function notMarker(value: unknown): BadInputError {
+  return new BadInputError(
+    "not-debezium-envelope",
+    `not a Debezium transaction marker (status BEGIN or END, id, data_collections): ${
+      JSON.stringify(value, (_, v) => typeof v === "bigint" ? String(v) : v)?.slice(0, 200)
+    }`,
+  );
+}

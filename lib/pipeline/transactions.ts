@@ -1,0 +1,373 @@
+/**
+ * Source transactions applied whole (`cdc stream --transactions`): a change that belongs to a
+ * source transaction is held apart until every change of that transaction has arrived (by
+ * the counts of its END marker, lib/debezium/transactions.ts), then the whole transaction
+ * joins the batch, transactions in the order of their END markers, which is the source's
+ * commit order. A reader of the sink then never sees part of one, across tables too.
+ *
+ * Positions move only past what has joined the batch: each partition's records wait in a
+ * queue of holds (one per transaction, or for changes outside one that came after a held
+ * one), and the batch's position of a partition stops at its first hold; the transaction
+ * topic's stops at its first END not applied yet. A crash loses what is held and nothing
+ * else: it is read again.
+ *
+ * Edges, each decided here (README, "Source transactions"):
+ * - a change without a transaction (a snapshot read; a connector without the metadata) is
+ *   applied as it comes, after whatever its partition holds;
+ * - an END whose table is not streamed here counts nothing of that table;
+ * - a transaction whose END never comes (a later END came first, or everything is read and
+ *   it stayed incomplete for `timeoutMs`), or whose changes never all come (everything is
+ *   read, `timeoutMs` passed), is applied as far as it arrived, and said so;
+ * - past `maxHeldBytes` held, the oldest held transaction is applied in parts (memory is
+ *   bounded; that transaction alone is not atomic), and said so;
+ * - a late change of a transaction applied already is applied as it comes.
+ *
+ * Pure: its clock, the batch it releases into and the lag it asks about are given.
+ *
+ * @module
+ */
+import type { Envelope } from "../debezium/envelope.ts";
+import type { TransactionMarker } from "../debezium/transactions.ts";
+import { BatchBuffer } from "../sink/batch.ts";
+
+/** What the assembler tells (for the log and metrics). */
+export interface AssemblerEvents {
+  /** A transaction joined the batch whole: its id and how many changes it had here. */
+  applied?(id: string, changes: number): void;
+  /** A transaction joined incomplete or in parts: why. */
+  forced?(id: string, changes: number, reason: string): void;
+}
+
+/** What a {@linkcode TransactionAssembler} works with. */
+export interface AssemblerOptions {
+  /** The batch whole transactions join. */
+  main: BatchBuffer;
+  /** The connector's transaction topic. */
+  transactionTopic: string;
+  /** The topic of each data collection (`<database>.<table>`) streamed here. */
+  topicOf: ReadonlyMap<string, string>;
+  /** Past this many bytes held, the oldest held transaction is applied in parts. */
+  maxHeldBytes: number;
+  /** How long a transaction may stay incomplete once everything there is has been read. */
+  timeoutMs: number;
+  now: () => number;
+  /** True when every partition of `topic` has been read to its end (as of the last fetch). */
+  caughtUp(topic: string): boolean;
+  events?: AssemblerEvents;
+}
+
+/** A source transaction being held. */
+interface Held {
+  id: string;
+  /** Its changes so far, as the batch will take them. */
+  staging: BatchBuffer;
+  /** The distinct `data_collection_order`s seen, per topic (a re-sent change counts once). */
+  seen: Map<string, Set<number>>;
+  changes: number;
+  /** Set once its END arrived: its changes per streamed topic. */
+  expected?: Map<string, number>;
+  /** When it was first seen, or its END arrived, for the timeout. */
+  since: number;
+  /** Where its records wait. */
+  partitions: Set<string>;
+}
+
+/** Records of one partition waiting behind a transaction: its own, or changes outside one. */
+interface Hold {
+  /** The transaction, or undefined for changes outside one (kept in `staging`). */
+  held?: Held;
+  staging?: BatchBuffer;
+  topic: string;
+  partition: number;
+  /** The partition's next offset once this hold is applied. */
+  next: number;
+}
+
+/** An END seen, where it is in the transaction topic. */
+interface End {
+  held: Held;
+  partition: number;
+  offset: number;
+}
+
+/** The most recent ids applied, so that a late change of one is not held again. */
+const REMEMBERED = 10_000;
+
+const key = (topic: string, partition: number) => `${topic}\0${partition}`;
+
+/** Holds source transactions until they are whole, and applies them in commit order. */
+export class TransactionAssembler {
+  readonly #options: AssemblerOptions;
+  readonly #held = new Map<string, Held>();
+  readonly #queues = new Map<string, Hold[]>();
+  /** ENDs seen and not applied yet, in commit order. */
+  readonly #ends: End[] = [];
+  /** The transaction topic's next offset read, per partition. */
+  readonly #markersRead = new Map<number, number>();
+  readonly #applied = new Set<string>();
+
+  constructor(options: AssemblerOptions) {
+    this.#options = options;
+  }
+
+  /** True while anything is held (a transaction, or changes waiting behind one). */
+  get holdsAnything(): boolean {
+    return this.#held.size > 0 || this.#ends.length > 0;
+  }
+
+  /** Source transactions held, and their changes. */
+  get holding(): { transactions: number; changes: number; bytes: number } {
+    let changes = 0;
+    let bytes = 0;
+    for (const held of this.#held.values()) {
+      changes += held.changes;
+      bytes += held.staging.approximateBytes;
+    }
+    for (const queue of this.#queues.values()) {
+      for (const hold of queue) bytes += hold.staging?.approximateBytes ?? 0;
+    }
+    return { transactions: this.#held.size, changes, bytes };
+  }
+
+  /**
+   * Where the change at `offset` of a data partition goes: its transaction's staging, or
+   * (outside one) the batch itself or, behind a held transaction, a hold of its own. Also
+   * where a bad record's dead letter goes (`envelope` undefined).
+   */
+  destination(
+    topic: string,
+    partition: number,
+    envelope: Envelope | undefined,
+  ): BatchBuffer {
+    const queue = this.#queue(topic, partition);
+    const transaction = envelope?.transaction;
+    if (transaction && !this.#applied.has(transaction.id)) {
+      const held = this.#heldOf(transaction.id);
+      const order = Number(transaction.data_collection_order);
+      let seen = held.seen.get(topic);
+      if (!seen) held.seen.set(topic, seen = new Set());
+      seen.add(order);
+      held.changes++;
+      held.partitions.add(key(topic, partition));
+      const tail = queue.at(-1);
+      if (tail?.held !== held) queue.push({ held, topic, partition, next: -1 });
+      return held.staging;
+    }
+    if (queue.length === 0) return this.#options.main;
+    const tail = queue.at(-1)!;
+    if (tail.held || !tail.staging) {
+      const staging = new BatchBuffer(this.#options.now);
+      queue.push({ staging, topic, partition, next: -1 });
+      return staging;
+    }
+    return tail.staging;
+  }
+
+  /** A data partition is read up to `next` (a record handled, or markers passed). */
+  advance(topic: string, partition: number, next: number): void {
+    const queue = this.#queue(topic, partition);
+    if (queue.length === 0) this.#options.main.advance(topic, partition, next);
+    else queue.at(-1)!.next = next;
+  }
+
+  /** A record of the transaction topic at `offset`: BEGIN (nothing to do) or END. */
+  marker(partition: number, offset: number, marker: TransactionMarker): void {
+    if (marker.status === "END" && !this.#applied.has(marker.id)) {
+      const held = this.#heldOf(marker.id);
+      held.expected = new Map();
+      for (const [collection, count] of marker.eventsByCollection) {
+        const topic = this.#options.topicOf.get(collection);
+        if (topic) held.expected.set(topic, count);
+      }
+      held.since = this.#options.now();
+      // first: the topic's position must not pass an END whose transaction is not applied
+      this.#ends.push({ held, partition, offset });
+    }
+    this.markersRead(partition, offset + 1);
+  }
+
+  /** The transaction topic is read up to `next` in `partition`. */
+  markersRead(partition: number, next: number): void {
+    this.#markersRead.set(partition, Math.max(next, this.#markersRead.get(partition) ?? 0));
+    if (!this.#ends.some((end) => end.partition === partition)) {
+      this.#options.main.advance(this.#options.transactionTopic, partition, next);
+    }
+  }
+
+  /**
+   * Applies whatever can be: whole transactions in commit order, then (by the edges above)
+   * transactions that will not complete, or the oldest one in parts past the memory bound.
+   */
+  release(): void {
+    for (;;) {
+      const next = this.#next();
+      if (!next) return;
+      // what leads a partition it waits in goes first, keeping each partition's order
+      const [held, reason] = this.#leading(next.held, next.reason);
+      this.#apply(held, reason);
+    }
+  }
+
+  /** The transaction to apply next, and why when it is not whole; undefined: none yet. */
+  #next(): { held: Held; reason?: string } | undefined {
+    const end = this.#ends[0];
+    if (end && this.#complete(end.held)) return { held: end.held };
+    const stuck = end ? this.#stuck(end.held) : this.#endless();
+    if (stuck) return stuck;
+    if (this.holding.bytes <= this.#options.maxHeldBytes) return undefined;
+    const oldest = this.#oldest();
+    return oldest && {
+      held: oldest,
+      reason: `more than ${this.#options.maxHeldBytes} bytes of changes were held: applied in ` +
+        `parts (the bound of --transaction-buffer)`,
+    };
+  }
+
+  /**
+   * `held`, or the transaction ahead of it in one of its partitions (and so on): that one's
+   * END should have come before `held`'s, so it never will.
+   */
+  #leading(held: Held, reason: string | undefined): [Held, string | undefined] {
+    const visited = new Set<Held>();
+    while (!visited.has(held)) {
+      visited.add(held);
+      const ahead = [...held.partitions].map((k) => this.#queues.get(k)?.[0]?.held)
+        .find((head) => head && head !== held);
+      if (!ahead) return [held, reason];
+      held = ahead;
+      reason = ahead.expected
+        ? "a change of a later transaction came before it"
+        : "its END never came: a later transaction's END did";
+    }
+    return [held, reason];
+  }
+
+  #queue(topic: string, partition: number): Hold[] {
+    const k = key(topic, partition);
+    let queue = this.#queues.get(k);
+    if (!queue) this.#queues.set(k, queue = []);
+    return queue;
+  }
+
+  #heldOf(id: string): Held {
+    let held = this.#held.get(id);
+    if (!held) {
+      held = {
+        id,
+        staging: new BatchBuffer(this.#options.now),
+        seen: new Map(),
+        changes: 0,
+        since: this.#options.now(),
+        partitions: new Set(),
+      };
+      this.#held.set(id, held);
+    }
+    return held;
+  }
+
+  /** Every change its END counts has arrived (each counted once). */
+  #complete(held: Held): boolean {
+    if (!held.expected) return false;
+    for (const [topic, count] of held.expected) {
+      if ((held.seen.get(topic)?.size ?? 0) < count) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The head END's transaction when its missing changes cannot come: everything of the topics
+   * missing some has been read, for `timeoutMs` since its END arrived.
+   */
+  #stuck(held: Held): { held: Held; reason: string } | undefined {
+    const missing = [...held.expected!].filter(([topic, count]) =>
+      (held.seen.get(topic)?.size ?? 0) < count
+    ).map(([topic]) => topic);
+    if (!missing.every((topic) => this.#options.caughtUp(topic))) return undefined;
+    if (this.#options.now() - held.since < this.#options.timeoutMs) return undefined;
+    return {
+      held,
+      reason: `changes of ${missing.join(", ")} were still missing ${
+        this.#options.timeoutMs / 1000
+      }s after its END, with every partition read to its end`,
+    };
+  }
+
+  /**
+   * A held transaction that has no END and will get none: with no END waiting at all, the
+   * transaction topic read to its end, and the transaction idle for `timeoutMs`.
+   */
+  #endless(): { held: Held; reason: string } | undefined {
+    if (!this.#options.caughtUp(this.#options.transactionTopic)) return undefined;
+    const now = this.#options.now();
+    for (const queue of this.#queues.values()) {
+      const held = queue[0]?.held;
+      if (held && !held.expected && now - held.since >= this.#options.timeoutMs) {
+        return {
+          held,
+          reason: `no END came within ${
+            this.#options.timeoutMs / 1000
+          }s with the transaction topic read to its end`,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** The held transaction first seen, among those at the head of a partition. */
+  #oldest(): Held | undefined {
+    let oldest: Held | undefined;
+    for (const queue of this.#queues.values()) {
+      const held = queue[0]?.held;
+      if (held && (!oldest || held.since < oldest.since)) oldest = held;
+    }
+    return oldest;
+  }
+
+  /**
+   * Moves a transaction into the batch (`reason` set: it is incomplete or applied in parts),
+   * with the holds behind it that hold changes outside a transaction, and moves each
+   * partition's position on as far as nothing is held before it.
+   */
+  #apply(held: Held, reason?: string): void {
+    const { main, events } = this.#options;
+    main.absorb(held.staging);
+    if (reason) events?.forced?.(held.id, held.changes, reason);
+    else events?.applied?.(held.id, held.changes);
+    for (const k of held.partitions) {
+      const queue = this.#queues.get(k)!;
+      // its holds behind another transaction's (possible only past the edges above) stay
+      // where they are, and are applied as changes outside a transaction once they lead
+      for (const hold of queue) {
+        if (hold.held === held) {
+          hold.held = undefined;
+          hold.staging ??= new BatchBuffer(this.#options.now);
+        }
+      }
+      this.#drain(queue);
+    }
+    const ended = this.#ends.findIndex((end) => end.held === held);
+    if (ended >= 0) {
+      const [end] = this.#ends.splice(ended, 1);
+      const next = this.#ends.find((e) => e.partition === end.partition)?.offset ??
+        this.#markersRead.get(end.partition);
+      if (next !== undefined) {
+        main.advance(this.#options.transactionTopic, end.partition, next);
+      }
+    }
+    this.#held.delete(held.id);
+    this.#applied.add(held.id);
+    if (this.#applied.size > REMEMBERED) {
+      this.#applied.delete(this.#applied.values().next().value!);
+    }
+  }
+
+  /** Applies the holds at the head of a queue that wait for no transaction. */
+  #drain(queue: Hold[]): void {
+    const { main } = this.#options;
+    while (queue.length > 0 && !queue[0].held) {
+      const hold = queue.shift()!;
+      if (hold.staging) main.absorb(hold.staging);
+      if (hold.next >= 0) main.advance(hold.topic, hold.partition, hold.next);
+    }
+  }
+}

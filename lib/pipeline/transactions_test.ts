@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import type { Envelope } from "../debezium/envelope.ts";
+import type { TransactionMarker } from "../debezium/transactions.ts";
+import { BatchBuffer, type SinkBatch } from "../sink/batch.ts";
+import { targetOf } from "../sink/testing.ts";
+import { type AssemblerOptions, TransactionAssembler } from "./transactions.ts";
+
+const A = "p.db.a", B = "p.db.b", T = "p.transaction";
+const TARGETS: Record<string, ReturnType<typeof targetOf>> = {
+  [A]: targetOf("a_cdc", A, ["v"]),
+  [B]: targetOf("b_cdc", B, ["v"]),
+};
+
+/** An assembler over tables a and b (c is captured, not streamed here), and its batch. */
+function setup(options: Partial<AssemblerOptions> = {}) {
+  let clock = 0;
+  const caughtUp = new Set<string>();
+  const said: string[] = [];
+  const main = new BatchBuffer(() => clock);
+  const assembler = new TransactionAssembler({
+    main,
+    transactionTopic: T,
+    topicOf: new Map([["db.a", A], ["db.b", B]]),
+    maxHeldBytes: 1 << 20,
+    timeoutMs: 10_000,
+    now: () => clock,
+    caughtUp: (topic) => caughtUp.has(topic),
+    events: {
+      applied: (id, n) => said.push(`applied ${id} (${n})`),
+      forced: (id, n, reason) => said.push(`forced ${id} (${n}): ${reason}`),
+    },
+    ...options,
+  });
+  /** A change of `topic` at `offset` (partition 0), in transaction `tx` (order `n`) or none. */
+  const change = (topic: string, offset: number, tx?: string, n = 1) => {
+    const envelope: Envelope = {
+      op: "c",
+      transaction: tx ? { id: tx, total_order: n, data_collection_order: n } : null,
+    };
+    const into = assembler.destination(topic, 0, envelope);
+    into.addRow(TARGETS[topic], [`${tx ?? "-"}@${offset}`, "c", null, null, null, 0, offset]);
+    assembler.advance(topic, 0, offset + 1);
+    assembler.release();
+  };
+  const marker = (offset: number, value: TransactionMarker) => {
+    assembler.marker(0, offset, value);
+    assembler.release();
+  };
+  const end = (offset: number, id: string, counts: Record<string, number>) =>
+    marker(offset, {
+      status: "END",
+      id,
+      eventCount: Object.values(counts).reduce((a, b) => a + b, 0),
+      eventsByCollection: new Map(Object.entries(counts)),
+    });
+  /** What the batch holds now, rows by topic, and its positions. */
+  const batch = () => {
+    const drained: SinkBatch = main.drain();
+    const rows = Object.fromEntries(
+      drained.tables.map((t) => [t.topic, t.rows.map((r) => r[0])]),
+    );
+    const positions = Object.fromEntries(
+      [...drained.positions].map(([topic, p]) => [topic, p.get(0)]),
+    );
+    return { rows, positions };
+  };
+  return {
+    assembler,
+    change,
+    marker,
+    end,
+    batch,
+    said,
+    caughtUp,
+    tick: (ms: number) => {
+      clock += ms;
+      assembler.release();
+    },
+  };
+}
+
+Deno.test("TransactionAssembler: a transaction over two tables joins the batch whole", () => {
+  const t = setup();
+  t.marker(0, { status: "BEGIN", id: "x" });
+  t.change(A, 0, "x", 1);
+  t.change(B, 0, "x", 1);
+  assert.deepEqual(t.batch(), { rows: {}, positions: { [T]: 1 } }, "held: only BEGIN passed");
+  t.change(A, 1, "x", 2);
+  t.end(1, "x", { "db.a": 2, "db.b": 1, "db.c": 5 }); // db.c is not streamed here
+  assert.deepEqual(t.batch(), {
+    rows: { [A]: ["x@0", "x@1"], [B]: ["x@0"] },
+    positions: { [A]: 2, [B]: 1, [T]: 2 },
+  });
+  assert.deepEqual(t.said, ["applied x (3)"]);
+});
+
+Deno.test("TransactionAssembler: an END before its changes waits for them; a re-sent change counts once", () => {
+  const t = setup();
+  t.end(0, "x", { "db.a": 2 });
+  t.change(A, 0, "x", 1);
+  t.change(A, 1, "x", 1); // the same change again (a connector restart re-sent it)
+  assert.deepEqual(t.batch(), { rows: {}, positions: {} });
+  t.change(A, 2, "x", 2);
+  assert.deepEqual(t.batch(), {
+    rows: { [A]: ["x@0", "x@1", "x@2"] },
+    positions: { [A]: 3, [T]: 1 },
+  });
+});
+
+Deno.test("TransactionAssembler: transactions apply in commit order, several per batch", () => {
+  const t = setup();
+  t.change(A, 0, "y", 1); // y's change arrives first (another partition, read sooner)
+  t.end(0, "x", { "db.b": 1 });
+  t.end(1, "y", { "db.a": 1 });
+  assert.deepEqual(t.batch(), { rows: {}, positions: {} }, "y is whole, but x commits first");
+  t.change(B, 0, "x", 1);
+  assert.deepEqual(t.batch(), {
+    rows: { [B]: ["x@0"], [A]: ["y@0"] },
+    positions: { [A]: 1, [B]: 1, [T]: 2 },
+  });
+  assert.deepEqual(t.said, ["applied x (1)", "applied y (1)"]);
+});
+
+Deno.test("TransactionAssembler: changes outside a transaction pass, or wait behind one", () => {
+  const t = setup();
+  t.change(A, 0); // a snapshot read
+  assert.deepEqual(t.batch(), { rows: { [A]: ["-@0"] }, positions: { [A]: 1 } });
+  t.change(A, 1, "x", 1);
+  t.change(A, 2); // after x in a's partition: waits for it
+  t.change(B, 0); // nothing held in b's: passes
+  assert.deepEqual(t.batch(), { rows: { [B]: ["-@0"] }, positions: { [B]: 1 } });
+  t.end(0, "x", { "db.a": 1 });
+  assert.deepEqual(t.batch(), {
+    rows: { [A]: ["x@1", "-@2"] },
+    positions: { [A]: 3, [T]: 1 },
+  });
+});
+
+Deno.test("TransactionAssembler: a transaction whose END never comes goes when a later END does", () => {
+  const t = setup();
+  t.change(A, 0, "lost", 1); // its END was deleted by retention, say
+  t.change(A, 1, "y", 1);
+  t.end(0, "y", { "db.a": 1 });
+  assert.deepEqual(t.batch().rows, { [A]: ["lost@0", "y@1"] });
+  assert.match(t.said[0], /^forced lost \(1\): its END never came: a later transaction's END did/);
+  assert.deepEqual(t.said[1], "applied y (1)");
+});
+
+Deno.test("TransactionAssembler: incomplete past the timeout, with everything read, it goes as it is", () => {
+  const t = setup();
+  t.change(A, 0, "x", 1);
+  t.end(0, "x", { "db.a": 2 }); // one change never comes (filtered out upstream, say)
+  t.tick(60_000);
+  assert.deepEqual(t.batch().rows, {}, "a's partition is not read to its end: it may come");
+  t.caughtUp.add(A);
+  t.tick(1);
+  assert.deepEqual(t.batch().rows, { [A]: ["x@0"] });
+  assert.match(
+    t.said[0],
+    /forced x \(1\): changes of p\.db\.a were still missing 10s after its END/,
+  );
+
+  // no END at all: once the transaction topic is read to its end, after the timeout
+  t.change(B, 0, "w", 1);
+  t.tick(60_000);
+  assert.deepEqual(t.batch().rows, {});
+  t.caughtUp.add(T);
+  t.tick(1);
+  assert.deepEqual(t.batch().rows, { [B]: ["w@0"] });
+  assert.match(t.said[1], /forced w \(1\): no END came within 10s/);
+  // a late change of a transaction applied already is applied as it comes
+  t.change(B, 1, "w", 2);
+  assert.deepEqual(t.batch().rows, { [B]: ["w@1"] });
+});
+
+Deno.test("TransactionAssembler: past the memory bound the oldest transaction is applied in parts", () => {
+  const t = setup({ maxHeldBytes: 1_000 });
+  for (let i = 0; i < 5; i++) t.change(A, i, "big", i + 1);
+  assert.deepEqual(t.batch().rows, {}, "under the bound: held");
+  let i = 5;
+  while (t.said.length === 0) t.change(A, i, "big", ++i);
+  assert.match(t.said[0], /forced big \(\d+\): more than 1000 bytes of changes were held/);
+  const { rows, positions } = t.batch();
+  assert.equal(rows[A].length, i, "every change so far");
+  assert.equal(positions[A], i, "the position moves with what was applied");
+  for (; i < 40; i++) t.change(A, i, "big", i + 1);
+  assert.equal(t.batch().rows[A].length, 40 - rows[A].length, "later ones pass as they come");
+  // the rest of it passes as it comes; its END changes nothing
+  t.end(0, "big", { "db.a": 40 });
+  assert.deepEqual(t.batch().positions, { [T]: 1 });
+  assert.equal(t.said.length, 1);
+});
