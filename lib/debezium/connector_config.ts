@@ -132,6 +132,11 @@ export interface ConnectorSettings {
   /** What the converter talks to (see {@linkcode converterRegistryUrl}). */
   converterRegistryUrl: string;
   snapshotMode: string;
+  /**
+   * Debezium's transaction metadata: BEGIN/END markers on `<prefix>.transaction` and each
+   * change's `transaction` block, which `cdc stream --transactions` needs.
+   */
+  transactionMetadata?: boolean;
   /** Further connector properties, overriding the ones above (`--set key=value`). */
   extra?: ConnectorConfig;
 }
@@ -170,6 +175,7 @@ export function debeziumConnectorConfig(settings: ConnectorSettings): ConnectorC
     // fuller batch, which was most of the commit-to-row latency at a steady rate (BENCHMARKS.md);
     // under load batches fill to max.batch.size before the interval matters
     "poll.interval.ms": "50",
+    ...(settings.transactionMetadata ? { "provide.transaction.metadata": "true" } : {}),
     ...avroConverterConfig("key.converter", settings.converter, settings.converterRegistryUrl),
     ...avroConverterConfig("value.converter", settings.converter, settings.converterRegistryUrl),
   };

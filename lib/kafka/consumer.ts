@@ -9,6 +9,7 @@
  */
 import type { Admin, Consumer } from "kafkajs";
 import { kafkaClient, kafkajsRetry, probeKafka } from "./client.ts";
+import { oneProcessAssigner } from "./one_process.ts";
 import { isRetriableKafkaError } from "./errors.ts";
 import { describeKafka, type KafkaConnection } from "./connection.ts";
 import type { FetchLimits, SourceBatch } from "./fetch.ts";
@@ -56,6 +57,11 @@ export interface SourceOptions {
    * elections and lost connections before the stream stops (default 10 min).
    */
   retryTimeoutMs?: number;
+  /**
+   * Every partition of every topic to one process of the group, the others standing by
+   * (lib/kafka/one_process.ts): what applying source transactions whole needs.
+   */
+  oneProcess?: boolean;
 }
 
 /**
@@ -88,6 +94,8 @@ export class KafkaSource {
   #joined = false;
   /** Where each partition this process read (or was told to start at) goes on. */
   readonly #resumeAt = new Map<string, number>();
+  /** True while the group has assigned this process partitions. */
+  #holding = false;
   /** Counts assignments: a late answer for an earlier one is dropped. */
   #assignments = 0;
   /** Ends the look-up of the latest assignment (superseded by the next, or stopped). */
@@ -98,8 +106,16 @@ export class KafkaSource {
     const kafka = kafkaClient(options.kafka, `cdc-${options.groupId}`);
     const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
     this.#admin = kafka.admin();
+    const started = Date.now();
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
+      ...(options.oneProcess
+        ? {
+          partitionAssigners: [
+            oneProcessAssigner(() => ({ active: this.#holding, since: started })),
+          ],
+        }
+        : {}),
       // Short, so that a restarted process (after kill -9) rejoins without a long wait.
       sessionTimeout,
       heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
@@ -138,10 +154,13 @@ export class KafkaSource {
       // before kafkajs's first fetch of the assignment (a restarted consumer forgets pauses)
       this.#consumer.pause(this.options.topics.map((topic) => ({ topic })));
       log.info(
-        `joined consumer group ${options.groupId}: ${assignmentSummary(payload.memberAssignment)}`,
+        `joined consumer group ${options.groupId}: ${
+          assignmentSummary(payload.memberAssignment, options.oneProcess)
+        }`,
       );
       const assigned = Object.entries(payload.memberAssignment)
         .flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+      this.#holding = assigned.length > 0;
       options.events?.joined?.(assigned.length);
       this.#assign(assigned);
     });
@@ -176,10 +195,14 @@ export class KafkaSource {
   }
 
   /**
-   * Waits until every topic exists. A table's topic appears when Debezium
-   * first writes to it, so this waits without a deadline, saying so.
+   * Waits until every topic exists. A table's topic appears when Debezium first writes to
+   * it, so this waits without a deadline, saying so (and `hint(missing)`: what to check).
    */
-  async waitForTopics(signal: AbortSignal): Promise<void> {
+  async waitForTopics(
+    signal: AbortSignal,
+    hint = (_missing: string[]) =>
+      "is the connector registered, and does the table have rows? (cdc connector status)",
+  ): Promise<void> {
     let missing: string[] = [];
     await waitFor(
       "the topics",
@@ -195,11 +218,7 @@ export class KafkaSource {
         // a broker that moves or restarts is waited out with the topics; a denial is not
         isFinal: (error) => !isRetriableKafkaError(error),
         progressEveryMs: 15_000,
-        onProgress: () =>
-          log.info(
-            `waiting for topic(s) ${missing.join(", ")}: is the connector registered, ` +
-              `and does the table have rows? (cdc connector status)`,
-          ),
+        onProgress: () => log.info(`waiting for topic(s) ${missing.join(", ")}: ${hint(missing)}`),
       },
     );
   }
@@ -377,13 +396,21 @@ export class KafkaSource {
   }
 }
 
-/** `topic[0,1], other[0]`, or that nothing is assigned (more processes than partitions). */
-export function assignmentSummary(assignment: Record<string, number[]>): string {
+/**
+ * `topic[0,1], other[0]`, or that nothing is assigned: more processes than partitions, or
+ * (`oneProcess`) another process holds them all and this one stands by.
+ */
+export function assignmentSummary(
+  assignment: Record<string, number[]>,
+  oneProcess = false,
+): string {
   const parts = Object.entries(assignment)
     .filter(([, partitions]) => partitions.length > 0)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([topic, partitions]) => `${topic}[${[...partitions].sort((a, b) => a - b).join(",")}]`);
-  return parts.length
-    ? `assigned ${parts.join(", ")}`
+  if (parts.length) return `assigned ${parts.join(", ")}`;
+  return oneProcess
+    ? "standing by: another process of the group holds every partition, which applying " +
+      "source transactions whole needs; this one takes over if that one stops"
     : "no partitions assigned (the group has more processes than partitions)";
 }

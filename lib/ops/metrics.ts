@@ -52,6 +52,7 @@ export class StreamMetrics implements PipelineObserver {
   readonly #latency: Histogram<"table">;
   readonly #bad: Counter<"topic" | "action" | "reason">;
   readonly #retries: Counter<"service">;
+  readonly #transactions: Counter<"whole">;
   readonly #failures: Counter<"service">;
 
   constructor(options: StreamMetricsOptions = {}) {
@@ -100,6 +101,13 @@ export class StreamMetrics implements PipelineObserver {
       name: "cdc_retries_total",
       help: "transient failures retried, by service (kafka, registry, sink)",
       labelNames: ["service"],
+      registers,
+    });
+    this.#transactions = new Counter({
+      name: "cdc_source_transactions_total",
+      help: "source transactions applied with --transactions: whole (true), or incomplete or " +
+        "in parts past the transaction buffer (false)",
+      labelNames: ["whole"],
       registers,
     });
     this.#failures = new Counter({
@@ -179,6 +187,10 @@ export class StreamMetrics implements PipelineObserver {
   }
 
   /** {@inheritDoc PipelineObserver.badRecord} */
+  transaction(forced: boolean): void {
+    this.#transactions.inc({ whole: String(!forced) });
+  }
+
   badRecord(topic: string, action: "skip" | "dead-letter", reason: string): void {
     this.#bad.inc({ topic, action, reason });
   }

@@ -394,10 +394,13 @@ function deadLetter(
  */
 export function statusLine(stats: StreamStats, rate: number, lag: number): string {
   const drain = lag > 0 && rate > 0 ? ` (~${formatSeconds(lag / rate)} to drain at this rate)` : "";
+  const transactions = stats.transactions + stats.forcedTransactions > 0
+    ? `, ${stats.transactions} source transactions whole, ${stats.forcedTransactions} not`
+    : "";
   return `${stats.consumed} events (${rate.toFixed(1)}/s), ${stats.rowsWritten} rows written ` +
     `in ${stats.batches} batches, lag ${lag}${drain}, ${stats.snapshotRows} snapshot reads, ` +
     `${stats.tombstones} tombstones, ${stats.skipped} skipped, ` +
-    `${stats.deadLettered} dead-lettered, ${stats.alreadyWritten} already written`;
+    `${stats.deadLettered} dead-lettered, ${stats.alreadyWritten} already written${transactions}`;
 }
 
 function formatSeconds(seconds: number): string {

@@ -173,15 +173,20 @@ export class TransactionAssembler {
   /** A record of the transaction topic at `offset`: BEGIN (nothing to do) or END. */
   marker(partition: number, offset: number, marker: TransactionMarker): void {
     if (marker.status === "END" && !this.#applied.has(marker.id)) {
-      const held = this.#heldOf(marker.id);
-      held.expected = new Map();
+      const expected = new Map<string, number>();
       for (const [collection, count] of marker.eventsByCollection) {
         const topic = this.#options.topicOf.get(collection);
-        if (topic) held.expected.set(topic, count);
+        if (topic && count > 0) expected.set(topic, count);
       }
-      held.since = this.#options.now();
-      // first: the topic's position must not pass an END whose transaction is not applied
-      this.#ends.push({ held, partition, offset });
+      // Debezium marks every transaction of the server, cdc's own writes included: one that
+      // changed nothing streamed here is nothing to wait for
+      if (expected.size > 0 || this.#held.has(marker.id)) {
+        const held = this.#heldOf(marker.id);
+        held.expected = expected;
+        held.since = this.#options.now();
+        // first: the topic's position must not pass an END whose transaction is not applied
+        this.#ends.push({ held, partition, offset });
+      }
     }
     this.markersRead(partition, offset + 1);
   }
@@ -190,7 +195,8 @@ export class TransactionAssembler {
   markersRead(partition: number, next: number): void {
     this.#markersRead.set(partition, Math.max(next, this.#markersRead.get(partition) ?? 0));
     if (!this.#ends.some((end) => end.partition === partition)) {
-      this.#options.main.advance(this.#options.transactionTopic, partition, next);
+      // quiet: storing it alone would be a write, whose own markers would come back
+      this.#options.main.advance(this.#options.transactionTopic, partition, next, true);
     }
   }
 
@@ -351,7 +357,7 @@ export class TransactionAssembler {
       const next = this.#ends.find((e) => e.partition === end.partition)?.offset ??
         this.#markersRead.get(end.partition);
       if (next !== undefined) {
-        main.advance(this.#options.transactionTopic, end.partition, next);
+        main.advance(this.#options.transactionTopic, end.partition, next, true);
       }
     }
     this.#held.delete(held.id);

@@ -190,3 +190,15 @@ Deno.test("TransactionAssembler: past the memory bound the oldest transaction is
   assert.deepEqual(t.batch().positions, { [T]: 1 });
   assert.equal(t.said.length, 1);
 });
+
+Deno.test("TransactionAssembler: an END that changed nothing streamed here waits for nothing, quietly", () => {
+  const t = setup();
+  // Debezium marks every transaction of the server, the sink's own writes among them
+  t.marker(0, { status: "BEGIN", id: "sink" });
+  t.end(1, "sink", {});
+  t.end(2, "other", { "db.c": 3 });
+  const main = t.batch();
+  assert.deepEqual(main, { rows: {}, positions: { [T]: 3 } });
+  assert.deepEqual(t.said, [], "no transaction of ours");
+  assert.equal(t.assembler.holdsAnything, false);
+});

@@ -178,10 +178,13 @@ export class BatchBuffer {
     this.#touch();
   }
 
-  /** Records that everything before `nextOffset` of this partition is in the batch. */
-  advance(topic: string, partition: number, nextOffset: number): void {
+  /**
+   * Records that everything before `nextOffset` of this partition is in the batch. A `quiet`
+   * position is no reason to write a batch: it goes with the next one that has another.
+   */
+  advance(topic: string, partition: number, nextOffset: number, quiet = false): void {
     setPosition(this.#positions, topic, partition, nextOffset);
-    this.#touch();
+    if (!quiet) this.#touch();
   }
 
   /** Hands over the batch and empties the buffer. */

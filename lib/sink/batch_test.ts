@@ -86,3 +86,11 @@ Deno.test("BatchBuffer.absorb: another buffer's rows, lines and dead letters go 
   assert.equal(batch.deadLetters.length, 1);
   assert.equal(batch.positions.size, 0, "positions are the caller's to set");
 });
+
+Deno.test("BatchBuffer: a quiet position rides with the next batch, and is none on its own", () => {
+  const buffer = new BatchBuffer();
+  buffer.advance("markers", 0, 7, true);
+  assert.equal(buffer.pending, false);
+  buffer.advance("t", 0, 3);
+  assert.deepEqual([...buffer.drain().positions.keys()], ["markers", "t"]);
+});

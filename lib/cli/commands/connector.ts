@@ -63,6 +63,7 @@ export interface RegisterOptions
   serverId: number;
   historyTopic?: string;
   converter: ConverterKind;
+  transactionMetadata: boolean;
   converterRegistryUrl?: string;
   set: ConnectorConfig;
 }
@@ -262,6 +263,14 @@ function registerCommand(): Command {
     }),
     ...registryOptions(),
     envOption({
+      flags: "--transaction-metadata",
+      description: "have Debezium write each source transaction's BEGIN and END markers " +
+        "(<prefix>.transaction) and its id on every change (provide.transaction.metadata), " +
+        "which cdc stream --transactions needs",
+      env: "CDC_TRANSACTION_METADATA",
+      default: false,
+    }),
+    envOption({
       flags: "--converter <kind>",
       description: "Avro converter on the Connect worker (both write the Confluent format; " +
         "apicurio turns an explicit NULL in a column with a DEFAULT into the DEFAULT: see README)",
@@ -325,6 +334,7 @@ export async function registration(options: RegisterOptions): Promise<ConnectorR
     converterRegistryUrl: options.converterRegistryUrl ??
       converterRegistryUrl(options.converter, options.registryUrl),
     snapshotMode: "initial",
+    transactionMetadata: options.transactionMetadata,
     extra: options.set,
   });
   return { name: options.name, config };

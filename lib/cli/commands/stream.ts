@@ -22,7 +22,7 @@ import {
 } from "../options/common.ts";
 import { kafkaConnection, type KafkaOptions, kafkaOptions } from "../options/kafka.ts";
 import { mysqlEndpoint, type MysqlOptions, mysqlOptions } from "../options/mysql.ts";
-import { duration, envOption, integer, listenAddress } from "../options/option.ts";
+import { byteSize, duration, envOption, integer, listenAddress } from "../options/option.ts";
 import type { Listen } from "../../ops/http_server.ts";
 import { StreamMonitor } from "../../ops/monitor.ts";
 import { pingMysql } from "../../mysql/endpoint.ts";
@@ -45,7 +45,8 @@ import {
   streamTargetOptions,
 } from "../options/stream_target.ts";
 import { Pipeline, statusLine } from "../../pipeline/pipeline.ts";
-import type { OnError } from "../../pipeline/stages.ts";
+import type { OnError, TransactionOptions } from "../../pipeline/stages.ts";
+import { dataCollectionOf, transactionTopic } from "../../debezium/transactions.ts";
 import type { MappingOptions } from "../../debezium/type_mapping.ts";
 
 const log = logger("stream");
@@ -70,6 +71,9 @@ export interface StreamOptions
   statusInterval: number;
   retryTimeout: number;
   sessionTimeout: number;
+  transactions: boolean;
+  transactionBuffer: number;
+  transactionTimeout: number;
   binaryHandlingMode: MappingOptions["binaryHandlingMode"];
   httpListen?: Listen;
 }
@@ -169,6 +173,31 @@ export function streamCommand(): Command {
         return ms;
       },
     }),
+    envOption({
+      flags: "--transactions",
+      description: "apply source transactions whole, across the tables streamed, in commit " +
+        "order (needs the connector's provide.transaction.metadata=true; every partition " +
+        "goes to one process of the group, the others stand by)",
+      env: "CDC_TRANSACTIONS",
+      default: false,
+    }),
+    envOption({
+      flags: "--transaction-buffer <size>",
+      description: "with --transactions: the most changes held in memory while transactions " +
+        "complete; past it the oldest held transaction is applied in parts",
+      env: "CDC_TRANSACTION_BUFFER",
+      default: "256MiB",
+      parse: byteSize,
+    }),
+    envOption({
+      flags: "--transaction-timeout <duration>",
+      description: "with --transactions: how long a transaction may stay incomplete once " +
+        "every partition is read to its end (its END or changes never came), before it is " +
+        "applied as it is",
+      env: "CDC_TRANSACTION_TIMEOUT",
+      default: "30s",
+      parse: duration,
+    }),
     binaryHandlingOption(),
     envOption({
       flags: "--http-listen <host:port>",
@@ -187,6 +216,16 @@ export function streamCommand(): Command {
 async function runStream(options: StreamOptions): Promise<number> {
   const target = streamTarget(options);
   const topics = new Map(target.tables.map((t) => [t.topic, t.cdcTable]));
+  const transactions: TransactionOptions | undefined = options.transactions
+    ? {
+      topic: transactionTopic(options.topicPrefix),
+      topicOf: new Map(
+        target.tables.map((t) => [dataCollectionOf(options.topicPrefix, t.topic), t.topic]),
+      ),
+      maxHeldBytes: options.transactionBuffer,
+      timeoutMs: options.transactionTimeout,
+    }
+    : undefined;
   const groupId = target.groupId;
   const stop = new AbortController();
   // Registered before the first await: a signal during start-up must not go unheard.
@@ -235,7 +274,8 @@ async function runStream(options: StreamOptions): Promise<number> {
   const source = new KafkaSource({
     kafka: await kafkaConnection(options),
     groupId,
-    topics: [...topics.keys()],
+    topics: transactions ? [...topics.keys(), transactions.topic] : [...topics.keys()],
+    oneProcess: transactions !== undefined,
     events: monitor.sourceEvents,
     sessionTimeoutMs: options.sessionTimeout,
     retryTimeoutMs: options.retryTimeout,
@@ -248,6 +288,7 @@ async function runStream(options: StreamOptions): Promise<number> {
       onError: options.onError,
       mapping: { binaryHandlingMode: options.binaryHandlingMode },
       keyed: target.mode.needsKey,
+      transactions,
     },
     {
       // the stream reads a few fields of each envelope: the rest is skipped, not decoded
@@ -268,7 +309,15 @@ async function runStream(options: StreamOptions): Promise<number> {
     // through abortable(); the finally block then closes what was opened.
     await waitForServices(options, registry, writer, source, stop.signal);
     monitor.started();
-    await source.waitForTopics(stop.signal);
+    await source.waitForTopics(
+      stop.signal,
+      (missing) =>
+        transactions && missing.includes(transactions.topic)
+          ? `is the connector registered with provide.transaction.metadata=true ` +
+            `(cdc connector register --transaction-metadata), and has it captured a transaction ` +
+            `since? (cdc connector config)`
+          : "is the connector registered, and does the table have rows? (cdc connector status)",
+    );
     // in the order that another process of the group, writing meanwhile, cannot fool
     const plan = await readResumePlan({
       committed: () => source.committedOffsets(options.waitTimeout, stop.signal),
@@ -285,6 +334,14 @@ async function runStream(options: StreamOptions): Promise<number> {
         ),
       signal: stop.signal,
     });
+    const markerPartitions = plan.filter((p) => p.topic === transactions?.topic).length;
+    if (transactions && markerPartitions !== 1) {
+      throw new CliError(
+        `the transaction topic ${transactions.topic} has ${markerPartitions} partitions: ` +
+          `--transactions applies transactions in the order of their END markers, which one ` +
+          `partition keeps (Debezium creates it so); recreate it with one partition`,
+      );
+    }
     for (const { warn, text } of resumeLog(plan, writer.description)) {
       if (warn) log.warn(text);
       else log.info(text);

@@ -74,6 +74,24 @@ export function duration(value: string): number {
   return Math.round(Number(match[1]) * unit);
 }
 
+/** Parses a size: `64MiB`, `1GiB`, `500kB`, or plain bytes. */
+export function byteSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|kB|KiB|MB|MiB|GB|GiB)?$/.exec(value.trim());
+  if (!match) {
+    throw new InvalidArgumentError(`expected a size like 64MiB, 1GiB or 500kB, got "${value}"`);
+  }
+  const unit = {
+    B: 1,
+    kB: 1e3,
+    KiB: 1024,
+    MB: 1e6,
+    MiB: 1024 ** 2,
+    GB: 1e9,
+    GiB: 1024 ** 3,
+  }[match[2] ?? "B"]!;
+  return Math.round(Number(match[1]) * unit);
+}
+
 /** Accumulates a repeatable option whose values (and env variable) may be comma-separated. */
 export function collectList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").map((v) => v.trim()).filter(Boolean)];

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { InvalidArgumentError } from "commander";
 import { waitCommand } from "../commands/wait.ts";
-import { duration, envOption, integer, listenAddress } from "./option.ts";
+import { byteSize, duration, envOption, integer, listenAddress } from "./option.ts";
 
 Deno.test("envOption: a default is parsed like a given value and shown as written", () => {
   const timeout = envOption({
@@ -72,5 +72,15 @@ Deno.test("listenAddress: host:port, IPv6 in brackets, port 0; anything else exp
   assert.deepEqual(listenAddress("cdc.local:80"), { hostname: "cdc.local", port: 80 });
   for (const bad of ["9464", ":9464", "host:", "host:65536", "::1:9464", "a:b"]) {
     assert.throws(() => listenAddress(bad), /expected host:port like 127\.0\.0\.1:9464/, bad);
+  }
+});
+
+Deno.test("byteSize: binary and decimal units, plain bytes; anything else explained", () => {
+  assert.equal(byteSize("64MiB"), 64 * 1024 * 1024);
+  assert.equal(byteSize("1.5GiB"), 1.5 * 1024 ** 3);
+  assert.equal(byteSize("500kB"), 500_000);
+  assert.equal(byteSize("4096"), 4096);
+  for (const bad of ["", "64 mb", "-1MiB", "lots"]) {
+    assert.throws(() => byteSize(bad), /expected a size like 64MiB/, bad);
   }
 });
