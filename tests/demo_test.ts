@@ -37,6 +37,8 @@ Deno.test({
       assert.notEqual(rows[0][key], rows[1][key], `${table}: the update shows in the row image`);
       assert.equal(rows[2][key], rows[1][key], `${table}: the delete keeps the last image`);
     }
+    assert.match(out, /one source transaction: a customer and their address/);
+    assert.match(out, /showed either row showed customers 1, addresses 1: together/);
     assert.match(out, /Look further:\n.*tail --table customers/);
     assert.match(out, /deno task stack down/);
   },

@@ -5,7 +5,9 @@
  * connector and runs the `cdc` streams). Without one: the local stack
  * (tools/stack), then `cdc connector register` and `cdc stream` from source.
  * Either way it waits for the snapshot to land, makes inserts, updates and
- * deletes in the source, and prints the resulting `_cdc` rows as a table.
+ * deletes in the source, and prints the resulting `_cdc` rows as a table. On the local
+ * stack the stream applies source transactions whole (`--transactions`): a customer and
+ * their address inserted in one transaction are shown to reach the sink together.
  *
  * @module
  */
@@ -74,6 +76,8 @@ interface Pipeline {
   db: mysql.ConnectionOptions;
   stop: () => Promise<void>;
   nextSteps: string[];
+  /** True when the stream applies source transactions whole (`--transactions`). */
+  transactions: boolean;
 }
 
 async function localPipeline(): Promise<Pipeline> {
@@ -88,7 +92,7 @@ async function localPipeline(): Promise<Pipeline> {
   await run(
     "cdc connector register",
     Deno.execPath(),
-    cdcArgs("connector", "register", ...stackRegisterFlags()),
+    cdcArgs("connector", "register", ...stackRegisterFlags(), "--transaction-metadata"),
     { CDC_SOURCE_PASSWORD: SOURCE_DB.password },
   );
   const common = ["--bootstrap-servers", BOOTSTRAP, "--registry-url", REGISTRY_URL];
@@ -109,6 +113,7 @@ async function localPipeline(): Promise<Pipeline> {
       SINK_DB.user,
       "--flush-ms",
       "200",
+      "--transactions",
     ), // deno-fmt-ignore
     env: { CDC_MYSQL_PASSWORD: SINK_DB.password },
     stdin: "null",
@@ -151,6 +156,7 @@ async function localPipeline(): Promise<Pipeline> {
       "deno task stack status        # services, ports, memory",
       "deno task stack down          # tear down (add --wipe to delete the data)",
     ],
+    transactions: true,
   };
 }
 
@@ -176,6 +182,8 @@ async function dockerPipeline(): Promise<Pipeline> {
       "docker compose logs -f cdc-customers",
       "docker compose down -v        # tear down",
     ],
+    // compose.yaml runs one stream per table
+    transactions: false,
   };
 }
 
@@ -197,6 +205,51 @@ function textTable(rows: Record<string, unknown>[]): string {
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i])).join(" | ");
   return [line(columns), widths.map((w) => "-".repeat(w)).join("-+-"), ...cells.map(line)].join(
     "\n",
+  );
+}
+
+/**
+ * One source transaction over both tables, and the sink read in consistent snapshots until
+ * either row shows: with `--transactions` the snapshot that first shows one shows both.
+ */
+async function transactionTogether(db: mysql.Connection, stamp: string): Promise<void> {
+  say("one source transaction: a customer and their address, inserted together");
+  await db.query("START TRANSACTION");
+  const [customer] = await db.execute(
+    "INSERT INTO customers (first_name, last_name, email) VALUES ('Ada', 'Demo', ?)",
+    [`ada.${stamp}@example.com`],
+  );
+  const customerId = (customer as { insertId: number }).insertId;
+  const [address] = await db.execute(
+    "INSERT INTO addresses (customer_id, street, city, state, zip, type) " +
+      "VALUES (?, '2 Demo Street', 'Portland', 'Maine', '04101', 'SHIPPING')",
+    [customerId],
+  );
+  const addressId = (address as { insertId: number }).insertId;
+  await db.query("COMMIT");
+  let snapshots = 0;
+  const seen = await waitUntil("the transaction in the sink", async () => {
+    await db.query("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+    try {
+      snapshots++;
+      const [rows] = await db.query(
+        `SELECT (SELECT COUNT(*) FROM customers_cdc WHERE id = ?) AS customers,
+                (SELECT COUNT(*) FROM addresses_cdc WHERE id = ?) AS addresses`,
+        [customerId, addressId],
+      );
+      const { customers, addresses } = (rows as { customers: number; addresses: number }[])[0];
+      return Number(customers) + Number(addresses) > 0
+        ? { customers: Number(customers), addresses: Number(addresses) }
+        : undefined;
+    } finally {
+      await db.query("COMMIT");
+    }
+  }, 60_000);
+  console.log(
+    `  the first of ${snapshots} consistent snapshots of the sink that showed either row showed ` +
+      `customers ${seen.customers}, addresses ${seen.addresses}: ${
+        seen.customers && seen.addresses ? "together" : "NOT together"
+      }`,
   );
 }
 
@@ -260,6 +313,7 @@ async function main(): Promise<void> {
         `\n${table}_cdc (id ${wanted[table]}):\n${textTable(rows as Record<string, unknown>[])}`,
       );
     }
+    if (pipeline.transactions) await transactionTogether(db, stamp);
     console.log("\nLook further:");
     for (const step of pipeline.nextSteps) console.log(`  ${step}`);
   } finally {

@@ -162,6 +162,18 @@ export class KafkaAdmin {
     return describeGroup(this.#admin, groupId);
   }
 
+  /**
+   * Creates `topic` with `partitions` partitions (the broker's default replication) unless it
+   * exists; true when it was created.
+   */
+  async ensureTopic(topic: string, partitions: number): Promise<boolean> {
+    if ((await this.topics()).has(topic)) return false;
+    return await this.#admin.createTopics({
+      topics: [{ topic, numPartitions: partitions }],
+      waitForLeaders: true,
+    });
+  }
+
   /** Closes the client; never throws. */
   async close(): Promise<void> {
     await this.#admin.disconnect().catch(() => undefined);

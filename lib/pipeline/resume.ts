@@ -30,7 +30,7 @@ export interface ResumePoint {
   partition: number;
   offset: number;
   /** Whose offset it is. */
-  from: "stored" | "group" | "earliest";
+  from: "stored" | "group" | "earliest" | "end";
   why: string;
   /** Set when the operator should know: history re-read, or lost to retention. */
   warning?: string;
@@ -54,6 +54,12 @@ export interface ResumeInput {
   stored: Positions;
   /** Kafka's offsets, by topic. */
   kafka: ReadonlyMap<string, readonly KafkaPartitionOffsets[]>;
+  /**
+   * A topic read alongside the others that starts at its end when it has no stored position
+   * while another topic has one: the transaction topic of `--transactions` turned on for a
+   * sink that has streamed without it (its history is of changes applied already).
+   */
+  joinsAtEnd?: string;
 }
 
 /** The reads a resume plan is made from, made by {@linkcode readResumePlan} in its order. */
@@ -70,6 +76,8 @@ export interface ResumeReads {
 export interface ResumeReadOptions {
   groupId: string;
   startFrom: StartFrom;
+  /** See {@linkcode ResumeInput.joinsAtEnd}. */
+  joinsAtEnd?: string;
   /** How long a position past the end is read again before it stops the stream. */
   recheckMs: number;
   /** Hears that the end offsets are read again, with the reason (once). */
@@ -94,7 +102,7 @@ export async function readResumePlan(
   reads: ResumeReads,
   options: ResumeReadOptions,
 ): Promise<ResumePoint[]> {
-  const { groupId, startFrom } = options;
+  const { groupId, startFrom, joinsAtEnd } = options;
   const committed = await reads.committed();
   const stored = await reads.stored();
   let rechecking = false;
@@ -104,7 +112,7 @@ export async function readResumePlan(
       async () => {
         const kafka = withCommitted(await reads.watermarks(), committed);
         try {
-          return planResume({ groupId, startFrom, stored, kafka });
+          return planResume({ groupId, startFrom, stored, kafka, joinsAtEnd });
         } catch (error) {
           if (error instanceof ResumeError && !rechecking) {
             rechecking = true;
@@ -129,9 +137,23 @@ export async function readResumePlan(
 /** Decides, for every partition of every topic, the offset to start from. */
 export function planResume(input: ResumeInput): ResumePoint[] {
   const points: ResumePoint[] = [];
+  const joining = input.joinsAtEnd !== undefined && !input.stored.has(input.joinsAtEnd) &&
+    input.stored.size > 0 && input.startFrom !== "earliest";
   for (const [topic, partitions] of input.kafka) {
     for (const p of [...partitions].sort((a, b) => a.partition - b.partition)) {
-      points.push(resumePoint(input, topic, p));
+      points.push(
+        joining && topic === input.joinsAtEnd
+          ? {
+            topic,
+            partition: p.partition,
+            offset: p.end,
+            from: "end",
+            why: "no position stored in the sink, which holds positions of the other topics",
+            warning: "starting at its end: its history is of changes the sink has applied " +
+              "already; a transaction in flight now is applied as it comes",
+          }
+          : resumePoint(input, topic, p),
+      );
     }
   }
   return points;

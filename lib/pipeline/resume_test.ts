@@ -206,3 +206,21 @@ Deno.test("readResumePlan: an end offset behind the stored position is read agai
       /stored position 65 is past the partition's end offset 20/.test(e.message),
   );
 });
+
+Deno.test("planResume: a transaction topic new to a sink that holds positions starts at its end", () => {
+  const kafka = new Map([
+    [T, [{ partition: 0, earliest: 0, end: 50 }]],
+    ["p.transaction", [{ partition: 0, earliest: 0, end: 900 }]],
+  ]);
+  const plan = (stored: Positions) =>
+    planResume({ groupId: "g", startFrom: "stored", stored, kafka, joinsAtEnd: "p.transaction" })
+      .map((p) => [p.topic, p.offset, p.from]);
+  assert.deepEqual(plan(new Map([[T, new Map([[0, 40]])]])), [
+    [T, 40, "stored"],
+    ["p.transaction", 900, "end"],
+  ]);
+  // an empty sink reads both from the start; a stored position of its own is kept
+  assert.deepEqual(plan(new Map()), [[T, 0, "earliest"], ["p.transaction", 0, "earliest"]]);
+  const both = new Map([[T, new Map([[0, 40]])], ["p.transaction", new Map([[0, 700]])]]);
+  assert.deepEqual(plan(both), [[T, 40, "stored"], ["p.transaction", 700, "stored"]]);
+});

@@ -105,6 +105,8 @@ export class TransactionAssembler {
   /** The transaction topic's next offset read, per partition. */
   readonly #markersRead = new Map<number, number>();
   readonly #applied = new Set<string>();
+  /** The transaction of each partition's latest change (a later one proves earlier ones read). */
+  readonly #latest = new Map<string, Held>();
 
   constructor(options: AssemblerOptions) {
     this.#options = options;
@@ -149,6 +151,7 @@ export class TransactionAssembler {
       seen.add(order);
       held.changes++;
       held.partitions.add(key(topic, partition));
+      this.#latest.set(key(topic, partition), held);
       const tail = queue.at(-1);
       if (tail?.held !== held) queue.push({ held, topic, partition, next: -1 });
       return held.staging;
@@ -271,13 +274,39 @@ export class TransactionAssembler {
     return held;
   }
 
-  /** Every change its END counts has arrived (each counted once). */
+  /**
+   * Every change its END counts has arrived (each counted once), or cannot be still to come:
+   * see {@linkcode #passed}.
+   */
   #complete(held: Held): boolean {
     if (!held.expected) return false;
     for (const [topic, count] of held.expected) {
-      if ((held.seen.get(topic)?.size ?? 0) < count) return false;
+      if ((held.seen.get(topic)?.size ?? 0) < count && !this.#passed(held, topic)) return false;
     }
     return true;
+  }
+
+  /**
+   * True when reading has passed every place of `topic` where `held`'s changes could be: each
+   * partition's latest change belongs to a transaction that commits after it, and partitions
+   * are read in commit order. Its changes that did not arrive were behind where reading began
+   * (applied already: the sink was emptied, the transaction topic is read again from its
+   * start) or are lost; waiting for them would hold the stream for nothing.
+   */
+  #passed(held: Held, topic: string): boolean {
+    const order = (h: Held) => {
+      const i = this.#ends.findIndex((end) => end.held === h);
+      return i < 0 ? Infinity : i; // no END yet: it commits after every END seen
+    };
+    let partitions = 0;
+    for (const [k, latest] of this.#latest) {
+      if (!k.startsWith(`${topic}\0`)) continue;
+      partitions++;
+      if (latest === held || !this.#held.has(latest.id) || order(latest) < order(held)) {
+        return false;
+      }
+    }
+    return partitions > 0;
   }
 
   /**

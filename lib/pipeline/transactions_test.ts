@@ -202,3 +202,14 @@ Deno.test("TransactionAssembler: an END that changed nothing streamed here waits
   assert.deepEqual(t.said, [], "no transaction of ours");
   assert.equal(t.assembler.holdsAnything, false);
 });
+
+Deno.test("TransactionAssembler: an END whose changes were applied before reading began waits for nothing", () => {
+  // the transaction topic is read from its start (the sink was emptied of it), the tables'
+  // topics from their stored positions: "old"'s changes are behind those positions
+  const t = setup();
+  t.end(0, "old", { "db.a": 2 });
+  t.change(A, 10, "new", 1); // a later transaction's change in old's partition of a
+  t.end(1, "new", { "db.a": 1 });
+  assert.deepEqual(t.batch().rows, { [A]: ["new@10"] });
+  assert.deepEqual(t.said, ["applied old (0)", "applied new (1)"]);
+});

@@ -35,7 +35,8 @@ import {
   type TopicOptions,
   topicOptions,
 } from "../options/common.ts";
-import { bootstrapOption, type KafkaOptions } from "../options/kafka.ts";
+import { bootstrapOption, kafkaConnection, type KafkaOptions } from "../options/kafka.ts";
+import { KafkaAdmin } from "../../kafka/mod.ts";
 import { duration, envOption, integer } from "../options/option.ts";
 import { errorMessage } from "../../util/errors.ts";
 
@@ -350,7 +351,35 @@ async function register(options: RegisterOptions): Promise<number> {
   const connect = client(options);
   const outcome = await connect.putConfig(wanted.name, wanted.config);
   log.info(`connector ${wanted.name} ${outcome} at ${connect.baseUrl}`);
+  if (wanted.config["provide.transaction.metadata"] === "true") {
+    await ensureTransactionTopic(options, wanted.config);
+  }
   return await waitAndReport({ ...options, name: wanted.name }, "RUNNING");
+}
+
+/**
+ * Creates the connector's transaction topic (one partition, as Debezium would) unless it
+ * exists: Debezium makes it with the first transaction after it starts, and
+ * `cdc stream --transactions` waits for it, so a stream started on a quiet source would
+ * wait for a first change. Failing to reach Kafka here is only a warning.
+ */
+async function ensureTransactionTopic(
+  options: RegisterOptions,
+  config: ConnectorConfig,
+): Promise<void> {
+  const topic = `${config["topic.prefix"]}.${config["topic.transaction"] ?? "transaction"}`;
+  let admin: KafkaAdmin | undefined;
+  try {
+    admin = await KafkaAdmin.connect(await kafkaConnection(options), "cdc-connector");
+    if (await admin.ensureTopic(topic, 1)) log.info(`created the transaction topic ${topic}`);
+  } catch (error) {
+    log.warn(
+      `could not make sure the transaction topic ${topic} exists (${errorMessage(error)}); ` +
+        `Debezium creates it with the first transaction it captures`,
+    );
+  } finally {
+    await admin?.close();
+  }
 }
 
 /** Waits (unless --no-wait) for `state`, logging progress; prints the final status. */

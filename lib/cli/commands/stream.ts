@@ -326,6 +326,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     }, {
       groupId,
       startFrom: options.startFrom,
+      joinsAtEnd: transactions?.topic,
       recheckMs: RESUME_RECHECK_MS,
       onRecheck: (error) =>
         log.warn(
