@@ -245,3 +245,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "transactions: a transaction larger than --transaction-buffer is applied in parts, none lost",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using scratch = await Scratch.open("bigtx");
+    const db = scratch.db;
+    const source = await scratch.database();
+    await db.query(`CREATE TABLE ${source}.items (id INT PRIMARY KEY, note VARCHAR(100))`);
+    await db.query(`CREATE TABLE ${source}.log (id INT PRIMARY KEY)`);
+    await db.query(`INSERT INTO ${source}.log VALUES (0)`);
+    await scratch.capture(source, { "provide.transaction.metadata": "true" });
+    const ROWS = 30_000;
+    // one source transaction: 30,000 rows of items and one of log
+    await db.query("START TRANSACTION");
+    for (let from = 1; from <= ROWS; from += 5_000) {
+      const values = Array.from({ length: 5_000 }, (_, i) => `(${from + i}, 'row ${from + i}')`);
+      await db.query(`INSERT INTO ${source}.items VALUES ${values}`);
+    }
+    await db.query(`INSERT INTO ${source}.log VALUES (1)`);
+    await db.query("COMMIT");
+    // a second one, so that the first's END is followed by another transaction
+    await db.query(`INSERT INTO ${source}.log VALUES (2)`);
+
+    const run = async (sink: string, buffer: string) => {
+      const cdc = scratch.stream(capturedStreamArgs(
+        ["items", "log"],
+        source,
+        scratch.name(sink),
+        "--transactions",
+        "--transaction-buffer",
+        buffer,
+      ));
+      await cdc.waitForRows(db, scratch.name(sink), "items_cdc", ROWS, 120_000);
+      await cdc.waitForRows(db, scratch.name(sink), "log_cdc", 3);
+      assert.equal((await cdc.stop()).code, 0, cdc.stderr);
+      return cdc.stderr;
+    };
+    const small = await run("small", "1MiB");
+    assert.match(small, /applied as it is, \d+ change\(s\): more than 1048576 bytes of changes/);
+    const large = await run("large", "256MiB");
+    assert.doesNotMatch(large, /applied as it is/);
+    assert.match(
+      large,
+      /3 source transactions whole, 0 not|[2-9] source transactions whole, 0 not/,
+    );
+  },
+});
