@@ -166,17 +166,18 @@ apt_install() {
     chmod +x "$policy"
     policy_created=true
   fi
+  say "apt-get install $*"
   apt-get install -y -q --no-install-recommends "$@"
 }
 
-# Runs "$@" as the installation of $1's thing ($1 is its name), timed.
+# Installs $1 (a name, for the messages) by running the rest, timed.
 installed=()
 install_step() {
   local what=$1 start=$SECONDS
   shift
-  say "installing $what: $*"
+  say "installing $what"
   "$@"
-  say "installed $what ($((SECONDS - start))s)"
+  say "installed $what in $((SECONDS - start))s"
   installed+=("$what")
 }
 
@@ -184,8 +185,10 @@ install_deno() {
   if ! command -v npm >/dev/null; then
     apt_install npm
   fi
+  say "npm install -g deno@2 (into $(npm prefix -g))"
   npm install -g deno@2
   # npm 11 does not run the package's postinstall, which puts the platform's binary in place
+  say "node $(npm root -g)/deno/install.cjs"
   node "$(npm root -g)/deno/install.cjs"
 }
 
@@ -277,14 +280,14 @@ if ! is_root && [ "${#apt_packages[@]}" -gt 0 ]; then
   args=""
   if $with_prometheus; then args=" --with-prometheus"; fi
   say "not root: Debian packages need root, so nothing was installed. Run one of:"
-  say "  sudo bash tools/install.sh$args"
+  say "  sudo bash $0$args"
   say "  sudo apt-get install -y --no-install-recommends ${apt_packages[*]}   # then this again"
   exit 1
 fi
 if ! is_root && $need_deno && [ ! -w "$(npm root -g)" ] && [ ! -w "$(npm prefix -g)" ]; then
   say "not root and npm's global prefix $(npm prefix -g) is not writable. Run one of:"
-  say "  sudo bash tools/install.sh"
-  say "  NPM_CONFIG_PREFIX=\$HOME/.local bash tools/install.sh   # Deno lands in ~/.local/bin"
+  say "  sudo bash $0"
+  say "  NPM_CONFIG_PREFIX=\$HOME/.local bash $0   # Deno lands in ~/.local/bin"
   exit 1
 fi
 
@@ -314,4 +317,4 @@ if $need_deno; then
     say "PATH does not find it first: export PATH=\"$(dirname "$deno"):\$PATH\""
   fi
 fi
-say "installed $(list "${installed[@]}") in $((SECONDS - T0))s"
+say "done: installed $(list "${installed[@]}") in $((SECONDS - T0))s"
