@@ -37,6 +37,8 @@ T0=$SECONDS
 say() { printf '[install %4ss] %s\n' "$((SECONDS - T0))" "$*"; }
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
+# name the command that failed (set -E: in functions too), e.g. npm unable to reach its registry
+set -E
 trap 'say "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 
 # --- what is there ---------------------------------------------------------------------
