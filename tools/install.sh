@@ -195,7 +195,7 @@ install_deno() {
 }
 
 # --- plan: what is missing -------------------------------------------------------------
-missing=()     # what is missing, for the messages
+missing=()      # what is missing, for the messages
 apt_packages=() # the Debian packages that bring it
 need_deno=false
 
@@ -255,7 +255,8 @@ fi
 
 if mvn=$(command -v mvn); then
   version=$(mvn -B --version 2>/dev/null | sed -n '1{s/\x1b\[[0-9;]*m//g; s/ (.*//; p}' || true)
-  say "found $version ($mvn)" # "Apache Maven 3.8.7", without the colours Maven gives it
+  # "Apache Maven 3.8.7", without the colours Maven gives it
+  say "found ${version:-Maven, but mvn --version fails: is java on PATH?} ($mvn)"
 else
   missing+=("Maven")
   apt_packages+=(maven)
@@ -302,7 +303,7 @@ for package in "${apt_packages[@]}"; do
     openssl) install_step "openssl" apt_install openssl ;;
     maven) install_step "Maven" apt_install maven ;;
     prometheus) install_step "Prometheus" apt_install prometheus ;;
-    *) install_step "a JDK" apt_install "$package" ;;
+    *) install_step "a JDK ($package)" apt_install "$package" ;;
   esac
 done
 if $need_deno; then
