@@ -71,6 +71,10 @@ async function dockerEngineAnswers(): Promise<boolean> {
 
 const cdcArgs = (...args: string[]) => ["run", ...RUN_FLAGS, `${ROOT}main.ts`, ...args];
 
+/** The stack's port offset, as the next steps must repeat it (else they reach another stack). */
+const offset = Deno.env.get("CDC_STACK_PORT_OFFSET");
+const stackEnv = offset ? `CDC_STACK_PORT_OFFSET=${offset} ` : "";
+
 /** Where the demo's source and sink database is, and how to stop what the demo started. */
 interface Pipeline {
   db: mysql.ConnectionOptions;
@@ -153,8 +157,8 @@ async function localPipeline(): Promise<Pipeline> {
       `deno run -A main.ts tail --table customers --from-beginning --bootstrap-servers ${BOOTSTRAP} --registry-url ${REGISTRY_URL}`,
       `deno run -A main.ts connector status --connect-url ${CONNECT_URL}`,
       `deno run -A main.ts schemas subjects --registry-url ${REGISTRY_URL}`,
-      "deno task stack status        # services, ports, memory",
-      "deno task stack down          # tear down (add --wipe to delete the data)",
+      `${stackEnv}deno task stack status        # services, ports, memory`,
+      `${stackEnv}deno task stack down          # tear down (add --wipe to delete the data)`,
     ],
     transactions: true,
   };
