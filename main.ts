@@ -1,6 +1,6 @@
 /**
  * `cdc`: Debezium change streams → change-history tables in MySQL/MariaDB.
- * This file only wires the subcommands; each lives in `lib/commands/`.
+ * This file only wires the subcommands; each lives in `lib/cli/commands/`.
  *
  * @module
  */
