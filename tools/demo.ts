@@ -249,6 +249,9 @@ async function transactionTogether(db: mysql.Connection, stamp: string): Promise
       await db.query("COMMIT");
     }
   }, 60_000);
+  // leave the source's rows as the demo found them (the inventory's snapshot is compared later)
+  await db.execute("DELETE FROM addresses WHERE id = ?", [addressId]);
+  await db.execute("DELETE FROM customers WHERE id = ?", [customerId]);
   console.log(
     `  the first of ${snapshots} consistent snapshots of the sink that showed either row showed ` +
       `customers ${seen.customers}, addresses ${seen.addresses}: ${
