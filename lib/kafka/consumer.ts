@@ -77,6 +77,13 @@ export const FETCH_LIMITS: FetchLimits = {
 };
 
 /**
+ * How often the group's view of the topics is renewed: partitions added to a topic are read
+ * (from their first offset) within about this long. One Metadata request of the stream's
+ * topics each time.
+ */
+export const METADATA_MAX_AGE_MS = 10_000;
+
+/**
  * A consumer group over the stream's topics: kafkajs joins the group, heartbeats and
  * commits, with every topic paused (its fetch loop then only heartbeats); the records come
  * from cdc's own fetches of the partitions the group assigns (lib/kafka/fetch.ts).
@@ -121,6 +128,9 @@ export class KafkaSource {
       heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
       // with every topic paused, kafkajs's loop sleeps this long between heartbeats
       maxWaitTimeInMs: FETCH_LIMITS.maxWaitTimeInMs,
+      // kafkajs sees partitions added to a topic only when its metadata is this old (its
+      // default: 5 minutes), then rejoins the group so that they are assigned
+      metadataMaxAge: METADATA_MAX_AGE_MS,
       allowAutoTopicCreation: false,
       retry: {
         ...kafkajsRetry(10),
