@@ -137,10 +137,13 @@ function properties(entries: Record<string, string | number | boolean>): string 
 // JVM services
 
 const LOG4J2 = `${STATE_DIR}/log4j2.properties`;
+/** The command-line tools' logging: warnings only, so that what they print is their answer. */
+const LOG4J2_TOOLS = `${STATE_DIR}/log4j2-tools.properties`;
 
-async function writeLog4j2(): Promise<void> {
+async function writeLog4j2(path = LOG4J2, level = "INFO"): Promise<void> {
+  await Deno.mkdir(STATE_DIR, { recursive: true });
   await writeIfChanged(
-    LOG4J2,
+    path,
     [
       "# Written by tools/stack: Kafka and Connect log to stdout, which goes to .stack/logs.",
       "status = warn",
@@ -148,7 +151,7 @@ async function writeLog4j2(): Promise<void> {
       "appender.out.name = OUT",
       "appender.out.layout.type = PatternLayout",
       "appender.out.layout.pattern = [%d] %p %m (%c)%n",
-      "rootLogger.level = INFO",
+      `rootLogger.level = ${level}`,
       "rootLogger.appenderRef.out.ref = OUT",
       "logger.clients.name = org.apache.kafka.clients",
       "logger.clients.level = WARN",
@@ -159,7 +162,7 @@ async function writeLog4j2(): Promise<void> {
   );
 }
 
-function jvmOptions(heapMb: number): string[] {
+function jvmOptions(heapMb: number, log4j2 = LOG4J2): string[] {
   return [
     `-Xms${Math.min(256, heapMb)}m`,
     `-Xmx${heapMb}m`,
@@ -168,7 +171,7 @@ function jvmOptions(heapMb: number): string[] {
     "-XX:+ExitOnOutOfMemoryError",
     "-Djava.awt.headless=true",
     "-Dfile.encoding=UTF-8",
-    `-Dlog4j2.configurationFile=${LOG4J2}`,
+    `-Dlog4j2.configurationFile=${log4j2}`,
   ];
 }
 
@@ -468,14 +471,9 @@ async function addScramUser(say: Say): Promise<void> {
 export async function kafkaTool(className: string, args: string[]): Promise<string> {
   const jdk = await kafkaJdk();
   const lib = await kafkaClasspath(() => {});
-  const result = await runChecked(jdk.java, [
-    ...jvmOptions(256),
-    "-cp",
-    `${lib}/*`,
-    className,
-    ...args,
-  ]);
-  return result.stdout;
+  await writeLog4j2(LOG4J2_TOOLS, "WARN");
+  const jvm = jvmOptions(256, LOG4J2_TOOLS);
+  return (await runChecked(jdk.java, [...jvm, "-cp", `${lib}/*`, className, ...args])).stdout;
 }
 
 /** Registry application properties, as JVM system properties. */
@@ -973,15 +971,20 @@ async function start(name: ServiceName, options: LifecycleOptions): Promise<void
  */
 export function stopService(
   name: ServiceName,
-  options: LifecycleOptions & { kill?: boolean } = {},
+  options: StopOptions = {},
 ): Promise<void> {
   return withLock(name, () => stop(name, options));
 }
 
-async function stop(
-  name: ServiceName,
-  options: LifecycleOptions & { kill?: boolean },
-): Promise<void> {
+/** Options of {@link stopService}. */
+export interface StopOptions extends LifecycleOptions {
+  /** SIGKILL at once: a crash. */
+  kill?: boolean;
+  /** How long SIGTERM has before SIGKILL (default: the service's own grace period). */
+  graceMs?: number;
+}
+
+async function stop(name: ServiceName, options: StopOptions): Promise<void> {
   const say = options.say ?? (() => {});
   const service = SERVICES[name];
   const started = performance.now();
@@ -990,7 +993,7 @@ async function stop(
     say(`${name}: not running`);
   } else {
     say(`${name}: stopping pid ${pid}${options.kill ? " with SIGKILL" : ""}`);
-    const how = await terminate(pid, service.stopGraceMs, options.kill);
+    const how = await terminate(pid, options.graceMs ?? service.stopGraceMs, options.kill);
     say(`${name}: ${how === "killed" ? "killed" : "stopped"} in ${seconds(started)}`);
   }
   await Deno.remove(pidFile(name)).catch(() => {});
@@ -1020,7 +1023,7 @@ export async function downloadAll(say: Say): Promise<void> {
 /** Stops then starts a service (SIGKILL first with `kill`: a crash and recovery). */
 export function restartService(
   name: ServiceName,
-  options: LifecycleOptions & { kill?: boolean } = {},
+  options: StopOptions = {},
 ): Promise<void> {
   return withLock(name, async () => {
     await stop(name, options);

@@ -60,6 +60,10 @@ function services(args: string[]): ServiceName[] {
 
 class UsageError extends Error {}
 
+function isKafka(name: ServiceName): boolean {
+  return (KAFKA_SERVICES as readonly string[]).includes(name);
+}
+
 async function up(names: ServiceName[]): Promise<void> {
   say(
     `up: ${
@@ -92,13 +96,18 @@ async function down(wipe: boolean): Promise<void> {
   const errors: string[] = [];
   const stop = async (name: ServiceName) => {
     try {
-      await stopService(name, { say });
+      await stopService(name, {
+        say,
+        graceMs: KAFKA_NODES > 1 && isKafka(name) ? 15_000 : undefined,
+      });
     } catch (error) {
       errors.push(`${name}: ${errorMessage(error)}`);
     }
   };
   // Kafka's nodes together: one at a time, the last one waits for a quorum that is gone (a
-  // graceful stop of the third of three took the full 60 s grace; all three at once take ~7 s)
+  // graceful stop of the third of three took the full 60 s grace; all three at once take ~7 s).
+  // Even together, one may be left in its controlled shutdown as the others go: 15 s, then
+  // SIGKILL (its logs are recovered at the next start).
   for (const group of [["connect"], ["registry"], KAFKA_SERVICES, ["mariadb"]] as const) {
     await Promise.all(group.map(stop));
   }
