@@ -2,7 +2,7 @@
  * Partitions added to the topic while two processes stream it: the records the feed writes to
  * the new partitions are read from their first offset, and nothing is lost.
  */
-import { waitFor } from "../../lib/retry.ts";
+import { waitFor } from "../../lib/util/retry.ts";
 import { PARTITIONS, streamThroughFault } from "./scenario.ts";
 
 const ADDED = 3;

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-import { kafkaClient } from "../../lib/kafka.ts";
-import { waitFor } from "../../lib/retry.ts";
+import { kafkaClient } from "../../lib/kafka/client.ts";
+import { waitFor } from "../../lib/util/retry.ts";
 import { BOOTSTRAP, KAFKA_NODES } from "../../tools/stack/config.ts";
 import {
   KAFKA_SERVICES,

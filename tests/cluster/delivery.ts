@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type mysql from "mysql2/promise";
-import { kafkaClient } from "../../lib/kafka.ts";
-import { FinalError, waitFor } from "../../lib/retry.ts";
+import { kafkaClient } from "../../lib/kafka/client.ts";
+import { FinalError, waitFor } from "../../lib/util/retry.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
 import { type CdcProcess, query, uniqueSuffix } from "../helpers.ts";
 import { clusterAdmin } from "./cluster.ts";

@@ -7,8 +7,9 @@
  */
 import type { Buffer } from "node:buffer";
 import type { Producer } from "kafkajs";
-import { kafkaClient } from "../../lib/kafka.ts";
-import { delay, errorMessage, retry } from "../../lib/retry.ts";
+import { kafkaClient } from "../../lib/kafka/client.ts";
+import { errorMessage } from "../../lib/util/errors.ts";
+import { delay, retry } from "../../lib/util/retry.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
 
 /** Records per send, and the pause between sends: 10 every 50 ms, about 200 a second. */

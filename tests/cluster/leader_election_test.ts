@@ -4,7 +4,7 @@
  * each partition back to its preferred replica, as `kafka-leader-election` does after a restart.
  */
 import assert from "node:assert/strict";
-import { waitFor } from "../../lib/retry.ts";
+import { waitFor } from "../../lib/util/retry.ts";
 import { electPreferredLeaders } from "../../tools/stack/kafka_admin.ts";
 import { startService, stopService } from "../../tools/stack/services.ts";
 import { leaderList, nodeService } from "./cluster.ts";

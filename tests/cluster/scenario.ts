@@ -7,7 +7,8 @@
  * @module
  */
 import type { Admin } from "kafkajs";
-import { errorMessage, FinalError, waitFor } from "../../lib/retry.ts";
+import { errorMessage } from "../../lib/util/errors.ts";
+import { FinalError, waitFor } from "../../lib/util/retry.ts";
 import { itemsTopic } from "../fixtures/produce.ts";
 import { CdcProcess, connectMysql, query, STACK, streamArgs, uniqueSuffix } from "../helpers.ts";
 import {

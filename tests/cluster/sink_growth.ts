@@ -6,7 +6,7 @@
  */
 import type mysql from "mysql2/promise";
 import { countRows } from "../helpers.ts";
-import { delay } from "../../lib/retry.ts";
+import { delay } from "../../lib/util/retry.ts";
 
 /** Milliseconds between two counts. */
 const SAMPLE_MS = 100;

@@ -9,7 +9,7 @@
 
 import { BOOTSTRAP } from "./config.ts";
 import { kafkaTool } from "./services.ts";
-import { steadyBackoff, waitFor } from "../../lib/retry.ts";
+import { steadyBackoff, waitFor } from "../../lib/util/retry.ts";
 
 /** A partition and the brokers it should live on, the preferred leader first. */
 export interface PartitionReplicas {
