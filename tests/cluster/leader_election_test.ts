@@ -8,37 +8,33 @@ import { waitFor } from "../../lib/util/retry.ts";
 import { electPreferredLeaders } from "../../tools/stack/kafka_admin.ts";
 import { startService, stopService } from "../../tools/stack/services.ts";
 import { leaderList, nodeService } from "./cluster.ts";
-import { streamThroughFault } from "./scenario.ts";
+import { clusterTest } from "./scenario.ts";
 
-Deno.test({
-  name: "cluster: a preferred leader election after leaders moved off the preferred replicas",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () =>
-    streamThroughFault({
-      name: "preferred leader election",
-      async prepare({ layout, inSync }) {
-        // a graceful stop moves the node's leaderships away; they stay away once it is back
-        // (until Kafka's own rebalance check, every 5 minutes by default)
-        const node = (await layout())[0].replicas[0];
-        await stopService(nodeService(node));
-        await startService(nodeService(node));
-        await inSync();
-        const partitions = await layout();
-        assert.ok(
-          partitions.some((p) => p.leader !== p.replicas[0]),
-          `some leader off its preferred replica (leaders ${leaderList(partitions)})`,
-        );
-      },
-      async fault({ topic, layout }) {
-        const before = await layout();
-        await electPreferredLeaders(before.map(({ partition }) => ({ topic, partition })));
-        await waitFor("every partition led by its preferred replica", async () =>
-          (await layout()).every((p) => p.leader === p.replicas[0]));
-        console.log(
-          `[cluster] leader of each partition ${leaderList(before)} -> ` +
-            leaderList(await layout()),
-        );
-      },
-    }),
+clusterTest("cluster: a preferred leader election after leaders moved off the preferred replicas", {
+  name: "preferred leader election",
+  async prepare({ layout, inSync }) {
+    // a graceful stop moves the node's leaderships away; they stay away once it is back
+    // (until Kafka's own rebalance check, every 5 minutes by default)
+    const node = (await layout())[0].replicas[0];
+    await stopService(nodeService(node));
+    await startService(nodeService(node));
+    await inSync();
+    const partitions = await layout();
+    assert.ok(
+      partitions.some((p) => p.leader !== p.replicas[0]),
+      `some leader off its preferred replica (leaders ${leaderList(partitions)})`,
+    );
+  },
+  async fault({ topic, layout }) {
+    const before = await layout();
+    await electPreferredLeaders(before.map(({ partition }) => ({ topic, partition })));
+    await waitFor(
+      "every partition led by its preferred replica",
+      async () => (await layout()).every((p) => p.leader === p.replicas[0]),
+    );
+    console.log(
+      `[cluster] leader of each partition ${leaderList(before)} -> ` +
+        leaderList(await layout()),
+    );
+  },
 });

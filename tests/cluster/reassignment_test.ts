@@ -5,35 +5,29 @@
  */
 import { reassignPartitions } from "../../tools/stack/kafka_admin.ts";
 import { leaderList } from "./cluster.ts";
-import { streamThroughFault } from "./scenario.ts";
+import { clusterTest } from "./scenario.ts";
 
-Deno.test({
-  name: "cluster: a partition reassignment that moves the leaders",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () =>
-    streamThroughFault({
-      name: "partition reassignment moving every leader",
-      async fault({ topic, layout, inSync }) {
-        const before = await layout();
-        const without = before.map(({ partition, leader, replicas }) => ({
-          topic,
-          partition,
-          replicas: replicas.filter((node) => node !== leader),
-        }));
-        await reassignPartitions(without);
-        const moved = await layout();
-        await reassignPartitions(
-          before.map(({ partition, leader }, i) => ({
-            topic,
-            partition,
-            replicas: [...without[i].replicas, leader],
-          })),
-        );
-        await inSync();
-        console.log(
-          `[cluster] leader of each partition ${leaderList(before)} -> ${leaderList(moved)}`,
-        );
-      },
-    }),
+clusterTest("cluster: a partition reassignment that moves the leaders", {
+  name: "partition reassignment moving every leader",
+  async fault({ topic, layout, inSync }) {
+    const before = await layout();
+    const without = before.map(({ partition, leader, replicas }) => ({
+      topic,
+      partition,
+      replicas: replicas.filter((node) => node !== leader),
+    }));
+    await reassignPartitions(without);
+    const moved = await layout();
+    await reassignPartitions(
+      before.map(({ partition, leader }, i) => ({
+        topic,
+        partition,
+        replicas: [...without[i].replicas, leader],
+      })),
+    );
+    await inSync();
+    console.log(
+      `[cluster] leader of each partition ${leaderList(before)} -> ${leaderList(moved)}`,
+    );
+  },
 });

@@ -6,21 +6,15 @@
 import { KAFKA_NODE_IDS } from "../../tools/stack/config.ts";
 import { startService, stopService } from "../../tools/stack/services.ts";
 import { nodeService } from "./cluster.ts";
-import { streamThroughFault } from "./scenario.ts";
+import { clusterTest } from "./scenario.ts";
 
-Deno.test({
-  name: "cluster: a rolling restart of all three nodes",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () =>
-    streamThroughFault({
-      name: "rolling restart of the three nodes",
-      async fault({ inSync }) {
-        for (const node of KAFKA_NODE_IDS) {
-          await stopService(nodeService(node));
-          await startService(nodeService(node));
-          await inSync();
-        }
-      },
-    }),
+clusterTest("cluster: a rolling restart of all three nodes", {
+  name: "rolling restart of the three nodes",
+  async fault({ inSync }) {
+    for (const node of KAFKA_NODE_IDS) {
+      await stopService(nodeService(node));
+      await startService(nodeService(node));
+      await inSync();
+    }
+  },
 });

@@ -9,6 +9,7 @@
 import type { Admin } from "kafkajs";
 import { errorMessage } from "../../lib/util/errors.ts";
 import { FinalError, waitFor } from "../../lib/util/retry.ts";
+import { KAFKA_NODES } from "../../tools/stack/config.ts";
 import { itemsTopic } from "../fixtures/produce.ts";
 import { CdcProcess, connectMysql, query, STACK, streamArgs, uniqueSuffix } from "../helpers.ts";
 import {
@@ -65,6 +66,21 @@ function diagnosis(feed: Feed, processes: readonly CdcProcess[]): string {
       `--- cdc ${i + 1}${cdc.exited ? " (exited)" : ""}:\n${tail(cdc.stderr)}`
     ),
   ].join("\n");
+}
+
+/**
+ * A test of `scenario` ({@linkcode streamThroughFault}); ignored on a stack of fewer than three
+ * Kafka nodes, such as the one `deno task test` runs on (`deno test --ignore` does not leave a
+ * folder out when several are given).
+ */
+export function clusterTest(name: string, scenario: Scenario): void {
+  Deno.test({
+    name,
+    ignore: KAFKA_NODES < 3,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: () => streamThroughFault(scenario),
+  });
 }
 
 /** Runs `scenario`'s fault while streaming and checks exactly-once delivery around it. */
