@@ -77,6 +77,23 @@ export const FETCH_LIMITS: FetchLimits = {
 };
 
 /**
+ * How often the group's view of the topics is renewed: partitions added to a topic are read
+ * (from their first offset) within about this long. One Metadata request of the stream's
+ * topics each time.
+ */
+export const METADATA_MAX_AGE_MS = 10_000;
+
+/**
+ * How long a rebalance may go on before the consumer is restarted. kafkajs drops a group join
+ * that the coordinator refuses as moved or loading (NOT_COORDINATOR,
+ * COORDINATOR_LOAD_IN_PROGRESS: its broker was restarted) without an error or another try,
+ * and the process then holds no partition for good while the other members hold theirs
+ * (tests/cluster/rolling_restart_test.ts: 3 minutes without a row). A join that goes well
+ * ends within Kafka's rebalance timeout (kafkajs's default 60 s).
+ */
+export const REJOIN_DEADLINE_MS = 70_000;
+
+/**
  * A consumer group over the stream's topics: kafkajs joins the group, heartbeats and
  * commits, with every topic paused (its fetch loop then only heartbeats); the records come
  * from cdc's own fetches of the partitions the group assigns (lib/kafka/fetch.ts).
@@ -100,6 +117,8 @@ export class KafkaSource {
   #assignments = 0;
   /** Ends the look-up of the latest assignment (superseded by the next, or stopped). */
   #supersede?: AbortController;
+  /** Restarts the consumer when a rebalance does not end in a join ({@link REJOIN_DEADLINE_MS}). */
+  #rejoinWatch?: ReturnType<typeof setTimeout>;
 
   constructor(options: SourceOptions) {
     this.options = options;
@@ -121,6 +140,9 @@ export class KafkaSource {
       heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
       // with every topic paused, kafkajs's loop sleeps this long between heartbeats
       maxWaitTimeInMs: FETCH_LIMITS.maxWaitTimeInMs,
+      // kafkajs sees partitions added to a topic only when its metadata is this old (its
+      // default: 5 minutes), then rejoins the group so that they are assigned
+      metadataMaxAge: METADATA_MAX_AGE_MS,
       allowAutoTopicCreation: false,
       retry: {
         ...kafkajsRetry(10),
@@ -151,6 +173,7 @@ export class KafkaSource {
     // Rebalances move partitions between the group's processes: say what this one holds.
     this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
       this.#joined = true;
+      clearTimeout(this.#rejoinWatch);
       // before kafkajs's first fetch of the assignment (a restarted consumer forgets pauses)
       this.#consumer.pause(this.options.topics.map((topic) => ({ topic })));
       log.info(
@@ -169,6 +192,7 @@ export class KafkaSource {
       this.#remember(this.#fetcher.positions());
       this.#fetcher.assign([]);
       options.events?.rebalancing?.();
+      this.#watchRejoin();
     });
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart && !this.#stopping) this.#fatal?.(payload.error);
@@ -297,11 +321,39 @@ export class KafkaSource {
   async #join(): Promise<void> {
     await this.#consumer.connect();
     await this.#consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
-    await this.#consumer.run({
+    await this.#run();
+  }
+
+  #run(): Promise<void> {
+    return this.#consumer.run({
       autoCommit: false,
       // every topic is paused on joining: kafkajs fetches nothing, the fetcher does
       eachBatch: () => Promise.resolve(),
     });
+  }
+
+  /** Restarts the consumer unless the group is joined within {@link REJOIN_DEADLINE_MS}. */
+  #watchRejoin(): void {
+    clearTimeout(this.#rejoinWatch);
+    if (this.#stopping) return;
+    this.#rejoinWatch = setTimeout(() => this.#restart(), REJOIN_DEADLINE_MS);
+  }
+
+  /** Stops and runs the consumer again: a new join, as after a crash kafkajs restarts. */
+  async #restart(): Promise<void> {
+    const error = new Error(
+      `consumer group ${this.options.groupId} not joined again ${REJOIN_DEADLINE_MS / 1000} s ` +
+        "after a rebalance began (kafkajs drops a join refused by a coordinator that moved)",
+    );
+    log.warn(`${error.message}; restarting the consumer`);
+    this.options.events?.retrying?.(error);
+    this.#watchRejoin(); // the restarted join may be dropped too
+    try {
+      await this.#consumer.stop();
+      if (!this.#stopping) await this.#run();
+    } catch (failure) {
+      log.warn(`restarting the consumer: ${errorMessage(failure)}`);
+    }
   }
 
   #remember(positions: readonly PartitionPosition[]): void {
@@ -378,6 +430,7 @@ export class KafkaSource {
    */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#rejoinWatch);
     this.#supersede?.abort();
     const leave = (async () => {
       await this.#fetcher.stop();

@@ -6,7 +6,15 @@
  * @module
  */
 
-import { CACHE_DIR, LOG_DIR, logFile, MAVEN_CENTRAL, STACK_SRC_DIR, VERSIONS } from "./config.ts";
+import {
+  CACHE_DIR,
+  KAFKA_VERSION,
+  LOG_DIR,
+  logFile,
+  MAVEN_CENTRAL,
+  STACK_SRC_DIR,
+  VERSIONS,
+} from "./config.ts";
 import { exists, run, runChecked, which } from "./proc.ts";
 
 /** Receives progress lines. */
@@ -147,7 +155,11 @@ async function untar(archive: string, dir: string): Promise<void> {
   await runChecked("tar", ["-xzf", archive, "-C", dir]);
 }
 
-/** Directory of jars forming the classpath of the Kafka broker and Connect worker. */
+/**
+ * Directory of jars forming the classpath of the Kafka Connect worker, of the broker when it
+ * runs the pinned version, and of Kafka's admin tools (ConfigCommand, ReassignPartitionsCommand,
+ * LeaderElectionCommand), which talk to brokers of any version.
+ */
 export async function kafkaClasspath(say: Say): Promise<string> {
   const pom = await Deno.readTextFile(`${STACK_SRC_DIR}/maven/kafka.pom.xml`);
   const key = `kafka-${VERSIONS.kafka}-${(await sha256Hex(pom)).slice(0, 8)}`;
@@ -158,6 +170,22 @@ export async function kafkaClasspath(say: Say): Promise<string> {
     (dir) => copyDependencies("kafka.pom.xml", `${dir}/lib`, { "kafka.version": VERSIONS.kafka }),
   ) +
     "/lib";
+}
+
+/**
+ * Directory of jars the brokers run on: {@link kafkaClasspath} for the pinned version, else
+ * the broker alone at {@link KAFKA_VERSION} (tools/stack/maven/kafka-broker.pom.xml).
+ */
+export async function brokerClasspath(say: Say): Promise<string> {
+  if (KAFKA_VERSION === VERSIONS.kafka) return await kafkaClasspath(say);
+  const pom = await Deno.readTextFile(`${STACK_SRC_DIR}/maven/kafka-broker.pom.xml`);
+  return await cachedDir(
+    `kafka-broker-${KAFKA_VERSION}-${(await sha256Hex(pom)).slice(0, 8)}`,
+    `Apache Kafka ${KAFKA_VERSION} (broker classpath)`,
+    say,
+    (dir) =>
+      copyDependencies("kafka-broker.pom.xml", `${dir}/lib`, { "kafka.version": KAFKA_VERSION }),
+  ) + "/lib";
 }
 
 /**

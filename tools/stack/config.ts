@@ -29,14 +29,68 @@ export const VERSIONS = {
  */
 const PORT_OFFSET = Number(Deno.env.get("CDC_STACK_PORT_OFFSET") ?? "0");
 
+/**
+ * How many Kafka nodes run (`$CDC_STACK_KAFKA_NODES`, default 1): each one broker and KRaft
+ * controller, so 3 nodes are a 3-voter quorum. Users run clusters of three or more brokers;
+ * the one-node default keeps `deno task test` light.
+ */
+export const KAFKA_NODES = kafkaNodeCount(Deno.env.get("CDC_STACK_KAFKA_NODES"));
+
+/** `$CDC_STACK_KAFKA_NODES` checked: a whole number from 1 to 5 (unset or empty: 1). */
+export function kafkaNodeCount(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return 1;
+  const nodes = Number(value);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 5) {
+    throw new Error(`CDC_STACK_KAFKA_NODES=${value}: give a number of Kafka nodes from 1 to 5`);
+  }
+  return nodes;
+}
+
+/**
+ * The Kafka version the brokers run (`$CDC_STACK_KAFKA_VERSION`, default {@link VERSIONS}.kafka),
+ * e.g. 3.9.2 to prove cdc against the last 3.x line. Kafka Connect stays on the pinned
+ * version whatever the brokers run: Debezium is built for it, and only the broker matters to cdc.
+ */
+export const KAFKA_VERSION = Deno.env.get("CDC_STACK_KAFKA_VERSION")?.trim() || VERSIONS.kafka;
+
+/** The ports of one Kafka node. */
+export interface KafkaNodePorts {
+  /** PLAINTEXT: clients and the brokers among themselves. */
+  kafka: number;
+  /** The KRaft controller listener. */
+  controller: number;
+  /** SASL_PLAINTEXT (PLAIN, SCRAM-SHA-512; account {@link KAFKA_SASL_ACCOUNT}). */
+  sasl: number;
+  /** SSL (certificate signed by the CA in {@link STACK_CA_FILE}). */
+  tls: number;
+}
+
+/**
+ * Ports of Kafka node `node` (1-based): node 1 has 19092-19095, node n those plus 10·(n−1)
+ * (node 2: 19102-19105, node 3: 19112-19115), all plus `$CDC_STACK_PORT_OFFSET`. No other
+ * port of the stack ends in 102-135, so stacks whose offsets differ by a multiple of 1000
+ * never collide, whatever their node counts.
+ */
+export function kafkaNodePorts(node: number): KafkaNodePorts {
+  const base = 19092 + 10 * (node - 1) + PORT_OFFSET;
+  return { kafka: base, controller: base + 1, sasl: base + 2, tls: base + 3 };
+}
+
+/** The node ids of the Kafka cluster: 1 to {@link KAFKA_NODES}. */
+export const KAFKA_NODE_IDS: readonly number[] = Array.from(
+  { length: KAFKA_NODES },
+  (_, i) => i + 1,
+);
+
 /** TCP ports of the stack: all on 127.0.0.1, none of them a service's default. */
 export const PORTS = {
-  kafka: 19092 + PORT_OFFSET,
-  kafkaController: 19093 + PORT_OFFSET,
+  /** Kafka node 1 (the others: {@link kafkaNodePorts}). */
+  kafka: kafkaNodePorts(1).kafka,
+  kafkaController: kafkaNodePorts(1).controller,
   /** Kafka's SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-512; account {@link KAFKA_SASL_ACCOUNT}). */
-  kafkaSasl: 19094 + PORT_OFFSET,
+  kafkaSasl: kafkaNodePorts(1).sasl,
   /** Kafka's SSL listener (certificate signed by the CA in {@link STACK_CA_FILE}). */
-  kafkaTls: 19095 + PORT_OFFSET,
+  kafkaTls: kafkaNodePorts(1).tls,
   registry: 18081 + PORT_OFFSET,
   /** The registry's Quarkus management interface (health, metrics). */
   registryManagement: 18091 + PORT_OFFSET,
@@ -47,11 +101,16 @@ export const PORTS = {
 /** The host every service binds to. */
 export const HOST = "127.0.0.1";
 
-/** Kafka bootstrap servers. */
-export const BOOTSTRAP = `${HOST}:${PORTS.kafka}`;
-/** Kafka bootstrap servers of the SASL_PLAINTEXT and the SSL listener. */
-export const BOOTSTRAP_SASL = `${HOST}:${PORTS.kafkaSasl}`;
-export const BOOTSTRAP_TLS = `${HOST}:${PORTS.kafkaTls}`;
+/** `host:port` of each node's `listener`, comma-separated, as `--bootstrap-servers` takes it. */
+function bootstrap(listener: keyof KafkaNodePorts): string {
+  return KAFKA_NODE_IDS.map((node) => `${HOST}:${kafkaNodePorts(node)[listener]}`).join(",");
+}
+
+/** Kafka bootstrap servers: every node, comma-separated (split it for a kafkajs `brokers` list). */
+export const BOOTSTRAP = bootstrap("kafka");
+/** Kafka bootstrap servers of the SASL_PLAINTEXT and the SSL listener (every node has both). */
+export const BOOTSTRAP_SASL = bootstrap("sasl");
+export const BOOTSTRAP_TLS = bootstrap("tls");
 /** The account the broker accepts on its SASL listener (PLAIN and SCRAM-SHA-512). */
 export const KAFKA_SASL_ACCOUNT = { username: "cdc", password: "cdc-kafka-secret" } as const;
 /** Base URL of the registry's Confluent-compatible API. */

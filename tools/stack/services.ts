@@ -11,9 +11,14 @@
  */
 
 import {
+  BOOTSTRAP,
   CONNECT_URL,
   HOST,
+  KAFKA_NODE_IDS,
+  KAFKA_NODES,
   KAFKA_SASL_ACCOUNT,
+  KAFKA_VERSION,
+  kafkaNodePorts,
   LOG_DIR,
   logFile,
   MARIADB_SOCKET,
@@ -27,7 +32,13 @@ import {
   TLS_DIR,
   VERSIONS,
 } from "./config.ts";
-import { connectPlugins, kafkaClasspath, registryDistribution, type Say } from "./artifacts.ts";
+import {
+  brokerClasspath,
+  connectPlugins,
+  kafkaClasspath,
+  registryDistribution,
+  type Say,
+} from "./artifacts.ts";
 import { type Jdk, kafkaJdk, registryJdk } from "./java.ts";
 import { kafkaBrokerCount } from "./kafka_probe.ts";
 import {
@@ -45,11 +56,22 @@ import {
 } from "./proc.ts";
 import { waitFor } from "../../lib/util/retry.ts";
 
-/** Names of the stack's services, in start order. */
-export const SERVICE_NAMES = ["mariadb", "kafka", "registry", "connect"] as const;
+/** A Kafka node of the stack: `kafka` (node 1), `kafka2`, `kafka3`, ... */
+export type KafkaServiceName = "kafka" | `kafka${number}`;
 
 /** One of the stack's services. */
-export type ServiceName = typeof SERVICE_NAMES[number];
+export type ServiceName = "mariadb" | KafkaServiceName | "registry" | "connect";
+
+/** The Kafka nodes' services, node 1 first ({@link KAFKA_NODES} of them). */
+export const KAFKA_SERVICES: readonly KafkaServiceName[] = KAFKA_NODE_IDS.map(kafkaServiceName);
+
+/** Names of the stack's services, in start order. */
+export const SERVICE_NAMES: readonly ServiceName[] = [
+  "mariadb",
+  ...KAFKA_SERVICES,
+  "registry",
+  "connect",
+];
 
 /** Whether `name` is a service of the stack. */
 export function isServiceName(name: string): name is ServiceName {
@@ -115,10 +137,13 @@ function properties(entries: Record<string, string | number | boolean>): string 
 // JVM services
 
 const LOG4J2 = `${STATE_DIR}/log4j2.properties`;
+/** The command-line tools' logging: warnings only, so that what they print is their answer. */
+const LOG4J2_TOOLS = `${STATE_DIR}/log4j2-tools.properties`;
 
-async function writeLog4j2(): Promise<void> {
+async function writeLog4j2(path = LOG4J2, level = "INFO"): Promise<void> {
+  await Deno.mkdir(STATE_DIR, { recursive: true });
   await writeIfChanged(
-    LOG4J2,
+    path,
     [
       "# Written by tools/stack: Kafka and Connect log to stdout, which goes to .stack/logs.",
       "status = warn",
@@ -126,7 +151,7 @@ async function writeLog4j2(): Promise<void> {
       "appender.out.name = OUT",
       "appender.out.layout.type = PatternLayout",
       "appender.out.layout.pattern = [%d] %p %m (%c)%n",
-      "rootLogger.level = INFO",
+      `rootLogger.level = ${level}`,
       "rootLogger.appenderRef.out.ref = OUT",
       "logger.clients.name = org.apache.kafka.clients",
       "logger.clients.level = WARN",
@@ -137,7 +162,7 @@ async function writeLog4j2(): Promise<void> {
   );
 }
 
-function jvmOptions(heapMb: number): string[] {
+function jvmOptions(heapMb: number, log4j2 = LOG4J2): string[] {
   return [
     `-Xms${Math.min(256, heapMb)}m`,
     `-Xmx${heapMb}m`,
@@ -146,7 +171,7 @@ function jvmOptions(heapMb: number): string[] {
     "-XX:+ExitOnOutOfMemoryError",
     "-Djava.awt.headless=true",
     "-Dfile.encoding=UTF-8",
-    `-Dlog4j2.configurationFile=${LOG4J2}`,
+    `-Dlog4j2.configurationFile=${log4j2}`,
   ];
 }
 
@@ -234,113 +259,222 @@ async function serverTls(server: string): Promise<{ cert: string; key: string; k
   return files;
 }
 
-const kafka: Service = {
-  name: "kafka",
-  ports: [PORTS.kafka, PORTS.kafkaController, PORTS.kafkaSasl, PORTS.kafkaTls],
-  endpoint: `${HOST}:${PORTS.kafka} (SASL/PLAIN ${HOST}:${PORTS.kafkaSasl}, ` +
-    `TLS ${HOST}:${PORTS.kafkaTls}, controller ${HOST}:${PORTS.kafkaController})`,
-  dependsOn: [],
-  startDeadlineMs: 180_000,
-  stopGraceMs: 60_000,
-  async prepare(say) {
-    const jdk = await kafkaJdk();
-    const lib = await kafkaClasspath(say);
-    const dir = `${STATE_DIR}/kafka`;
-    const data = `${dir}/data`;
-    const config = `${dir}/server.properties`;
-    await Deno.mkdir(data, { recursive: true });
-    await writeLog4j2();
-    await writeIfChanged(
-      config,
-      properties({
-        "process.roles": "broker,controller",
-        "node.id": 1,
-        "controller.quorum.voters": `1@${HOST}:${PORTS.kafkaController}`,
-        "listeners":
-          `PLAINTEXT://${HOST}:${PORTS.kafka},CONTROLLER://${HOST}:${PORTS.kafkaController},` +
-          `SASL_PLAINTEXT://${HOST}:${PORTS.kafkaSasl},SSL://${HOST}:${PORTS.kafkaTls}`,
-        "advertised.listeners": `PLAINTEXT://${HOST}:${PORTS.kafka},` +
-          `SASL_PLAINTEXT://${HOST}:${PORTS.kafkaSasl},SSL://${HOST}:${PORTS.kafkaTls}`,
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map":
-          "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL",
-        // clients that authenticate (cdc's --kafka-sasl-mechanism, --kafka-tls)
-        "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-512",
-        "listener.name.sasl_plaintext.plain.sasl.jaas.config":
-          "org.apache.kafka.common.security.plain.PlainLoginModule required " +
-          `user_${KAFKA_SASL_ACCOUNT.username}="${KAFKA_SASL_ACCOUNT.password}";`,
-        // SCRAM users live in the cluster metadata: added once the broker answers (afterReady)
-        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config":
-          "org.apache.kafka.common.security.scram.ScramLoginModule required;",
-        "listener.name.ssl.ssl.keystore.type": "PEM",
-        "listener.name.ssl.ssl.keystore.location": (await serverTls("kafka")).keystore,
-        "log.dirs": data,
-        "num.partitions": 1,
-        "default.replication.factor": 1,
-        "min.insync.replicas": 1,
-        "auto.create.topics.enable": true,
-        "offsets.topic.replication.factor": 1,
-        "offsets.topic.num.partitions": 10,
-        "transaction.state.log.replication.factor": 1,
-        "transaction.state.log.min.isr": 1,
-        "transaction.state.log.num.partitions": 4,
-        "share.coordinator.state.topic.replication.factor": 1,
-        "share.coordinator.state.topic.min.isr": 1,
-        "group.initial.rebalance.delay.ms": 0,
-        "log.retention.hours": 168,
-        "log.segment.bytes": 67108864,
-        "num.network.threads": 2,
-        "num.io.threads": 4,
-        "num.recovery.threads.per.data.dir": 1,
-      }),
-    );
-    if (!exists(`${data}/meta.properties`)) {
-      say("kafka: formatting KRaft storage");
-      await runChecked(jdk.java, [
-        ...jvmOptions(256),
-        "-cp",
-        `${lib}/*`,
-        "kafka.tools.StorageTool",
-        ...storageFormatArgs(kraftClusterId(), config),
-      ], { cwd: dir });
-    }
-    return {
-      argv: [jdk.java, ...jvmOptions(512), "-cp", `${lib}/*`, "kafka.Kafka", config],
-      cwd: dir,
-      what: `Apache Kafka ${VERSIONS.kafka} (KRaft) on ${jdkText(jdk)}`,
-    };
-  },
-  async ready() {
+/** The service name of Kafka node `node`: `kafka` for node 1, then `kafka2`, `kafka3`, ... */
+export function kafkaServiceName(node: number): KafkaServiceName {
+  return node === 1 ? "kafka" : `kafka${node}`;
+}
+
+/** The node id of a Kafka service (`kafka` is node 1, `kafka3` node 3). */
+export function kafkaNodeOf(name: KafkaServiceName): number {
+  return name === "kafka" ? 1 : Number(name.slice("kafka".length));
+}
+
+/** What the stack's Kafka data was formatted for: one cluster id for every node. */
+interface KafkaCluster {
+  clusterId: string;
+  nodes: number;
+  version: string;
+}
+
+const KAFKA_CLUSTER_FILE = `${STATE_DIR}/kafka-cluster.json`;
+let kafkaClusterRecord: Promise<KafkaCluster> | undefined;
+
+/**
+ * The Kafka cluster's id, made once and kept in `.stack/kafka-cluster.json` with the node
+ * count and version it was formatted for: every node formats with the same id, and data of
+ * another layout or version is refused (KRaft's voters are fixed at format time, and an older
+ * broker cannot read a newer one's metadata) rather than failing deep in Kafka's log.
+ */
+function kafkaCluster(): Promise<KafkaCluster> {
+  kafkaClusterRecord ??= (async () => {
+    const wanted = { nodes: KAFKA_NODES, version: KAFKA_VERSION };
+    let cluster: KafkaCluster | undefined;
     try {
-      return await kafkaBrokerCount(HOST, PORTS.kafka) > 0;
+      cluster = JSON.parse(await Deno.readTextFile(KAFKA_CLUSTER_FILE));
     } catch {
-      return false;
+      // data of a stack from before the record: one node of the pinned version
+      const meta = await Deno.readTextFile(`${kafkaDir(1)}/data/meta.properties`).catch(() => "");
+      const clusterId = /^cluster\.id=(.+)$/m.exec(meta)?.[1];
+      if (clusterId) cluster = { clusterId, nodes: 1, version: VERSIONS.kafka };
     }
-  },
-  async afterReady(say) {
-    const marker = `${STATE_DIR}/kafka/scram-user-added`;
-    if (exists(marker)) return;
-    say(`kafka: adding the SCRAM-SHA-512 user ${KAFKA_SASL_ACCOUNT.username}`);
-    const jdk = await kafkaJdk();
-    await runChecked(jdk.java, [
-      ...jvmOptions(256),
-      "-cp",
-      `${await kafkaClasspath(say)}/*`,
-      "kafka.admin.ConfigCommand",
-      "--bootstrap-server",
-      `${HOST}:${PORTS.kafka}`,
-      "--alter",
-      "--entity-type",
-      "users",
-      "--entity-name",
-      KAFKA_SASL_ACCOUNT.username,
-      "--add-config",
-      `SCRAM-SHA-512=[password=${KAFKA_SASL_ACCOUNT.password}]`,
-    ]); // deno-fmt-ignore
-    await Deno.writeTextFile(marker, `${new Date().toISOString()}\n`);
-  },
-};
+    if (cluster && (cluster.nodes !== wanted.nodes || cluster.version !== wanted.version)) {
+      throw new Error(
+        `${STATE_DIR} holds a Kafka of ${cluster.nodes} node(s) on ${cluster.version}, not ` +
+          `${wanted.nodes} on ${wanted.version}: \`deno task stack down --wipe\` first, or set ` +
+          `CDC_STACK_KAFKA_NODES / CDC_STACK_KAFKA_VERSION as it was`,
+      );
+    }
+    cluster ??= { clusterId: kraftClusterId(), ...wanted };
+    await Deno.mkdir(STATE_DIR, { recursive: true });
+    await writeIfChanged(KAFKA_CLUSTER_FILE, JSON.stringify(cluster) + "\n");
+    return cluster;
+  })();
+  kafkaClusterRecord.catch(() => kafkaClusterRecord = undefined);
+  return kafkaClusterRecord;
+}
+
+/** Node 1 keeps `.stack/kafka` (where a one-node stack always had it); node n `.stack/kafkaN`. */
+function kafkaDir(node: number): string {
+  return `${STATE_DIR}/${kafkaServiceName(node)}`;
+}
+
+/** The feature release of a Kafka version: 3 for 3.9.2. */
+function kafkaMajor(version: string): number {
+  return Number(version.split(".")[0]);
+}
+
+/**
+ * Replication of Kafka's internal topics, and the default of new topics: 3 replicas with 2 in
+ * sync on a cluster of 3 or more (as users run it: one node may be down), else every node.
+ */
+export const KAFKA_REPLICATION = {
+  factor: Math.min(3, KAFKA_NODES),
+  minInsync: KAFKA_NODES >= 3 ? 2 : 1,
+} as const;
+
+/** `server.properties` of Kafka node `node`. */
+function kafkaServerProperties(
+  node: number,
+  data: string,
+  keystore: string,
+): Record<string, string | number | boolean> {
+  const ports = kafkaNodePorts(node);
+  const { factor, minInsync } = KAFKA_REPLICATION;
+  return {
+    "process.roles": "broker,controller",
+    "node.id": node,
+    "controller.quorum.voters": KAFKA_NODE_IDS
+      .map((id) => `${id}@${HOST}:${kafkaNodePorts(id).controller}`).join(","),
+    "listeners": `PLAINTEXT://${HOST}:${ports.kafka},CONTROLLER://${HOST}:${ports.controller},` +
+      `SASL_PLAINTEXT://${HOST}:${ports.sasl},SSL://${HOST}:${ports.tls}`,
+    "advertised.listeners": `PLAINTEXT://${HOST}:${ports.kafka},` +
+      `SASL_PLAINTEXT://${HOST}:${ports.sasl},SSL://${HOST}:${ports.tls}`,
+    "controller.listener.names": "CONTROLLER",
+    "inter.broker.listener.name": "PLAINTEXT",
+    "listener.security.protocol.map":
+      "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL",
+    // clients that authenticate (cdc's --kafka-sasl-mechanism, --kafka-tls); every node has
+    // both listeners, since a client is sent on to each partition's leader on the listener it
+    // came in by
+    "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-512",
+    "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+      "org.apache.kafka.common.security.plain.PlainLoginModule required " +
+      `user_${KAFKA_SASL_ACCOUNT.username}="${KAFKA_SASL_ACCOUNT.password}";`,
+    // SCRAM users live in the cluster metadata: added once the broker answers (afterReady)
+    "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config":
+      "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    "listener.name.ssl.ssl.keystore.type": "PEM",
+    "listener.name.ssl.ssl.keystore.location": keystore,
+    "log.dirs": data,
+    "num.partitions": 1,
+    "default.replication.factor": factor,
+    "min.insync.replicas": minInsync,
+    "auto.create.topics.enable": true,
+    "offsets.topic.replication.factor": factor,
+    "offsets.topic.num.partitions": 10,
+    "transaction.state.log.replication.factor": factor,
+    "transaction.state.log.min.isr": minInsync,
+    "transaction.state.log.num.partitions": 4,
+    // share groups came with Kafka 4.0; a 3.x broker would warn of unknown settings
+    ...(kafkaMajor(KAFKA_VERSION) >= 4
+      ? {
+        "share.coordinator.state.topic.replication.factor": factor,
+        "share.coordinator.state.topic.min.isr": minInsync,
+      }
+      : {}),
+    "group.initial.rebalance.delay.ms": 0,
+    "log.retention.hours": 168,
+    "log.segment.bytes": 67108864,
+    "num.network.threads": 2,
+    "num.io.threads": 4,
+    "num.recovery.threads.per.data.dir": 1,
+  };
+}
+
+/** Heap of each Kafka node: 512 MB alone, 384 MB each of several (2 cores, shared with CI). */
+const KAFKA_HEAP_MB = KAFKA_NODES === 1 ? 512 : 384;
+
+/** Kafka node `node` (1-based): a broker and KRaft controller, as the service `kafka[N]`. */
+function kafkaNode(node: number): Service {
+  const ports = kafkaNodePorts(node);
+  const name = kafkaServiceName(node);
+  return {
+    name,
+    ports: [ports.kafka, ports.controller, ports.sasl, ports.tls],
+    endpoint: `${HOST}:${ports.kafka} (SASL/PLAIN ${HOST}:${ports.sasl}, ` +
+      `TLS ${HOST}:${ports.tls}, controller ${HOST}:${ports.controller})`,
+    dependsOn: [],
+    startDeadlineMs: 180_000,
+    stopGraceMs: 60_000,
+    async prepare(say) {
+      const jdk = await kafkaJdk();
+      const lib = await brokerClasspath(say);
+      const cluster = await kafkaCluster();
+      const dir = kafkaDir(node);
+      const data = `${dir}/data`;
+      const config = `${dir}/server.properties`;
+      await Deno.mkdir(data, { recursive: true });
+      await writeLog4j2();
+      const keystore = (await serverTls("kafka")).keystore;
+      await writeIfChanged(config, properties(kafkaServerProperties(node, data, keystore)));
+      if (!exists(`${data}/meta.properties`)) {
+        say(`${name}: formatting KRaft storage`);
+        await runChecked(jdk.java, [
+          ...jvmOptions(256),
+          "-cp",
+          `${lib}/*`,
+          "kafka.tools.StorageTool",
+          ...storageFormatArgs(cluster.clusterId, config),
+        ], { cwd: dir });
+      }
+      return {
+        argv: [jdk.java, ...jvmOptions(KAFKA_HEAP_MB), "-cp", `${lib}/*`, "kafka.Kafka", config],
+        cwd: dir,
+        what: `Apache Kafka ${KAFKA_VERSION} (KRaft node ${node} of ${KAFKA_NODES}) on ` +
+          jdkText(jdk),
+      };
+    },
+    async ready() {
+      try {
+        return await kafkaBrokerCount(HOST, ports.kafka) > 0;
+      } catch {
+        return false;
+      }
+    },
+    // the SCRAM user is cluster metadata: added once, through node 1
+    afterReady: node === 1 ? addScramUser : undefined,
+  };
+}
+
+async function addScramUser(say: Say): Promise<void> {
+  const marker = `${kafkaDir(1)}/scram-user-added`;
+  if (exists(marker)) return;
+  say(`kafka: adding the SCRAM-SHA-512 user ${KAFKA_SASL_ACCOUNT.username}`);
+  await kafkaTool("kafka.admin.ConfigCommand", [
+    "--bootstrap-server",
+    BOOTSTRAP,
+    "--alter",
+    "--entity-type",
+    "users",
+    "--entity-name",
+    KAFKA_SASL_ACCOUNT.username,
+    "--add-config",
+    `SCRAM-SHA-512=[password=${KAFKA_SASL_ACCOUNT.password}]`,
+  ]); // deno-fmt-ignore
+  await Deno.writeTextFile(marker, `${new Date().toISOString()}\n`);
+}
+
+/**
+ * Runs one of Kafka's command-line tools (a class of the pinned Kafka classpath, which talks to
+ * brokers of any version) and returns its output; throws with the output when it fails.
+ */
+export async function kafkaTool(className: string, args: string[]): Promise<string> {
+  const jdk = await kafkaJdk();
+  const lib = await kafkaClasspath(() => {});
+  await writeLog4j2(LOG4J2_TOOLS, "WARN");
+  const jvm = jvmOptions(256, LOG4J2_TOOLS);
+  return (await runChecked(jdk.java, [...jvm, "-cp", `${lib}/*`, className, ...args])).stdout;
+}
 
 /** Registry application properties, as JVM system properties. */
 function registryProperties(db: string): Record<string, string> {
@@ -418,6 +552,7 @@ const connect: Service = {
   name: "connect",
   ports: [PORTS.connect],
   endpoint: CONNECT_URL,
+  // one node is enough to start: the others may be down, as for any client
   dependsOn: ["kafka"],
   startDeadlineMs: 240_000,
   stopGraceMs: 60_000,
@@ -437,7 +572,7 @@ const connect: Service = {
     await writeIfChanged(
       config,
       properties({
-        "bootstrap.servers": `${HOST}:${PORTS.kafka}`,
+        "bootstrap.servers": BOOTSTRAP,
         "group.id": "cdc-stack-connect",
         "listeners": `http://${HOST}:${PORTS.connect}`,
         "rest.advertised.host.name": HOST,
@@ -449,12 +584,12 @@ const connect: Service = {
         "key.converter.schemas.enable": false,
         "value.converter.schemas.enable": false,
         "config.storage.topic": "connect-configs",
-        "config.storage.replication.factor": 1,
+        "config.storage.replication.factor": KAFKA_REPLICATION.factor,
         "offset.storage.topic": "connect-offsets",
-        "offset.storage.replication.factor": 1,
+        "offset.storage.replication.factor": KAFKA_REPLICATION.factor,
         "offset.storage.partitions": 1,
         "status.storage.topic": "connect-status",
-        "status.storage.replication.factor": 1,
+        "status.storage.replication.factor": KAFKA_REPLICATION.factor,
         "status.storage.partitions": 1,
         "offset.flush.interval.ms": 1000,
         "scheduled.rebalance.max.delay.ms": 0,
@@ -668,7 +803,12 @@ async function restartFailedConnectors(say: Say): Promise<void> {
   }
 }
 
-const SERVICES: Record<ServiceName, Service> = { mariadb, kafka, registry, connect };
+const SERVICES: Record<string, Service> = {
+  mariadb,
+  ...Object.fromEntries(KAFKA_NODE_IDS.map((node) => [kafkaServiceName(node), kafkaNode(node)])),
+  registry,
+  connect,
+};
 
 // ---------------------------------------------------------------------------
 // Lifecycle
@@ -831,15 +971,20 @@ async function start(name: ServiceName, options: LifecycleOptions): Promise<void
  */
 export function stopService(
   name: ServiceName,
-  options: LifecycleOptions & { kill?: boolean } = {},
+  options: StopOptions = {},
 ): Promise<void> {
   return withLock(name, () => stop(name, options));
 }
 
-async function stop(
-  name: ServiceName,
-  options: LifecycleOptions & { kill?: boolean },
-): Promise<void> {
+/** Options of {@link stopService}. */
+export interface StopOptions extends LifecycleOptions {
+  /** SIGKILL at once: a crash. */
+  kill?: boolean;
+  /** How long SIGTERM has before SIGKILL (default: the service's own grace period). */
+  graceMs?: number;
+}
+
+async function stop(name: ServiceName, options: StopOptions): Promise<void> {
   const say = options.say ?? (() => {});
   const service = SERVICES[name];
   const started = performance.now();
@@ -848,7 +993,7 @@ async function stop(
     say(`${name}: not running`);
   } else {
     say(`${name}: stopping pid ${pid}${options.kill ? " with SIGKILL" : ""}`);
-    const how = await terminate(pid, service.stopGraceMs, options.kill);
+    const how = await terminate(pid, options.graceMs ?? service.stopGraceMs, options.kill);
     say(`${name}: ${how === "killed" ? "killed" : "stopped"} in ${seconds(started)}`);
   }
   await Deno.remove(pidFile(name)).catch(() => {});
@@ -870,6 +1015,7 @@ async function stop(
 export async function downloadAll(say: Say): Promise<void> {
   await kafkaJdk();
   await kafkaClasspath(say);
+  await brokerClasspath(say);
   await connectPlugins(say);
   await registryDistribution(say, (await registryJdk()).fallback);
 }
@@ -877,7 +1023,7 @@ export async function downloadAll(say: Say): Promise<void> {
 /** Stops then starts a service (SIGKILL first with `kill`: a crash and recovery). */
 export function restartService(
   name: ServiceName,
-  options: LifecycleOptions & { kill?: boolean } = {},
+  options: StopOptions = {},
 ): Promise<void> {
   return withLock(name, async () => {
     await stop(name, options);

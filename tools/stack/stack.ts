@@ -6,7 +6,8 @@
  * down [--wipe]            stop every service; --wipe also deletes their data
  * status                   each service, its endpoint and whether it answers
  * env                      the CDC_* exports pointing cdc at the stack: eval "$(deno task stack env)"
- * start|stop|restart NAME  one service: mariadb, kafka, registry or connect
+ * start|stop|restart NAME  one service: mariadb, kafka (kafka2, kafka3: more nodes), registry
+ *                          or connect
  * kill NAME                SIGKILL one service (a crash, for experiments)
  * ```
  *
@@ -14,10 +15,11 @@
  */
 
 import { cdcEnv, shellExports } from "./cdc_env.ts";
-import { LOG_DIR, STATE_DIR, VERSIONS } from "./config.ts";
+import { KAFKA_NODES, KAFKA_VERSION, LOG_DIR, STATE_DIR, VERSIONS } from "./config.ts";
 import {
   downloadAll,
   isServiceName,
+  KAFKA_SERVICES,
   restartService,
   SERVICE_NAMES,
   type ServiceName,
@@ -43,7 +45,9 @@ const USAGE = `usage: deno task stack <command>
                              eval "$(deno task stack env)"; exit 1 if a service does not answer
   start|stop|restart NAME  act on one service
   kill NAME                SIGKILL one service (simulated crash)
-services: ${SERVICE_NAMES.join(", ")}`;
+services: ${SERVICE_NAMES.join(", ")}
+  (CDC_STACK_KAFKA_NODES=3: three Kafka nodes, kafka, kafka2, kafka3; CDC_STACK_KAFKA_VERSION:
+  the brokers' Kafka version; CDC_STACK_PORT_OFFSET: added to every port)`;
 
 function services(args: string[]): ServiceName[] {
   if (args.length === 0) return [...SERVICE_NAMES];
@@ -56,9 +60,16 @@ function services(args: string[]): ServiceName[] {
 
 class UsageError extends Error {}
 
+function isKafka(name: ServiceName): boolean {
+  return (KAFKA_SERVICES as readonly string[]).includes(name);
+}
+
 async function up(names: ServiceName[]): Promise<void> {
   say(
-    `up: ${names.join(", ")} (Kafka ${VERSIONS.kafka}, Debezium ${VERSIONS.debezium}, ` +
+    `up: ${
+      names.join(", ")
+    } (Kafka ${KAFKA_VERSION} x ${KAFKA_NODES}, Connect ${VERSIONS.kafka}, ` +
+      `Debezium ${VERSIONS.debezium}, ` +
       `Apicurio Registry ${VERSIONS.registry}, converter ${VERSIONS.converter}); state in ${STATE_DIR}`,
   );
   await Deno.mkdir(LOG_DIR, { recursive: true });
@@ -83,12 +94,22 @@ async function up(names: ServiceName[]): Promise<void> {
 
 async function down(wipe: boolean): Promise<void> {
   const errors: string[] = [];
-  for (const name of [...SERVICE_NAMES].reverse()) {
+  const stop = async (name: ServiceName) => {
     try {
-      await stopService(name, { say });
+      await stopService(name, {
+        say,
+        graceMs: KAFKA_NODES > 1 && isKafka(name) ? 15_000 : undefined,
+      });
     } catch (error) {
       errors.push(`${name}: ${errorMessage(error)}`);
     }
+  };
+  // Kafka's nodes together: one at a time, the last one waits for a quorum that is gone (a
+  // graceful stop of the third of three took the full 60 s grace; all three at once take ~7 s).
+  // Even together, one may be left in its controlled shutdown as the others go: 15 s, then
+  // SIGKILL (its logs are recovered at the next start).
+  for (const group of [["connect"], ["registry"], KAFKA_SERVICES, ["mariadb"]] as const) {
+    await Promise.all(group.map(stop));
   }
   if (errors.length > 0) throw new Error(errors.join("\n"));
   if (wipe && exists(STATE_DIR)) {
