@@ -13,7 +13,7 @@ import type { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import type { SinkBatch, TableRows } from "./batch.ts";
 import type { DuplicateKeys, LoadDataText } from "../mysql/load_data.ts";
-import type { SinkMode } from "./modes/mode.ts";
+import type { Fence, SinkMode } from "./modes/mode.ts";
 import {
   deadLetterTableDdl,
   insertDeadLetters,
@@ -29,12 +29,13 @@ import {
   type ExistingColumn,
   qualifiedName,
   quoteIdent,
+  stageTableDdl,
 } from "../mysql/dialect.ts";
 import { logger } from "../util/log.ts";
 import { type Backoff, DEFAULT_BACKOFF, retry } from "../util/retry.ts";
 import { errorMessage } from "../util/errors.ts";
 import { describeMysql, type MysqlEndpoint } from "../mysql/endpoint.ts";
-import { isApplied, positionList, type Positions } from "../kafka/mod.ts";
+import { isApplied, positionList, type Positions, setPosition } from "../kafka/mod.ts";
 import type { RowWriter } from "./writer.ts";
 
 const log = logger("sink");
@@ -130,6 +131,16 @@ export class MysqlSink implements RowWriter {
   #loadChunkBytes = 256 * 1024;
   /** Column lists of `_cdc` tables as last read or written, by table name. */
   readonly #tables = new Map<string, ExistingColumn[]>();
+  /** Staging tables' names by target table (modes that stage). */
+  readonly #stageNames = new Map<string, string>();
+  /** The DDL of each staging table on the current connection (temporary: gone with it). */
+  #stages = new Map<string, string>();
+  /**
+   * The positions this sink committed last, per topic and partition: where the stored ones
+   * still equal them, no other process of the group wrote since, and a batch holds nothing
+   * applied already (its rows come after this sink's last ones).
+   */
+  readonly #written: Positions = new Map();
 
   constructor(options: SinkOptions) {
     this.options = options;
@@ -205,6 +216,7 @@ export class MysqlSink implements RowWriter {
       );
     }
     this.#localInfile = allowed;
+    this.#stages = new Map();
     this.#connection = connection;
   }
 
@@ -305,20 +317,26 @@ export class MysqlSink implements RowWriter {
       this.#withReconnect("writing a batch", async (attempt) => {
         if (attempt > 1 && await this.#alreadyCommitted(batch.positions)) {
           log.info("the previous attempt of this batch had committed; not writing it again");
+          this.#wrote(batch.positions);
           return;
         }
+        const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
+        // temporary tables: made outside the transaction, like all DDL here
+        if (mode.stages) { for (const t of batch.tables) if (t.text) await this.#ensureStage(t); }
         await this.#query("START TRANSACTION");
         try {
-          const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
-          const tables = mode.fenced ? await this.#unwritten(batch) : batch.tables;
+          const tables = mode.fenced
+            ? await this.#unwritten(batch)
+            : batch.tables.map((rows) => ({ rows, fence: undefined }));
           const target = {
             database,
             maxStatementLength: this.#maxStatementLength,
             load: (table: string, statement: string, text: LoadDataText) =>
               this.#load(table, statement, text),
+            stage: (table: string) => this.#stageName(table),
           };
           const run = (sql: string, values?: unknown[]) => this.#query(sql, values);
-          for (const rows of tables) await mode.write(run, target, rows);
+          for (const { rows, fence } of tables) await mode.write(run, target, rows, fence);
           if (batch.deadLetters.length) {
             await this.#run(
               insertDeadLetters(database, deadLetterTable, groupId, batch.deadLetters),
@@ -332,8 +350,46 @@ export class MysqlSink implements RowWriter {
           await this.#connection?.query("ROLLBACK").catch(() => undefined);
           throw error;
         }
+        this.#wrote(batch.positions);
       })
     );
+  }
+
+  /** Notes the positions of a committed batch (see {@linkcode #written}). */
+  #wrote(positions: Positions): void {
+    for (const [topic, partitions] of positions) {
+      for (const [partition, offset] of partitions) {
+        setPosition(this.#written, topic, partition, offset);
+      }
+    }
+  }
+
+  /** The staging table's name of `table` (one per table, short whatever the table's name). */
+  #stageName(table: string): string {
+    let name = this.#stageNames.get(table);
+    if (!name) this.#stageNames.set(table, name = `__cdc_stage_${this.#stageNames.size}`);
+    return name;
+  }
+
+  /**
+   * Makes the staging table of `rows`' table on this connection where it is missing or has
+   * other columns: the rows' columns with the target's types, keyed by the source key.
+   */
+  async #ensureStage(rows: TableRows): Promise<void> {
+    const existing = this.#tables.get(rows.table) ?? [];
+    const types = new Map(existing.map((c) => [c.name.toLowerCase(), c.columnType]));
+    const columns = rows.columnNames.map((name) => {
+      const columnType = types.get(name.toLowerCase());
+      if (!columnType) throw new Error(`no column ${name} known in ${rows.table}`);
+      return { name, columnType };
+    });
+    const stage = this.#stageName(rows.table);
+    const ddl = stageTableDdl(this.options.database, stage, columns, rows.keyColumns);
+    if (this.#stages.get(stage) === ddl) return;
+    await this.#query(
+      `DROP TEMPORARY TABLE IF EXISTS ${qualifiedName(this.options.database, stage)};\n${ddl}`,
+    );
+    this.#stages.set(stage, ddl);
   }
 
   /**
@@ -398,9 +454,11 @@ export class MysqlSink implements RowWriter {
   /**
    * The batch's rows not yet written by any process of the group: the stored positions
    * are read under a lock, so that of two processes holding one partition for a moment
-   * (a rebalance), the later one drops what the earlier already applied.
+   * (a rebalance), the later one drops what the earlier already applied. Rows held as values
+   * are filtered here; for rows held as text, the mode gets the fence to apply on the server,
+   * unless the stored positions are this sink's own last ones (nothing to drop).
    */
-  async #unwritten(batch: SinkBatch): Promise<TableRows[]> {
+  async #unwritten(batch: SinkBatch): Promise<{ rows: TableRows; fence?: Fence }[]> {
     const { database, offsetsTable, groupId } = this.options;
     const read = selectPositions(database, offsetsTable, groupId, [...batch.positions.keys()]);
     const stored = positionsFromRows(
@@ -409,9 +467,14 @@ export class MysqlSink implements RowWriter {
       >[0],
     );
     return batch.tables.map((t) => {
-      const { partition, offset } = t.layout;
       const next = stored.get(t.topic);
-      if (!next) return t;
+      if (!next) return { rows: t };
+      if (t.text) {
+        const mine = this.#written.get(t.topic);
+        const fence = new Map([...next].filter(([p, offset]) => mine?.get(p) !== offset));
+        return { rows: t, fence: fence.size ? fence : undefined };
+      }
+      const { partition, offset } = t.layout;
       const rows = t.rows.filter((r) =>
         !isApplied(next.get(Number(r[partition])), Number(r[offset]))
       );
@@ -421,7 +484,7 @@ export class MysqlSink implements RowWriter {
             `process of group ${groupId} already; not applying them again`,
         );
       }
-      return { ...t, rows };
+      return { rows: { ...t, rows } };
     });
   }
 

@@ -31,6 +31,13 @@ export type SqlRunner = (sql: string, values?: unknown[]) => Promise<unknown>;
  */
 export type LoadRunner = (table: string, statement: string, text: LoadDataText) => Promise<void>;
 
+/**
+ * Per partition of a table's topic, the next offset another process of the group stored: the
+ * table's rows below it were applied already and must be dropped. Given only for rows held as
+ * LOAD DATA text (rows held as values are filtered by the sink).
+ */
+export type Fence = ReadonlyMap<number, number>;
+
 /** Where a mode writes, and how large one statement may be. */
 export interface WriteTarget {
   database: string;
@@ -41,6 +48,12 @@ export interface WriteTarget {
   maxStatementLength: number;
   /** Bulk loading, for rows buffered as LOAD DATA text. */
   load: LoadRunner;
+  /**
+   * The name (unqualified, in `database`) of `table`'s staging table on this connection, for a
+   * mode with {@linkcode SinkMode.stages}: empty at the start of each batch, with the rows'
+   * columns and a `__seq` in load order.
+   */
+  stage(table: string): string;
 }
 
 /** A sink mode. */
@@ -61,6 +74,12 @@ export interface SinkMode {
    * read under a lock in the same transaction.
    */
   fenced: boolean;
+  /**
+   * True when the mode may load text rows into a staging table first (a temporary table
+   * keyed by the source key, see {@linkcode WriteTarget.stage}), which the sink then creates
+   * before each batch's transaction where it is missing.
+   */
+  stages?: boolean;
   /** The source columns as the target holds them (which may be NULL). */
   sourceColumns(columns: readonly ColumnDef[], key: readonly string[]): ColumnDef[];
   /** `CREATE TABLE IF NOT EXISTS` for the target, from its {@linkcode sourceColumns}. */
@@ -70,8 +89,11 @@ export interface SinkMode {
     columns: readonly ColumnDef[],
     key: readonly string[],
   ): string;
-  /** Writes one table's rows of a batch, in offset order, through `run`. */
-  write(run: SqlRunner, target: WriteTarget, rows: TableRows): Promise<void>;
+  /**
+   * Writes one table's rows of a batch, in offset order, through `run`; for rows held as text
+   * in a fenced mode, `fence` tells which of them were applied already.
+   */
+  write(run: SqlRunner, target: WriteTarget, rows: TableRows, fence?: Fence): Promise<void>;
 }
 
 /** Every source column nullable: deletes and truncates leave them empty, keys included. */
