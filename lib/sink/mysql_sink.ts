@@ -12,7 +12,14 @@ import mysql from "mysql2/promise";
 import type { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import type { SinkBatch, TableRows } from "./batch.ts";
-import type { DuplicateKeys, LoadDataText } from "../mysql/load_data.ts";
+import {
+  type ColumnKind,
+  type DuplicateKeys,
+  kindOf,
+  type LoadDataFormat,
+  type LoadDataText,
+} from "../mysql/load_data.ts";
+import { parseSqlType } from "../mysql/sql_types.ts";
 import type { Fence, SinkMode } from "./modes/mode.ts";
 import {
   deadLetterTableDdl,
@@ -334,6 +341,8 @@ export class MysqlSink implements RowWriter {
             load: (table: string, statement: string, text: LoadDataText) =>
               this.#load(table, statement, text),
             stage: (table: string) => this.#stageName(table),
+            loadFormat: (table: string, names: readonly string[], duplicates: DuplicateKeys) =>
+              this.#loadFormat(table, names, duplicates),
           };
           const run = (sql: string, values?: unknown[]) => this.#query(sql, values);
           for (const { rows, fence } of tables) await mode.write(run, target, rows, fence);
@@ -362,6 +371,25 @@ export class MysqlSink implements RowWriter {
         setPosition(this.#written, topic, partition, offset);
       }
     }
+  }
+
+  /** See {@linkcode WriteTarget.loadFormat}: kinds from the table's column types as read. */
+  #loadFormat(
+    table: string,
+    columnNames: readonly string[],
+    duplicates: DuplicateKeys,
+  ): LoadDataFormat | undefined {
+    if (!this.#localInfile) return undefined;
+    const types = new Map(
+      (this.#tables.get(table) ?? []).map((c) => [c.name.toLowerCase(), c.columnType]),
+    );
+    const kinds: ColumnKind[] = [];
+    for (const name of columnNames) {
+      const type = parseSqlType(types.get(name.toLowerCase()) ?? "");
+      if (!type) return undefined;
+      kinds.push(kindOf(type));
+    }
+    return { kinds, duplicates };
   }
 
   /** The staging table's name of `table` (one per table, short whatever the table's name). */

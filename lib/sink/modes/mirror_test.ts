@@ -39,6 +39,7 @@ Deno.test("MIRROR writes deletes, upserts and truncates in order, inside the tra
       maxStatementLength: 1 << 20,
       load: () => Promise.reject(new Error("none")),
       stage: () => "none",
+      loadFormat: () => undefined,
     },
     {
       table: "t_mirror",

@@ -31,6 +31,7 @@ import {
 } from "./mode.ts";
 import { opOf, type RowLayout } from "../../debezium/cdc_row.ts";
 import mysql from "mysql2/promise";
+import { loadDataStatement, LoadDataText } from "../../mysql/load_data.ts";
 
 /** The validity columns, between the source columns and the metadata. */
 export const VALIDITY_COLUMNS: readonly ColumnDef[] = [
@@ -138,15 +139,28 @@ export const SCD2: SinkMode = {
       const open = await openVersions(run, name, keyColumns, layout, segment.rows, max);
       const { inserts, closes } = versionChanges(segment.rows, layout, sourceWidth, open);
       await runAll(run, closeStatements(name, closes, max));
-      await runAll(
-        run,
-        multiRowStatements(
-          insert,
-          inserts,
-          " ON DUPLICATE KEY UPDATE `__offset` = `__offset`",
-          max,
-        ),
-      );
+      // a version already present is the same change: kept as it is (IGNORE, or an update of
+      // nothing); LOAD DATA where the server takes it, parsed at about twice the rate
+      const format = target.loadFormat(table, allColumns, "ignore");
+      if (format) {
+        const text = new LoadDataText(format);
+        for (const version of inserts) text.add(version);
+        await target.load(
+          name,
+          loadDataStatement(target.database, table, allColumns, format),
+          text,
+        );
+      } else {
+        await runAll(
+          run,
+          multiRowStatements(
+            insert,
+            inserts,
+            " ON DUPLICATE KEY UPDATE `__offset` = `__offset`",
+            max,
+          ),
+        );
+      }
       if (segment.truncate) {
         const at = instantOf(segment.truncate, layout);
         await run(
