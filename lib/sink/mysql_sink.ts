@@ -106,6 +106,15 @@ function splitBytes(bytes: Buffer, size: number): Buffer[] {
   );
 }
 
+/**
+ * The results of `START TRANSACTION;` and a statement, without the first's: the statement's
+ * result, or the list of its results where it is several statements itself.
+ */
+function afterBegin(results: unknown): unknown {
+  const list = results as unknown[];
+  return list.length === 2 ? list[1] : list.slice(1);
+}
+
 /** MySQL's duplicate-key error, a warning under LOAD DATA's IGNORE. */
 const ER_DUP_ENTRY = 1062;
 
@@ -136,6 +145,12 @@ export class MysqlSink implements RowWriter {
   #localInfile?: boolean;
   /** Bytes per packet of a LOAD DATA's text: well under the server's packet limit. */
   #loadChunkBytes = 256 * 1024;
+  /**
+   * Set while a batch's transaction waits to be started: the next statement sent begins with
+   * `START TRANSACTION`, in one round trip (each round trip of a write waits for a turn of a
+   * busy event loop, BENCHMARKS.md).
+   */
+  #begin = false;
   /** Column lists of `_cdc` tables as last read or written, by table name. */
   readonly #tables = new Map<string, ExistingColumn[]>();
   /** Staging tables' names by target table (modes that stage). */
@@ -236,8 +251,13 @@ export class MysqlSink implements RowWriter {
 
   async #query(sql: string, values?: unknown[]): Promise<unknown> {
     if (!this.#connection) await this.#connect();
-    const [result] = await this.#connection!.query(sql, values);
-    return result;
+    if (!this.#begin) {
+      const [result] = await this.#connection!.query(sql, values);
+      return result;
+    }
+    this.#begin = false;
+    const [results] = await this.#connection!.query(`START TRANSACTION;\n${sql}`, values);
+    return afterBegin(results);
   }
 
   #run(statement: Statement): Promise<unknown> {
@@ -330,7 +350,8 @@ export class MysqlSink implements RowWriter {
         const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
         // temporary tables: made outside the transaction, like all DDL here
         if (mode.stages) { for (const t of batch.tables) if (t.text) await this.#ensureStage(t); }
-        await this.#query("START TRANSACTION");
+        // the transaction starts with the batch's first statement, in its round trip
+        this.#begin = true;
         try {
           const tables = mode.fenced
             ? await this.#unwritten(batch)
@@ -356,6 +377,7 @@ export class MysqlSink implements RowWriter {
           if (positions) await this.#query(`${positions.sql};\nCOMMIT`, positions.values);
           else await this.#query("COMMIT");
         } catch (error) {
+          this.#begin = false;
           await this.#connection?.query("ROLLBACK").catch(() => undefined);
           throw error;
         }
@@ -439,11 +461,15 @@ export class MysqlSink implements RowWriter {
     if (!this.#connection) await this.#connect();
     const packets = text.chunks().flatMap((chunk) => splitBytes(chunk, this.#loadChunkBytes));
     let result: mysql.ResultSetHeader;
+    const begin = this.#begin;
+    this.#begin = false;
     try {
-      [result] = await this.#connection!.query<mysql.ResultSetHeader>({
-        sql: statement,
+      // the server asks for the file in the middle of a multi-statement as well
+      const [results] = await this.#connection!.query<mysql.ResultSetHeader>({
+        sql: begin ? `START TRANSACTION;\n${statement}` : statement,
         infileStreamFactory: () => Readable.from(packets),
       });
+      result = (begin ? afterBegin(results) : results) as mysql.ResultSetHeader;
     } catch (error) {
       if (!isLocalInfileRefusal(error)) throw error;
       this.#localInfile = false;
