@@ -20,7 +20,7 @@ import {
   type LoadDataText,
 } from "../mysql/load_data.ts";
 import { parseSqlType } from "../mysql/sql_types.ts";
-import type { Fence, SinkMode } from "./modes/mode.ts";
+import type { Fence, SinkMode, StageSpec } from "./modes/mode.ts";
 import {
   deadLetterTableDdl,
   insertDeadLetters,
@@ -349,7 +349,10 @@ export class MysqlSink implements RowWriter {
         }
         const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
         // temporary tables: made outside the transaction, like all DDL here
-        if (mode.stages) { for (const t of batch.tables) if (t.text) await this.#ensureStage(t); }
+        for (const t of batch.tables) {
+          const spec = mode.stageOf?.(t);
+          if (spec) await this.#ensureStage(t.table, spec);
+        }
         // the transaction starts with the batch's first statement, in its round trip
         this.#begin = true;
         try {
@@ -359,8 +362,12 @@ export class MysqlSink implements RowWriter {
           const target = {
             database,
             maxStatementLength: this.#maxStatementLength,
-            load: (table: string, statement: string, text: LoadDataText) =>
-              this.#load(table, statement, text),
+            load: (
+              table: string,
+              statement: string,
+              text: LoadDataText,
+              after?: readonly string[],
+            ) => this.#load(table, statement, text, after),
             stage: (table: string) => this.#stageName(table),
             loadFormat: (table: string, names: readonly string[], duplicates: DuplicateKeys) =>
               this.#loadFormat(table, names, duplicates),
@@ -422,19 +429,19 @@ export class MysqlSink implements RowWriter {
   }
 
   /**
-   * Makes the staging table of `rows`' table on this connection where it is missing or has
-   * other columns: the rows' columns with the target's types, keyed by the source key.
+   * Makes the staging table of `table` on this connection where it is missing or differs from
+   * `spec`: its columns with the target's types, its unique key.
    */
-  async #ensureStage(rows: TableRows): Promise<void> {
-    const existing = this.#tables.get(rows.table) ?? [];
+  async #ensureStage(table: string, spec: StageSpec): Promise<void> {
+    const existing = this.#tables.get(table) ?? [];
     const types = new Map(existing.map((c) => [c.name.toLowerCase(), c.columnType]));
-    const columns = rows.columnNames.map((name) => {
+    const columns = spec.columns.map((name) => {
       const columnType = types.get(name.toLowerCase());
-      if (!columnType) throw new Error(`no column ${name} known in ${rows.table}`);
+      if (!columnType) throw new Error(`no column ${name} known in ${table}`);
       return { name, columnType };
     });
-    const stage = this.#stageName(rows.table);
-    const ddl = stageTableDdl(this.options.database, stage, columns, rows.keyColumns);
+    const stage = this.#stageName(table);
+    const ddl = stageTableDdl(this.options.database, stage, columns, spec.unique);
     if (this.#stages.get(stage) === ddl) return;
     await this.#query(
       `DROP TEMPORARY TABLE IF EXISTS ${qualifiedName(this.options.database, stage)};\n${ddl}`,
@@ -457,19 +464,27 @@ export class MysqlSink implements RowWriter {
    * exactly or not at all, as with a strict-mode INSERT. A refusal of LOCAL INFILE stops the
    * stream: its rows are buffered as text, and a restart writes INSERTs.
    */
-  async #load(table: string, statement: string, text: LoadDataText): Promise<void> {
+  async #load(
+    table: string,
+    statement: string,
+    text: LoadDataText,
+    after: readonly string[] = [],
+  ): Promise<unknown[]> {
     if (!this.#connection) await this.#connect();
     const packets = text.chunks().flatMap((chunk) => splitBytes(chunk, this.#loadChunkBytes));
     let result: mysql.ResultSetHeader;
-    const begin = this.#begin;
+    let results: unknown[];
+    const statements = [...(this.#begin ? ["START TRANSACTION"] : []), statement, ...after];
+    const at = this.#begin ? 1 : 0;
     this.#begin = false;
     try {
       // the server asks for the file in the middle of a multi-statement as well
-      const [results] = await this.#connection!.query<mysql.ResultSetHeader>({
-        sql: begin ? `START TRANSACTION;\n${statement}` : statement,
+      const [answer] = await this.#connection!.query<mysql.ResultSetHeader>({
+        sql: statements.join(";\n"),
         infileStreamFactory: () => Readable.from(packets),
       });
-      result = (begin ? afterBegin(results) : results) as mysql.ResultSetHeader;
+      results = statements.length === 1 ? [answer] : answer as unknown as unknown[];
+      result = results[at] as mysql.ResultSetHeader;
     } catch (error) {
       if (!isLocalInfileRefusal(error)) throw error;
       this.#localInfile = false;
@@ -482,6 +497,7 @@ export class MysqlSink implements RowWriter {
     const rows = text.rows;
     const expected = text.format.duplicates === "ignore" ? rows - result.affectedRows : 0;
     if (result.warningStatus > expected) {
+      // (the warnings shown are the last statement's: a LOAD followed by others names none)
       const warnings = await this.#query("SHOW WARNINGS") as {
         Level: string;
         Code: number;
@@ -496,6 +512,7 @@ export class MysqlSink implements RowWriter {
           `columns, never narrows them)`,
       );
     }
+    return results.slice(at + 1);
   }
 
   async #alreadyCommitted(positions: Positions): Promise<boolean> {

@@ -61,7 +61,8 @@ export const MIRROR: SinkMode = {
   // a key's later line replaces its earlier one, in the table as in the staging table
   bulkLoad: "replace",
   fenced: true,
-  stages: true,
+  // a batch with deletes, truncates or a fence goes through the source key's last changes
+  stageOf: (rows) => rows.text ? { columns: rows.columnNames, unique: rows.keyColumns } : undefined,
   sourceColumns: (columns, key) => columns.map((c) => ({ ...c, nullable: !key.includes(c.name) })),
   createTableDdl: (database, table, columns, key) =>
     createTableDdl(database, table, [...columns, ...METADATA_COLUMNS], key),
@@ -112,7 +113,7 @@ async function writeLoaded(
   const { database } = target;
   if (text.tagged("d") === 0 && text.tagged("t") === 0 && !fence) {
     const statement = loadDataStatement(database, rows.table, rows.columnNames, text.format);
-    return await target.load(qualifiedName(database, rows.table), statement, text);
+    return void await target.load(qualifiedName(database, rows.table), statement, text);
   }
   await writeStaged(run, target, rows, text, fence);
 }

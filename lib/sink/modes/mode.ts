@@ -25,11 +25,23 @@ export type ModeName = "history" | "mirror" | "scd2";
 export type SqlRunner = (sql: string, values?: unknown[]) => Promise<unknown>;
 
 /**
- * Runs a `LOAD DATA LOCAL INFILE` of `text` inside the batch's transaction; rejects when
- * the server would have stored a value other than the one sent, or refuses the statement.
- * `table` names the target in messages.
+ * Runs a `LOAD DATA LOCAL INFILE` of `text` inside the batch's transaction, then the statements
+ * `after` in the same round trip, and returns their results; rejects when the server would have
+ * stored a value other than the one sent, or refuses the statement. `table` names the target in
+ * messages.
  */
-export type LoadRunner = (table: string, statement: string, text: LoadDataText) => Promise<void>;
+export type LoadRunner = (
+  table: string,
+  statement: string,
+  text: LoadDataText,
+  after?: readonly string[],
+) => Promise<unknown[]>;
+
+/** A staging table's columns (the target's, by name) and its unique key (none when empty). */
+export interface StageSpec {
+  columns: readonly string[];
+  unique: readonly string[];
+}
 
 /**
  * Per partition of a table's topic, the next offset another process of the group stored: the
@@ -50,8 +62,8 @@ export interface WriteTarget {
   load: LoadRunner;
   /**
    * The name (unqualified, in `database`) of `table`'s staging table on this connection, for a
-   * mode with {@linkcode SinkMode.stages}: empty at the start of each batch, with the rows'
-   * columns and a `__seq` in load order.
+   * mode with {@linkcode SinkMode.stageOf}: empty at the start of each batch, with the columns it
+   * asked for and a `__seq` in load order.
    */
   stage(table: string): string;
   /**
@@ -85,11 +97,11 @@ export interface SinkMode {
    */
   fenced: boolean;
   /**
-   * True when the mode may load text rows into a staging table first (a temporary table
-   * keyed by the source key, see {@linkcode WriteTarget.stage}), which the sink then creates
-   * before each batch's transaction where it is missing.
+   * The staging table a table's rows may go through (a temporary table, see
+   * {@linkcode WriteTarget.stage}), or undefined for none: the sink creates it before each
+   * batch's transaction where it is missing.
    */
-  stages?: boolean;
+  stageOf?(rows: TableRows): StageSpec | undefined;
   /** The source columns as the target holds them (which may be NULL). */
   sourceColumns(columns: readonly ColumnDef[], key: readonly string[]): ColumnDef[];
   /** `CREATE TABLE IF NOT EXISTS` for the target, from its {@linkcode sourceColumns}. */
