@@ -153,7 +153,10 @@ export class MysqlSink implements RowWriter {
   #begin = false;
   /** Column lists of `_cdc` tables as last read or written, by table name. */
   readonly #tables = new Map<string, ExistingColumn[]>();
-  /** Staging tables' names by target table (modes that stage). */
+  /**
+   * Staging tables' names by target table and staging columns: rows of two column lists of one
+   * table (a schema change within a batch) each have their own.
+   */
   readonly #stageNames = new Map<string, string>();
   /** The DDL of each staging table on the current connection (temporary: gone with it). */
   #stages = new Map<string, string>();
@@ -368,7 +371,7 @@ export class MysqlSink implements RowWriter {
               text: LoadDataText,
               after?: readonly string[],
             ) => this.#load(table, statement, text, after),
-            stage: (table: string) => this.#stageName(table),
+            stage: (rows: TableRows) => this.#stageName(rows.table, mode.stageOf!(rows)!),
             loadFormat: (table: string, names: readonly string[], duplicates: DuplicateKeys) =>
               this.#loadFormat(table, names, duplicates),
           };
@@ -422,9 +425,10 @@ export class MysqlSink implements RowWriter {
   }
 
   /** The staging table's name of `table` (one per table, short whatever the table's name). */
-  #stageName(table: string): string {
-    let name = this.#stageNames.get(table);
-    if (!name) this.#stageNames.set(table, name = `__cdc_stage_${this.#stageNames.size}`);
+  #stageName(table: string, spec: StageSpec): string {
+    const key = [table, ...spec.columns, "", ...spec.unique].join("\0");
+    let name = this.#stageNames.get(key);
+    if (!name) this.#stageNames.set(key, name = `__cdc_stage_${this.#stageNames.size}`);
     return name;
   }
 
@@ -440,7 +444,7 @@ export class MysqlSink implements RowWriter {
       if (!columnType) throw new Error(`no column ${name} known in ${table}`);
       return { name, columnType };
     });
-    const stage = this.#stageName(table);
+    const stage = this.#stageName(table, spec);
     const ddl = stageTableDdl(this.options.database, stage, columns, spec.unique);
     if (this.#stages.get(stage) === ddl) return;
     await this.#query(

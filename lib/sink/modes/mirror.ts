@@ -123,20 +123,22 @@ async function writeLoaded(
  * key): `LOAD DATA ... REPLACE` leaves each key's last change there with its load order
  * (`__seq`), then set-based statements in the batch's transaction drop what `fence` says was
  * applied, empty the table at the last truncate (a `DELETE`) and apply each key's last change
- * after it: deletes remove the key, the rest upsert the image. Equal to applying the changes one
- * by one, as {@linkcode lastChangePerKey} does for rows held as values.
+ * after it: deletes remove the key, the rest replace its row with the image (as the direct
+ * load does: a column missing from the image, dropped in the source, becomes NULL). Equal to
+ * applying the changes one by one, as {@linkcode lastChangePerKey} does for rows held as values.
  */
 export async function writeStaged(
   run: SqlRunner,
   target: WriteTarget,
-  { table, columnNames, keyColumns }: TableRows,
+  rows: TableRows,
   text: LoadDataText,
   fence: Fence | undefined,
 ): Promise<void> {
+  const { table, columnNames, keyColumns } = rows;
   const { database } = target;
   const name = qualifiedName(database, table);
-  const stage = qualifiedName(database, target.stage(table));
-  const load = loadDataStatement(database, target.stage(table), columnNames, text.format);
+  const stage = qualifiedName(database, target.stage(rows));
+  const load = loadDataStatement(database, target.stage(rows), columnNames, text.format);
   await target.load(name, load, text);
   if (fence) await run(`DELETE FROM ${stage} WHERE ${fenceCondition(fence)}`);
   let after = "";
@@ -162,11 +164,10 @@ export async function writeStaged(
     );
   }
   statements.push(
-    `INSERT INTO ${name} (${columns}) SELECT ${
+    // REPLACE, as the direct load does: a key's row is its last image whatever the path
+    `REPLACE INTO ${name} (${columns}) SELECT ${
       columnNames.map((c) => `s.${quoteIdent(c)}`).join(", ")
-    } FROM ${stage} s WHERE s.\`__op\` NOT IN ('d', 't')${after}${
-      upsertClause(columnNames, keyColumns)
-    }`,
+    } FROM ${stage} s WHERE s.\`__op\` NOT IN ('d', 't')${after}`,
     // empty for the next batch (a rolled-back batch leaves it empty too: it is transactional)
     `DELETE FROM ${stage}`,
   );

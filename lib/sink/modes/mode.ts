@@ -65,7 +65,7 @@ export interface WriteTarget {
    * mode with {@linkcode SinkMode.stageOf}: empty at the start of each batch, with the columns it
    * asked for and a `__seq` in load order.
    */
-  stage(table: string): string;
+  stage(rows: TableRows): string;
   /**
    * The LOAD DATA format of rows of `columnNames` in `table` (each column's kind from its type
    * in the table), for rows a mode builds itself; undefined where the server does not take

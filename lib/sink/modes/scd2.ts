@@ -224,9 +224,10 @@ function derivedTables(
 async function openVersions(
   run: SqlRunner,
   target: WriteTarget,
-  { table, keyColumns, layout }: TableRows,
+  batch: TableRows,
   rows: readonly SqlValue[][],
 ): Promise<Map<string, OpenVersion>> {
+  const { table, keyColumns, layout } = batch;
   const keys = new Map<string, SqlValue[]>();
   for (const row of rows) keys.set(keyText(row, layout), layout.key.map((i) => row[i]));
   if (keys.size === 0) return new Map();
@@ -236,7 +237,7 @@ async function openVersions(
   if (!format) {
     return await openVersionsSelected(run, name, keyColumns, keys, target.maxStatementLength);
   }
-  const stage = target.stage(table);
+  const stage = target.stage(batch);
   const text = new LoadDataText(format);
   for (const values of keys.values()) text.add(values);
   const staged = qualifiedName(target.database, stage);
