@@ -308,12 +308,13 @@ export class LoadDataText {
     this.#firstField = true;
   }
 
-  /** Appends every complete line of `other` (of the same format), as they are. */
+  /** Appends every complete line of `other` (of the same format), as they are, with their tags. */
   append(other: LoadDataText): void {
     this.#handOver();
     if (this.#pos > this.#lineStart) throw new Error("a line is being written");
     for (const chunk of other.chunks()) this.#chunks.push(chunk);
     this.#rows += other.rows;
+    for (const [tag, n] of other.#tags) this.#tags.set(tag, (this.#tags.get(tag) ?? 0) + n);
   }
 
   /** Bytes of the complete lines so far. */
