@@ -67,7 +67,16 @@ export const MIRROR: SinkMode = {
   createTableDdl: (database, table, columns, key) =>
     createTableDdl(database, table, [...columns, ...METADATA_COLUMNS], key),
   async write(run, target, rows, fence) {
-    if (rows.text) return await writeLoaded(run, target, rows, rows.text, fence);
+    const { text } = rows;
+    // creates, reads and updates only, none below a fence: LOAD DATA ... REPLACE into the
+    // table, one statement, the server's own bulk upsert (a replaced row gets the whole image:
+    // a column the source dropped becomes NULL); any other batch through the staging table
+    if (text && text.tagged("d") === 0 && text.tagged("t") === 0 && !fence) {
+      const { database } = target;
+      const statement = loadDataStatement(database, rows.table, rows.columnNames, text.format);
+      return void await target.load(qualifiedName(database, rows.table), statement, text);
+    }
+    if (text) return await writeStaged(run, target, rows, text, fence);
     const { table, columnNames, keyColumns, layout } = rows;
     const name = qualifiedName(target.database, table);
     const keyList = `(${keyColumns.map(quoteIdent).join(", ")})`;
@@ -95,27 +104,6 @@ function upsertClause(columnNames: readonly string[], keyColumns: readonly strin
     )
       .join(", ")
   }`;
-}
-
-/**
- * Rows held as LOAD DATA text (lines tagged with their op). Creates, reads and updates only,
- * none below a fence: `LOAD DATA ... REPLACE` into the table, one statement, as the server's own
- * bulk upsert (a replaced row gets the whole image: a column the source dropped becomes NULL).
- * Otherwise {@linkcode writeStaged}.
- */
-async function writeLoaded(
-  run: SqlRunner,
-  target: WriteTarget,
-  rows: TableRows,
-  text: LoadDataText,
-  fence: Fence | undefined,
-): Promise<void> {
-  const { database } = target;
-  if (text.tagged("d") === 0 && text.tagged("t") === 0 && !fence) {
-    const statement = loadDataStatement(database, rows.table, rows.columnNames, text.format);
-    return void await target.load(qualifiedName(database, rows.table), statement, text);
-  }
-  await writeStaged(run, target, rows, text, fence);
 }
 
 /**
