@@ -107,12 +107,24 @@ function splitBytes(bytes: Buffer, size: number): Buffer[] {
 }
 
 /**
- * The results of `START TRANSACTION;` and a statement, without the first's: the statement's
- * result, or the list of its results where it is several statements itself.
+ * Statements that go before a batch's first statement, in its round trip, and what checks
+ * their results (throwing rolls the batch back).
  */
-function afterBegin(results: unknown): unknown {
-  const list = results as unknown[];
-  return list.length === 2 ? list[1] : list.slice(1);
+interface Opening {
+  statements: readonly string[];
+  check(results: readonly unknown[]): void;
+}
+
+/**
+ * Thrown when a batch written on the assumption that the stored positions were this sink's own
+ * last ones finds them moved (another process of the group wrote since): it is rolled back and
+ * written again with the stored positions read first.
+ */
+class FenceMoved extends Error {}
+
+/** A statement with its values escaped into it. */
+function formatted({ sql, values }: Statement): string {
+  return mysql.format(sql, values as Parameters<typeof mysql.format>[1]);
 }
 
 /** MySQL's duplicate-key error, a warning under LOAD DATA's IGNORE. */
@@ -147,10 +159,10 @@ export class MysqlSink implements RowWriter {
   #loadChunkBytes = 256 * 1024;
   /**
    * Set while a batch's transaction waits to be started: the next statement sent begins with
-   * `START TRANSACTION`, in one round trip (each round trip of a write waits for a turn of a
-   * busy event loop, BENCHMARKS.md).
+   * these (`START TRANSACTION`, and in a fenced mode the read of the positions), in one round
+   * trip (each round trip of a write waits for a turn of a busy event loop, BENCHMARKS.md).
    */
-  #begin = false;
+  #opening?: Opening;
   /** Column lists of `_cdc` tables as last read or written, by table name. */
   readonly #tables = new Map<string, ExistingColumn[]>();
   /**
@@ -254,13 +266,21 @@ export class MysqlSink implements RowWriter {
 
   async #query(sql: string, values?: unknown[]): Promise<unknown> {
     if (!this.#connection) await this.#connect();
-    if (!this.#begin) {
+    const opening = this.#opening;
+    if (!opening) {
       const [result] = await this.#connection!.query(sql, values);
       return result;
     }
-    this.#begin = false;
-    const [results] = await this.#connection!.query(`START TRANSACTION;\n${sql}`, values);
-    return afterBegin(results);
+    this.#opening = undefined;
+    // formatted alone: the opening statements hold no placeholders, and no value may land in one
+    const own = values?.length
+      ? mysql.format(sql, values as Parameters<typeof mysql.format>[1])
+      : sql;
+    const [answer] = await this.#connection!.query([...opening.statements, own].join(";\n"));
+    const results = answer as unknown as unknown[];
+    const n = opening.statements.length;
+    opening.check(results.slice(0, n));
+    return results.length === n + 1 ? results[n] : results.slice(n);
   }
 
   #run(statement: Statement): Promise<unknown> {
@@ -356,44 +376,91 @@ export class MysqlSink implements RowWriter {
           const spec = mode.stageOf?.(t);
           if (spec) await this.#ensureStage(t.table, spec);
         }
-        // the transaction starts with the batch's first statement, in its round trip
-        this.#begin = true;
         try {
-          const tables = mode.fenced
-            ? await this.#unwritten(batch)
-            : batch.tables.map((rows) => ({ rows, fence: undefined }));
-          const target = {
-            database,
-            maxStatementLength: this.#maxStatementLength,
-            load: (
-              table: string,
-              statement: string,
-              text: LoadDataText,
-              after?: readonly string[],
-            ) => this.#load(table, statement, text, after),
-            stage: (rows: TableRows) => this.#stageName(rows.table, mode.stageOf!(rows)!),
-            loadFormat: (table: string, names: readonly string[], duplicates: DuplicateKeys) =>
-              this.#loadFormat(table, names, duplicates),
-          };
-          const run = (sql: string, values?: unknown[]) => this.#query(sql, values);
-          for (const { rows, fence } of tables) await mode.write(run, target, rows, fence);
-          if (batch.deadLetters.length) {
-            await this.#run(
-              insertDeadLetters(database, deadLetterTable, groupId, batch.deadLetters),
-            );
-          }
-          // the positions and the COMMIT in one round trip
-          const positions = upsertPositions(database, offsetsTable, groupId, batch.positions);
-          if (positions) await this.#query(`${positions.sql};\nCOMMIT`, positions.values);
-          else await this.#query("COMMIT");
+          return await this.#writeOnce(batch, mode.fenced && this.#wroteLast(batch));
         } catch (error) {
-          this.#begin = false;
-          await this.#connection?.query("ROLLBACK").catch(() => undefined);
-          throw error;
+          if (!(error instanceof FenceMoved)) throw error;
+          log.info("another process of the group wrote since this one's last batch: fencing");
+          return await this.#writeOnce(batch, false);
         }
-        this.#wrote(batch.positions);
       })
     );
+  }
+
+  /**
+   * One attempt at a batch's transaction. `assumeOwn`: the stored positions are taken to be this
+   * sink's own last ones (nothing to fence) and are read, locked, in the round trip of the
+   * batch's first statement, which throws {@linkcode FenceMoved} if they are not. Otherwise a
+   * fenced mode reads them first.
+   */
+  async #writeOnce(batch: SinkBatch, assumeOwn: boolean): Promise<void> {
+    const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
+    // the transaction starts with the batch's first statement, in its round trip
+    this.#opening = { statements: ["START TRANSACTION"], check: () => undefined };
+    if (assumeOwn) {
+      const read = selectPositions(database, offsetsTable, groupId, [...batch.positions.keys()]);
+      this.#opening = {
+        statements: ["START TRANSACTION", `${formatted(read)} FOR UPDATE`],
+        check: (results) => {
+          const stored = positionsFromRows(results[1] as Parameters<typeof positionsFromRows>[0]);
+          if (!this.#isWritten(stored)) throw new FenceMoved();
+        },
+      };
+    }
+    try {
+      const tables = mode.fenced && !assumeOwn
+        ? await this.#unwritten(batch)
+        : batch.tables.map((rows) => ({ rows, fence: undefined }));
+      const target = {
+        database,
+        maxStatementLength: this.#maxStatementLength,
+        load: (
+          table: string,
+          statement: string,
+          text: LoadDataText,
+          after?: readonly string[],
+        ) => this.#load(table, statement, text, after),
+        stage: (rows: TableRows) => this.#stageName(rows.table, mode.stageOf!(rows)!),
+        loadFormat: (table: string, names: readonly string[], duplicates: DuplicateKeys) =>
+          this.#loadFormat(table, names, duplicates),
+      };
+      const run = (sql: string, values?: unknown[]) => this.#query(sql, values);
+      for (const { rows, fence } of tables) await mode.write(run, target, rows, fence);
+      if (batch.deadLetters.length) {
+        await this.#run(
+          insertDeadLetters(database, deadLetterTable, groupId, batch.deadLetters),
+        );
+      }
+      // the positions and the COMMIT in one round trip
+      const positions = upsertPositions(database, offsetsTable, groupId, batch.positions);
+      if (positions) await this.#query(`${positions.sql};\nCOMMIT`, positions.values);
+      else await this.#query("COMMIT");
+    } catch (error) {
+      this.#opening = undefined;
+      await this.#connection?.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    }
+    this.#wrote(batch.positions);
+  }
+
+  /** Whether this sink wrote every partition of the batch before (see {@linkcode #written}). */
+  #wroteLast(batch: SinkBatch): boolean {
+    for (const [topic, partitions] of batch.positions) {
+      for (const partition of partitions.keys()) {
+        if (this.#written.get(topic)?.get(partition) === undefined) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether every stored position is the one this sink wrote last. */
+  #isWritten(stored: Positions): boolean {
+    for (const [topic, partitions] of stored) {
+      for (const [partition, offset] of partitions) {
+        if (this.#written.get(topic)?.get(partition) !== offset) return false;
+      }
+    }
+    return true;
   }
 
   /** Notes the positions of a committed batch (see {@linkcode #written}). */
@@ -478,9 +545,10 @@ export class MysqlSink implements RowWriter {
     const packets = text.chunks().flatMap((chunk) => splitBytes(chunk, this.#loadChunkBytes));
     let result: mysql.ResultSetHeader;
     let results: unknown[];
-    const statements = [...(this.#begin ? ["START TRANSACTION"] : []), statement, ...after];
-    const at = this.#begin ? 1 : 0;
-    this.#begin = false;
+    const opening = this.#opening;
+    this.#opening = undefined;
+    const statements = [...(opening?.statements ?? []), statement, ...after];
+    const at = opening?.statements.length ?? 0;
     try {
       // the server asks for the file in the middle of a multi-statement as well
       const [answer] = await this.#connection!.query<mysql.ResultSetHeader>({
@@ -488,6 +556,7 @@ export class MysqlSink implements RowWriter {
         infileStreamFactory: () => Readable.from(packets),
       });
       results = statements.length === 1 ? [answer] : answer as unknown as unknown[];
+      opening?.check(results.slice(0, at));
       result = results[at] as mysql.ResultSetHeader;
     } catch (error) {
       if (!isLocalInfileRefusal(error)) throw error;
