@@ -15,8 +15,7 @@
  */
 import { connectMysql } from "../helpers.ts";
 import { servicePid } from "../../tools/stack/services.ts";
-import { mariadbClientArgs } from "./contenders.ts";
-import { SINK_DB } from "../../tools/stack/config.ts";
+import { runClient } from "./contenders.ts";
 
 const rows = Number(Deno.args[0] ?? 200_000);
 const BATCH = 5000;
@@ -76,21 +75,10 @@ try {
   await db.query(`CREATE DATABASE ${database}`);
   await db.query(`USE ${database}`);
   await db.query(DDL);
+  await Deno.writeTextFile(`${dir}/load.sql`, statements.join("\n") + "\n");
   const cpu = mariadbCpu();
-  const started = performance.now();
-  const client = new Deno.Command("mariadb", {
-    args: mariadbClientArgs(database, true),
-    env: { MYSQL_PWD: SINK_DB.password },
-    stdin: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const writer = client.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(statements.join("\n") + "\n"));
-  await writer.close();
-  const status = await client.status;
-  const wall = (performance.now() - started) / 1000;
+  const wall = await runClient(database, `${dir}/load.sql`, true);
   const used = mariadbCpu() - cpu;
-  if (!status.success) throw new Error(`mariadb exited ${status.code}`);
   const load = Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
   console.log(
     `${rows} rows by LOAD DATA: mariadbd ${used.toFixed(2)} s CPU (${

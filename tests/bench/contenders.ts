@@ -386,19 +386,14 @@ export function mariadbClientArgs(database: string, localInfile: boolean): strin
 }
 
 /**
- * Creates `database` with the `_cdc` DDL, then times the `mariadb` client running `file`
- * (its stdin): seconds from the client's start to its exit, every row committed.
+ * Times the `mariadb` client running the statements in `file` (its stdin) in `database`:
+ * seconds from the client's start to its exit. Throws when it fails.
  */
-export async function runCeiling(
-  db: mysql.Connection,
-  input: CeilingInput,
+export async function runClient(
   database: string,
   file: string,
   localInfile: boolean,
 ): Promise<number> {
-  await db.query(`CREATE DATABASE ${ident(database)}`);
-  await db.query(`USE ${ident(database)}`);
-  await db.query(input.ddl);
   const started = performance.now();
   const client = new Deno.Command("mariadb", {
     args: mariadbClientArgs(database, localInfile),
@@ -414,6 +409,24 @@ export async function runCeiling(
   ]);
   const seconds = (performance.now() - started) / 1000;
   if (!status.success) throw new Error(`mariadb < ${file} exited ${status.code}: ${stderr}`);
+  return seconds;
+}
+
+/**
+ * Creates `database` with the `_cdc` DDL, then times the `mariadb` client running `file`
+ * (its stdin): seconds from the client's start to its exit, every row committed.
+ */
+export async function runCeiling(
+  db: mysql.Connection,
+  input: CeilingInput,
+  database: string,
+  file: string,
+  localInfile: boolean,
+): Promise<number> {
+  await db.query(`CREATE DATABASE ${ident(database)}`);
+  await db.query(`USE ${ident(database)}`);
+  await db.query(input.ddl);
+  const seconds = await runClient(database, file, localInfile);
   const sum = await checksum(db, database, input.table);
   if (sum !== input.checksum) {
     throw new Error(
