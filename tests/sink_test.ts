@@ -8,6 +8,7 @@ import { BatchBuffer, type SinkBatch } from "../lib/sink/batch.ts";
 import { targetOf } from "../lib/sink/testing.ts";
 import { type ColumnDef, IncompatibleSchemaChangeError } from "../lib/mysql/dialect.ts";
 import { HISTORY } from "../lib/sink/modes/history.ts";
+import { MIRROR } from "../lib/sink/modes/mirror.ts";
 import { MysqlSink } from "../lib/sink/mysql_sink.ts";
 import type { SqlValue } from "../lib/mysql/values.ts";
 import { connectMysql, query, STACK, uniqueSuffix } from "./helpers.ts";
@@ -50,10 +51,18 @@ function batchFor(
   return buffer.drain();
 }
 
-/** The server's count of LOAD DATA statements so far. */
-async function loadStatements(db: Awaited<ReturnType<typeof connectMysql>>): Promise<number> {
-  const [row] = await query<{ Value: string }>(db, "SHOW GLOBAL STATUS LIKE 'Com_load'");
+/** The server's count of `counter` (a global status variable) so far. */
+async function statusCount(
+  db: Awaited<ReturnType<typeof connectMysql>>,
+  counter: string,
+): Promise<number> {
+  const [row] = await query<{ Value: string }>(db, "SHOW GLOBAL STATUS LIKE ?", [counter]);
   return Number(row.Value);
+}
+
+/** The server's count of LOAD DATA statements so far. */
+function loadStatements(db: Awaited<ReturnType<typeof connectMysql>>): Promise<number> {
+  return statusCount(db, "Com_load");
 }
 
 for (const bulkLoad of [true, false]) {
@@ -213,6 +222,92 @@ Deno.test({
       await db.query("SET GLOBAL local_infile = DEFAULT");
       await opened.close();
       await refusedAtConnect.close();
+      await db.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await db.end();
+    }
+  },
+});
+
+/** A mirror sink into `database` for group "g", keyed by `id`. */
+function mirrorSink(database: string): MysqlSink {
+  return new MysqlSink({
+    ...STACK.mysql,
+    database,
+    mode: MIRROR,
+    groupId: "g",
+    offsetsTable: "__cdc_offsets",
+    deadLetterTable: "__cdc_dead_letter",
+    retryTimeoutMs: 10_000,
+  });
+}
+
+Deno.test({
+  name: "sink: a mirror's late batch after another process wrote is fenced (LOAD DATA paths)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const database = `cdc_sink_${uniqueSuffix()}`;
+    const [a, b] = [mirrorSink(database), mirrorSink(database)];
+    const db = await connectMysql();
+    // change `op` of key `id` to `name` at partition 0's `offset`
+    const row = (op: string, id: number, name: string, offset: number): SqlValue[] => [
+      id,
+      name,
+      op,
+      null,
+      "2026-01-01 00:00:00.000",
+      null,
+      0,
+      offset,
+    ];
+    const batch = (sink: MysqlSink, rows: SqlValue[][], next: number): SinkBatch => {
+      const target = targetOf("t_mirror", "topic", ID_NAME, ["id"], sink.bulkLoad);
+      const buffer = new BatchBuffer();
+      for (const r of rows) buffer.addRow(target, r);
+      buffer.advance("topic", 0, next);
+      return buffer.drain();
+    };
+    const mirror = async () =>
+      (await query<{ id: number; name: string; o: string }>(
+        db,
+        `SELECT id, name, __offset AS o FROM \`${database}\`.t_mirror ORDER BY id`,
+      )).map((r) => ({ ...r, o: Number(r.o) }));
+    try {
+      for (const sink of [a, b]) {
+        await sink.open(10_000);
+        await sink.ensureTable("t_mirror", ID_NAME, ["id"]);
+      }
+      assert.equal(a.bulkLoad, "replace", "mirror rows go as LOAD DATA text");
+      // a's first batch: nothing stored yet
+      await a.write(batch(a, [row("c", 1, "a0", 0), row("c", 2, "a1", 1)], 2));
+      // a again: its own position is the stored one (LOAD DATA REPLACE straight into the table)
+      await a.write(batch(a, [row("u", 1, "a2", 2)], 3));
+      // b takes the partition over from the group's offset (behind the sink) and goes on
+      await b.write(
+        batch(b, [row("u", 1, "a2", 2), row("u", 2, "b3", 3), row("c", 3, "b4", 4)], 5),
+      );
+      assert.deepEqual(await mirror(), [
+        { id: 1, name: "a2", o: 2 },
+        { id: 2, name: "b3", o: 3 },
+        { id: 3, name: "b4", o: 4 },
+      ]);
+      // a, not told yet, writes a late batch: its assumption (the stored position is its own)
+      // fails, that attempt is rolled back, the batch is fenced, and only what comes after b's
+      // position applies
+      const rollbacks = await statusCount(db, "Com_rollback");
+      await a.write(
+        batch(a, [row("u", 2, "late", 3), row("d", 3, "b4", 4), row("u", 1, "a5", 5)], 6),
+      );
+      assert.deepEqual(await mirror(), [
+        { id: 1, name: "a5", o: 5 },
+        { id: 2, name: "b3", o: 3 },
+        { id: 3, name: "b4", o: 4 },
+      ]);
+      assert.ok(await statusCount(db, "Com_rollback") > rollbacks, "the first attempt rolled back");
+      assert.deepEqual([...(await a.storedPositions(["topic"])).get("topic")!], [[0, 6]]);
+    } finally {
+      await a.close();
+      await b.close();
       await db.query(`DROP DATABASE IF EXISTS \`${database}\``);
       await db.end();
     }

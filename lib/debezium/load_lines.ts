@@ -136,7 +136,8 @@ function compile(schema: CompiledSchema, mappings: readonly ColumnMapping[]): Lo
         ? undecodable(error, schema.id, bytes.length - 5)
         : error;
     }
-    text.endLine();
+    // tagged with the op: a keyed mode writes lines without deletes or truncates as they are
+    text.endLine(envelope.op);
     return envelope;
   };
 }

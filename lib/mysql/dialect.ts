@@ -52,6 +52,29 @@ export function createTableDdl(
   }\n) ${TABLE_OPTIONS}`;
 }
 
+/**
+ * `CREATE TEMPORARY TABLE` of a batch's staging table: a sequence in load order (`__seq`), then
+ * `columns` with their server types (`COLUMN_TYPE` as the target shows it), every one nullable
+ * (a truncate's line has no key), and a unique key on `unique` (LOAD DATA ... REPLACE then keeps
+ * each key's last line). Temporary: private to the connection, and created or dropped without
+ * committing the transaction, unlike other DDL.
+ */
+export function stageTableDdl(
+  database: string,
+  stage: string,
+  columns: readonly ExistingColumn[],
+  unique: readonly string[],
+): string {
+  const parts = [
+    "`__seq` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+    ...columns.map((c) => `${quoteIdent(c.name)} ${c.columnType} NULL`),
+    ...(unique.length ? [`UNIQUE KEY (${unique.map(quoteIdent).join(", ")})`] : []),
+  ];
+  return `CREATE TEMPORARY TABLE ${qualifiedName(database, stage)} (\n  ${
+    parts.join(",\n  ")
+  }\n) ${TABLE_OPTIONS}`;
+}
+
 /** A secondary index of a table: its name and columns. */
 export interface TableIndex {
   name: string;

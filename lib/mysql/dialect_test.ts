@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { evolveTableDdl, IncompatibleSchemaChangeError, quoteIdent } from "./dialect.ts";
+import {
+  evolveTableDdl,
+  IncompatibleSchemaChangeError,
+  quoteIdent,
+  stageTableDdl,
+} from "./dialect.ts";
 
 Deno.test("quoteIdent doubles backticks so a name cannot end the identifier", () => {
   assert.equal(quoteIdent("order"), "`order`");
@@ -34,5 +39,19 @@ Deno.test("evolveTableDdl adds, widens, keeps dropped columns, and names an inco
     (e: unknown) =>
       e instanceof IncompatibleSchemaChangeError && e.column === "id" && e.oldType === "INT(11)" &&
       e.newType === "VARCHAR(5)" && /`db`.`t_cdc`/.test(e.message),
+  );
+});
+
+Deno.test("stageTableDdl: temporary, a load sequence, every column nullable, unique by the key", () => {
+  const ddl = stageTableDdl("db", "__cdc_stage_0", [
+    { name: "id", columnType: "int(11)" },
+    { name: "na`me", columnType: "varchar(10)" },
+  ], ["id"]);
+  assert.equal(
+    ddl,
+    "CREATE TEMPORARY TABLE `db`.`__cdc_stage_0` (\n" +
+      "  `__seq` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n" +
+      "  `id` int(11) NULL,\n  `na``me` varchar(10) NULL,\n  UNIQUE KEY (`id`)\n" +
+      ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
   );
 });

@@ -178,6 +178,8 @@ export class LoadDataText {
   #pos = 0;
   #lineStart = 0;
   #firstField = true;
+  /** Lines ended with each tag. */
+  readonly #tags = new Map<string, number>();
 
   constructor(format: LoadDataFormat) {
     this.format = format;
@@ -188,11 +190,19 @@ export class LoadDataText {
     return this.#rows;
   }
 
-  /** Appends a row: one line, fields separated by tabs. */
-  add(row: readonly SqlValue[]): void {
+  /**
+   * Rows whose line was ended with `tag` (a change event's op): a writer tells from these
+   * counts, without reading the text, whether a statement can take the rows as they are.
+   */
+  tagged(tag: string): number {
+    return this.#tags.get(tag) ?? 0;
+  }
+
+  /** Appends a row: one line, fields separated by tabs; `tag` as in {@linkcode endLine}. */
+  add(row: readonly SqlValue[], tag?: string): void {
     const { kinds } = this.format;
     for (let c = 0; c < kinds.length; c++) this.value(row[c], kinds[c], c);
-    this.endLine();
+    this.endLine(tag);
   }
 
   /** Appends column `column`'s `value`, of its column's `kind`. */
@@ -281,11 +291,12 @@ export class LoadDataText {
     this.#pos = pos;
   }
 
-  /** Ends the row being appended. */
-  endLine(): void {
+  /** Ends the row being appended, counting it under `tag` when given ({@linkcode tagged}). */
+  endLine(tag?: string): void {
     this.#reserve(1);
     this.#buffer[this.#pos++] = 0x0a;
     this.#rows++;
+    if (tag !== undefined) this.#tags.set(tag, (this.#tags.get(tag) ?? 0) + 1);
     this.#firstField = true;
     this.#lineStart = this.#pos;
     if (this.#pos >= CHUNK_BYTES) this.#handOver();
@@ -297,12 +308,13 @@ export class LoadDataText {
     this.#firstField = true;
   }
 
-  /** Appends every complete line of `other` (of the same format), as they are. */
+  /** Appends every complete line of `other` (of the same format), as they are, with their tags. */
   append(other: LoadDataText): void {
     this.#handOver();
     if (this.#pos > this.#lineStart) throw new Error("a line is being written");
     for (const chunk of other.chunks()) this.#chunks.push(chunk);
     this.#rows += other.rows;
+    for (const [tag, n] of other.#tags) this.#tags.set(tag, (this.#tags.get(tag) ?? 0) + n);
   }
 
   /** Bytes of the complete lines so far. */

@@ -130,3 +130,25 @@ Deno.test("LoadDataText.integer: the digits String() writes, signs and bigints i
   }
   assert.equal(textOf(text), values.map((n) => `${n}\n`).join(""));
 });
+
+Deno.test("LoadDataText.tagged: lines counted by the tag they ended with", () => {
+  const text = new LoadDataText(
+    loadDataFormat([{ name: "a", type: { name: "INT" }, nullable: true }], "replace"),
+  );
+  text.add([1], "c");
+  text.add([2], "d");
+  text.add([3], "c");
+  text.add([4]);
+  assert.deepEqual([text.rows, text.tagged("c"), text.tagged("d"), text.tagged("t")], [4, 2, 1, 0]);
+});
+
+Deno.test("LoadDataText.append: the other text's lines keep their tags", () => {
+  const format = loadDataFormat([{ name: "a", type: { name: "INT" }, nullable: true }], "replace");
+  const text = new LoadDataText(format);
+  const other = new LoadDataText(format);
+  text.add([1], "c");
+  other.add([2], "d");
+  other.add([3], "t");
+  text.append(other);
+  assert.deepEqual([text.rows, text.tagged("c"), text.tagged("d"), text.tagged("t")], [3, 1, 1, 1]);
+});

@@ -6,7 +6,7 @@
  */
 import type { DeadLetter } from "./bookkeeping.ts";
 import type { ColumnDef } from "../mysql/dialect.ts";
-import { type RowLayout, rowLayout } from "../debezium/cdc_row.ts";
+import { opOf, type RowLayout, rowLayout } from "../debezium/cdc_row.ts";
 import {
   type DuplicateKeys,
   type LoadDataFormat,
@@ -107,7 +107,7 @@ export class BatchBuffer {
    */
   addRow(target: RowTarget, row: SqlValue[]): void {
     const rows = this.#rowsOf(target);
-    if (rows.text) rows.text.add(row);
+    if (rows.text) rows.text.add(row, opOf(row, target.layout));
     else rows.rows.push(row);
     this.#records++;
     this.#touch();

@@ -12,8 +12,15 @@ import mysql from "mysql2/promise";
 import type { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import type { SinkBatch, TableRows } from "./batch.ts";
-import type { DuplicateKeys, LoadDataText } from "../mysql/load_data.ts";
-import type { SinkMode } from "./modes/mode.ts";
+import {
+  type ColumnKind,
+  type DuplicateKeys,
+  kindOf,
+  type LoadDataFormat,
+  type LoadDataText,
+} from "../mysql/load_data.ts";
+import { parseSqlType } from "../mysql/sql_types.ts";
+import type { Fence, SinkMode, StageSpec } from "./modes/mode.ts";
 import {
   deadLetterTableDdl,
   insertDeadLetters,
@@ -29,12 +36,13 @@ import {
   type ExistingColumn,
   qualifiedName,
   quoteIdent,
+  stageTableDdl,
 } from "../mysql/dialect.ts";
 import { logger } from "../util/log.ts";
 import { type Backoff, DEFAULT_BACKOFF, retry } from "../util/retry.ts";
 import { errorMessage } from "../util/errors.ts";
 import { describeMysql, type MysqlEndpoint } from "../mysql/endpoint.ts";
-import { isApplied, positionList, type Positions } from "../kafka/mod.ts";
+import { isApplied, positionList, type Positions, setPosition } from "../kafka/mod.ts";
 import type { RowWriter } from "./writer.ts";
 
 const log = logger("sink");
@@ -98,6 +106,27 @@ function splitBytes(bytes: Buffer, size: number): Buffer[] {
   );
 }
 
+/**
+ * Statements that go before a batch's first statement, in its round trip, and what checks
+ * their results (throwing rolls the batch back).
+ */
+interface Opening {
+  statements: readonly string[];
+  check(results: readonly unknown[]): void;
+}
+
+/**
+ * Thrown when a batch written on the assumption that the stored positions were this sink's own
+ * last ones finds them moved (another process of the group wrote since): it is rolled back and
+ * written again with the stored positions read first.
+ */
+class FenceMoved extends Error {}
+
+/** A statement with its values escaped into it. */
+function formatted({ sql, values }: Statement): string {
+  return mysql.format(sql, values as Parameters<typeof mysql.format>[1]);
+}
+
 /** MySQL's duplicate-key error, a warning under LOAD DATA's IGNORE. */
 const ER_DUP_ENTRY = 1062;
 
@@ -128,8 +157,27 @@ export class MysqlSink implements RowWriter {
   #localInfile?: boolean;
   /** Bytes per packet of a LOAD DATA's text: well under the server's packet limit. */
   #loadChunkBytes = 256 * 1024;
+  /**
+   * Set while a batch's transaction waits to be started: the next statement sent begins with
+   * these (`START TRANSACTION`, and in a fenced mode the read of the positions), in one round
+   * trip (each round trip of a write waits for a turn of a busy event loop, BENCHMARKS.md).
+   */
+  #opening?: Opening;
   /** Column lists of `_cdc` tables as last read or written, by table name. */
   readonly #tables = new Map<string, ExistingColumn[]>();
+  /**
+   * Staging tables' names by target table and staging columns: rows of two column lists of one
+   * table (a schema change within a batch) each have their own.
+   */
+  readonly #stageNames = new Map<string, string>();
+  /** The DDL of each staging table on the current connection (temporary: gone with it). */
+  #stages = new Map<string, string>();
+  /**
+   * The positions this sink committed last, per topic and partition: where the stored ones
+   * still equal them, no other process of the group wrote since, and a batch holds nothing
+   * applied already (its rows come after this sink's last ones).
+   */
+  readonly #written: Positions = new Map();
 
   constructor(options: SinkOptions) {
     this.options = options;
@@ -205,6 +253,7 @@ export class MysqlSink implements RowWriter {
       );
     }
     this.#localInfile = allowed;
+    this.#stages = new Map();
     this.#connection = connection;
   }
 
@@ -217,8 +266,21 @@ export class MysqlSink implements RowWriter {
 
   async #query(sql: string, values?: unknown[]): Promise<unknown> {
     if (!this.#connection) await this.#connect();
-    const [result] = await this.#connection!.query(sql, values);
-    return result;
+    const opening = this.#opening;
+    if (!opening) {
+      const [result] = await this.#connection!.query(sql, values);
+      return result;
+    }
+    this.#opening = undefined;
+    // formatted alone: the opening statements hold no placeholders, and no value may land in one
+    const own = values?.length
+      ? mysql.format(sql, values as Parameters<typeof mysql.format>[1])
+      : sql;
+    const [answer] = await this.#connection!.query([...opening.statements, own].join(";\n"));
+    const results = answer as unknown as unknown[];
+    const n = opening.statements.length;
+    opening.check(results.slice(0, n));
+    return results.length === n + 1 ? results[n] : results.slice(n);
   }
 
   #run(statement: Statement): Promise<unknown> {
@@ -305,35 +367,157 @@ export class MysqlSink implements RowWriter {
       this.#withReconnect("writing a batch", async (attempt) => {
         if (attempt > 1 && await this.#alreadyCommitted(batch.positions)) {
           log.info("the previous attempt of this batch had committed; not writing it again");
+          this.#wrote(batch.positions);
           return;
         }
-        await this.#query("START TRANSACTION");
+        const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
+        // temporary tables: made outside the transaction, like all DDL here
+        for (const t of batch.tables) {
+          const spec = mode.stageOf?.(t);
+          if (spec) await this.#ensureStage(t.table, spec);
+        }
         try {
-          const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
-          const tables = mode.fenced ? await this.#unwritten(batch) : batch.tables;
-          const target = {
-            database,
-            maxStatementLength: this.#maxStatementLength,
-            load: (table: string, statement: string, text: LoadDataText) =>
-              this.#load(table, statement, text),
-          };
-          const run = (sql: string, values?: unknown[]) => this.#query(sql, values);
-          for (const rows of tables) await mode.write(run, target, rows);
-          if (batch.deadLetters.length) {
-            await this.#run(
-              insertDeadLetters(database, deadLetterTable, groupId, batch.deadLetters),
-            );
-          }
-          // the positions and the COMMIT in one round trip
-          const positions = upsertPositions(database, offsetsTable, groupId, batch.positions);
-          if (positions) await this.#query(`${positions.sql};\nCOMMIT`, positions.values);
-          else await this.#query("COMMIT");
+          return await this.#writeOnce(batch, mode.fenced && this.#wroteLast(batch));
         } catch (error) {
-          await this.#connection?.query("ROLLBACK").catch(() => undefined);
-          throw error;
+          if (!(error instanceof FenceMoved)) throw error;
+          log.info("another process of the group wrote since this one's last batch: fencing");
+          return await this.#writeOnce(batch, false);
         }
       })
     );
+  }
+
+  /**
+   * One attempt at a batch's transaction. `assumeOwn`: the stored positions are taken to be this
+   * sink's own last ones (nothing to fence) and are read, locked, in the round trip of the
+   * batch's first statement, which throws {@linkcode FenceMoved} if they are not. Otherwise a
+   * fenced mode reads them first.
+   */
+  async #writeOnce(batch: SinkBatch, assumeOwn: boolean): Promise<void> {
+    const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
+    // the transaction starts with the batch's first statement, in its round trip
+    this.#opening = { statements: ["START TRANSACTION"], check: () => undefined };
+    if (assumeOwn) {
+      const read = selectPositions(database, offsetsTable, groupId, [...batch.positions.keys()]);
+      this.#opening = {
+        statements: ["START TRANSACTION", `${formatted(read)} FOR UPDATE`],
+        check: (results) => {
+          const stored = positionsFromRows(results[1] as Parameters<typeof positionsFromRows>[0]);
+          if (!this.#isWritten(stored)) throw new FenceMoved();
+        },
+      };
+    }
+    try {
+      const tables = mode.fenced && !assumeOwn
+        ? await this.#unwritten(batch)
+        : batch.tables.map((rows) => ({ rows, fence: undefined }));
+      const target = {
+        database,
+        maxStatementLength: this.#maxStatementLength,
+        load: (
+          table: string,
+          statement: string,
+          text: LoadDataText,
+          after?: readonly string[],
+        ) => this.#load(table, statement, text, after),
+        stage: (rows: TableRows) => this.#stageName(rows.table, mode.stageOf!(rows)!),
+        loadFormat: (table: string, names: readonly string[], duplicates: DuplicateKeys) =>
+          this.#loadFormat(table, names, duplicates),
+      };
+      const run = (sql: string, values?: unknown[]) => this.#query(sql, values);
+      for (const { rows, fence } of tables) await mode.write(run, target, rows, fence);
+      if (batch.deadLetters.length) {
+        await this.#run(
+          insertDeadLetters(database, deadLetterTable, groupId, batch.deadLetters),
+        );
+      }
+      // the positions and the COMMIT in one round trip
+      const positions = upsertPositions(database, offsetsTable, groupId, batch.positions);
+      if (positions) await this.#query(`${positions.sql};\nCOMMIT`, positions.values);
+      else await this.#query("COMMIT");
+    } catch (error) {
+      this.#opening = undefined;
+      await this.#connection?.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    }
+    this.#wrote(batch.positions);
+  }
+
+  /** Whether this sink wrote every partition of the batch before (see {@linkcode #written}). */
+  #wroteLast(batch: SinkBatch): boolean {
+    for (const [topic, partitions] of batch.positions) {
+      for (const partition of partitions.keys()) {
+        if (this.#written.get(topic)?.get(partition) === undefined) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether every stored position is the one this sink wrote last. */
+  #isWritten(stored: Positions): boolean {
+    for (const [topic, partitions] of stored) {
+      for (const [partition, offset] of partitions) {
+        if (this.#written.get(topic)?.get(partition) !== offset) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Notes the positions of a committed batch (see {@linkcode #written}). */
+  #wrote(positions: Positions): void {
+    for (const [topic, partitions] of positions) {
+      for (const [partition, offset] of partitions) {
+        setPosition(this.#written, topic, partition, offset);
+      }
+    }
+  }
+
+  /** See {@linkcode WriteTarget.loadFormat}: kinds from the table's column types as read. */
+  #loadFormat(
+    table: string,
+    columnNames: readonly string[],
+    duplicates: DuplicateKeys,
+  ): LoadDataFormat | undefined {
+    if (!this.#localInfile) return undefined;
+    const types = new Map(
+      (this.#tables.get(table) ?? []).map((c) => [c.name.toLowerCase(), c.columnType]),
+    );
+    const kinds: ColumnKind[] = [];
+    for (const name of columnNames) {
+      const type = parseSqlType(types.get(name.toLowerCase()) ?? "");
+      if (!type) return undefined;
+      kinds.push(kindOf(type));
+    }
+    return { kinds, duplicates };
+  }
+
+  /** The staging table's name of `table` (one per table, short whatever the table's name). */
+  #stageName(table: string, spec: StageSpec): string {
+    const key = [table, ...spec.columns, "", ...spec.unique].join("\0");
+    let name = this.#stageNames.get(key);
+    if (!name) this.#stageNames.set(key, name = `__cdc_stage_${this.#stageNames.size}`);
+    return name;
+  }
+
+  /**
+   * Makes the staging table of `table` on this connection where it is missing or differs from
+   * `spec`: its columns with the target's types, its unique key.
+   */
+  async #ensureStage(table: string, spec: StageSpec): Promise<void> {
+    const existing = this.#tables.get(table) ?? [];
+    const types = new Map(existing.map((c) => [c.name.toLowerCase(), c.columnType]));
+    const columns = spec.columns.map((name) => {
+      const columnType = types.get(name.toLowerCase());
+      if (!columnType) throw new Error(`no column ${name} known in ${table}`);
+      return { name, columnType };
+    });
+    const stage = this.#stageName(table, spec);
+    const ddl = stageTableDdl(this.options.database, stage, columns, spec.unique);
+    if (this.#stages.get(stage) === ddl) return;
+    await this.#query(
+      `DROP TEMPORARY TABLE IF EXISTS ${qualifiedName(this.options.database, stage)};\n${ddl}`,
+    );
+    this.#stages.set(stage, ddl);
   }
 
   /**
@@ -351,15 +535,29 @@ export class MysqlSink implements RowWriter {
    * exactly or not at all, as with a strict-mode INSERT. A refusal of LOCAL INFILE stops the
    * stream: its rows are buffered as text, and a restart writes INSERTs.
    */
-  async #load(table: string, statement: string, text: LoadDataText): Promise<void> {
+  async #load(
+    table: string,
+    statement: string,
+    text: LoadDataText,
+    after: readonly string[] = [],
+  ): Promise<unknown[]> {
     if (!this.#connection) await this.#connect();
     const packets = text.chunks().flatMap((chunk) => splitBytes(chunk, this.#loadChunkBytes));
     let result: mysql.ResultSetHeader;
+    let results: unknown[];
+    const opening = this.#opening;
+    this.#opening = undefined;
+    const statements = [...(opening?.statements ?? []), statement, ...after];
+    const at = opening?.statements.length ?? 0;
     try {
-      [result] = await this.#connection!.query<mysql.ResultSetHeader>({
-        sql: statement,
+      // the server asks for the file in the middle of a multi-statement as well
+      const [answer] = await this.#connection!.query<mysql.ResultSetHeader>({
+        sql: statements.join(";\n"),
         infileStreamFactory: () => Readable.from(packets),
       });
+      results = statements.length === 1 ? [answer] : answer as unknown as unknown[];
+      opening?.check(results.slice(0, at));
+      result = results[at] as mysql.ResultSetHeader;
     } catch (error) {
       if (!isLocalInfileRefusal(error)) throw error;
       this.#localInfile = false;
@@ -372,6 +570,7 @@ export class MysqlSink implements RowWriter {
     const rows = text.rows;
     const expected = text.format.duplicates === "ignore" ? rows - result.affectedRows : 0;
     if (result.warningStatus > expected) {
+      // (the warnings shown are the last statement's: a LOAD followed by others names none)
       const warnings = await this.#query("SHOW WARNINGS") as {
         Level: string;
         Code: number;
@@ -386,6 +585,7 @@ export class MysqlSink implements RowWriter {
           `columns, never narrows them)`,
       );
     }
+    return results.slice(at + 1);
   }
 
   async #alreadyCommitted(positions: Positions): Promise<boolean> {
@@ -398,9 +598,11 @@ export class MysqlSink implements RowWriter {
   /**
    * The batch's rows not yet written by any process of the group: the stored positions
    * are read under a lock, so that of two processes holding one partition for a moment
-   * (a rebalance), the later one drops what the earlier already applied.
+   * (a rebalance), the later one drops what the earlier already applied. Rows held as values
+   * are filtered here; for rows held as text, the mode gets the fence to apply on the server,
+   * unless the stored positions are this sink's own last ones (nothing to drop).
    */
-  async #unwritten(batch: SinkBatch): Promise<TableRows[]> {
+  async #unwritten(batch: SinkBatch): Promise<{ rows: TableRows; fence?: Fence }[]> {
     const { database, offsetsTable, groupId } = this.options;
     const read = selectPositions(database, offsetsTable, groupId, [...batch.positions.keys()]);
     const stored = positionsFromRows(
@@ -409,9 +611,14 @@ export class MysqlSink implements RowWriter {
       >[0],
     );
     return batch.tables.map((t) => {
-      const { partition, offset } = t.layout;
       const next = stored.get(t.topic);
-      if (!next) return t;
+      if (!next) return { rows: t };
+      if (t.text) {
+        const mine = this.#written.get(t.topic);
+        const fence = new Map([...next].filter(([p, offset]) => mine?.get(p) !== offset));
+        return { rows: t, fence: fence.size ? fence : undefined };
+      }
+      const { partition, offset } = t.layout;
       const rows = t.rows.filter((r) =>
         !isApplied(next.get(Number(r[partition])), Number(r[offset]))
       );
@@ -421,7 +628,7 @@ export class MysqlSink implements RowWriter {
             `process of group ${groupId} already; not applying them again`,
         );
       }
-      return { ...t, rows };
+      return { rows: { ...t, rows } };
     });
   }
 

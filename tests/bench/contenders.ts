@@ -23,6 +23,8 @@ import { sqlLiteral, tsvField } from "./stats.ts";
 
 /** How often a running contender's progress is sampled (the drain time's resolution). */
 const DRAIN_POLL_MS = 50;
+/** How often a contender is polled until its first row is visible (its start-up's resolution). */
+const FIRST_ROW_POLL_MS = 10;
 /** How long one contender may take to drain the backlog. */
 const DRAIN_DEADLINE_MS = 60 * 60_000;
 
@@ -176,22 +178,30 @@ export async function startJdbc(
 }
 
 /**
- * Polls `sink` until `n` rows are visible; returns the seconds since `started`, the seconds since
- * the first visible row (the drain without start-up) and the peak RSS.
+ * Polls `sink` until `n` rows are visible; returns the seconds since `started`, the seconds to
+ * the first visible row (a sink's start-up: polled every 10 ms until then), the seconds since
+ * that row (the drain without start-up) and the peak RSS.
  */
 export async function drain(
   sink: RunningSink,
   n: number,
   started: number,
-): Promise<{ seconds: number; afterFirstRow: number; peakRss: number }> {
-  let firstRowAt: number | undefined;
+): Promise<{ seconds: number; firstRow: number; afterFirstRow: number; peakRss: number }> {
+  await waitFor(
+    "the first row visible",
+    async () => {
+      sink.sampleRss();
+      return await sink.visible() > 0;
+    },
+    DRAIN_DEADLINE_MS,
+    { backoff: steadyBackoff(FIRST_ROW_POLL_MS) },
+  );
+  const firstRowAt = performance.now();
   await waitFor(
     `${n} rows visible`,
     async () => {
       sink.sampleRss();
-      const visible = await sink.visible();
-      if (visible > 0) firstRowAt ??= performance.now();
-      return visible >= n;
+      return await sink.visible() >= n;
     },
     DRAIN_DEADLINE_MS,
     { backoff: steadyBackoff(DRAIN_POLL_MS) },
@@ -199,7 +209,8 @@ export async function drain(
   const now = performance.now();
   return {
     seconds: (now - started) / 1000,
-    afterFirstRow: (now - (firstRowAt ?? now)) / 1000,
+    firstRow: (firstRowAt - started) / 1000,
+    afterFirstRow: (now - firstRowAt) / 1000,
     peakRss: sink.sampleRss(),
   };
 }
@@ -211,6 +222,12 @@ export function toMiB(bytes: number): number {
 
 // ---------------------------------------------------------------------------
 // The ceiling
+
+/**
+ * How the ceiling writes: `insert` (plain INSERTs, `LOAD DATA`: every row new) or `upsert`
+ * (`INSERT ... ON DUPLICATE KEY UPDATE`, `LOAD DATA ... REPLACE`: later rows of a key win).
+ */
+export type CeilingWrite = "insert" | "upsert";
 
 /** Pre-built input of the ceiling: the `_cdc` table's DDL and its rows as SQL and as TSV. */
 export interface CeilingInput {
@@ -249,8 +266,11 @@ const NUMERIC_TYPES = new Set([
 ]);
 
 /**
- * Reads `database`.`items_cdc` (as `cdc` wrote it) row by row in key order and writes the same
+ * Reads `database`.`table` (as `cdc` wrote it) row by row in key order and writes the same
  * rows as the ceiling's input into `dir`, so no formatting cost falls inside the timed part.
+ * With `rows`, the rows come from that table instead (a mirror's ceiling applies every change:
+ * the rows of a `_cdc` table of the same events, in offset order, with `upsert`), and must end
+ * as `database`.`table` holds them.
  */
 export async function buildCeilingInput(
   db: mysql.Connection,
@@ -258,14 +278,17 @@ export async function buildCeilingInput(
   table: string,
   dir: string,
   batch: number,
+  write: CeilingWrite = "insert",
+  rows?: { database: string; table: string },
 ): Promise<CeilingInput> {
+  const from = rows ?? { database, table };
   const [created] = await db.query(
     `SHOW CREATE TABLE ${ident(database)}.${ident(table)}`,
   ) as unknown as [
     { "Create Table": string }[],
   ];
   const ddl = created[0]["Create Table"];
-  const core = mysqlCore.createConnection({ ...SINK_DB, database });
+  const core = mysqlCore.createConnection({ ...SINK_DB, database: from.database });
   const encoder = new TextEncoder();
   const insertFile = `${dir}/insert.sql`;
   const loadFile = `${dir}/load.sql`;
@@ -273,7 +296,8 @@ export async function buildCeilingInput(
   const loads: string[] = [];
   let columns = "";
   let head = new Uint8Array();
-  let rows = 0;
+  let tail = new Uint8Array();
+  let count = 0;
   let chunk: number[][] = [];
   let tsv: number[][] = [];
   const flush = async () => {
@@ -283,12 +307,12 @@ export async function buildCeilingInput(
       if (i > 0) statement.push(0x2c);
       statement.push(...tuple);
     });
-    statement.push(0x3b, 0x0a);
+    statement.push(...tail, 0x3b, 0x0a);
     await sql.write(new Uint8Array(statement));
     const file = `${dir}/chunk-${loads.length}.tsv`;
     await Deno.writeFile(file, new Uint8Array(tsv.flat()));
     loads.push(
-      `LOAD DATA LOCAL INFILE '${file}' INTO TABLE ${
+      `LOAD DATA LOCAL INFILE '${file}' ${write === "upsert" ? "REPLACE " : ""}INTO TABLE ${
         ident(table)
       } CHARACTER SET utf8mb4 (${columns});`,
     );
@@ -297,7 +321,7 @@ export async function buildCeilingInput(
   };
   try {
     const stream = core.query({
-      sql: `SELECT * FROM ${ident(table)} ORDER BY __partition, __offset`,
+      sql: `SELECT * FROM ${ident(from.table)} ORDER BY __partition, __offset`,
       rowsAsArray: true,
       // the text protocol's bytes as they are: what a client would send back
       typeCast: (field) => ({ bytes: field.buffer(), numeric: NUMERIC_TYPES.has(field.type) }),
@@ -305,6 +329,10 @@ export async function buildCeilingInput(
     stream.on("fields", (fields: { name: string }[]) => {
       columns = fields.map((f) => ident(f.name)).join(",");
       head = encoder.encode(`INSERT INTO ${ident(table)} (${columns}) VALUES `);
+      if (write === "upsert") {
+        const update = fields.map((f) => `${ident(f.name)} = VALUES(${ident(f.name)})`);
+        tail = encoder.encode(` ON DUPLICATE KEY UPDATE ${update.join(", ")}`);
+      }
     });
     for await (
       const row of stream as AsyncIterable<{ bytes: Uint8Array | null; numeric: boolean }[]>
@@ -323,7 +351,7 @@ export async function buildCeilingInput(
       line.push(0x0a);
       chunk.push(tuple);
       tsv.push(line);
-      rows++;
+      count++;
       if (chunk.length === batch) await flush();
     }
     await flush();
@@ -332,7 +360,14 @@ export async function buildCeilingInput(
     core.end();
   }
   await Deno.writeTextFile(loadFile, loads.join("\n") + "\n");
-  return { table, ddl, insertFile, loadFile, rows, checksum: await checksum(db, database, table) };
+  return {
+    table,
+    ddl,
+    insertFile,
+    loadFile,
+    rows: count,
+    checksum: await checksum(db, database, table),
+  };
 }
 
 /** Whether the server accepts `LOAD DATA LOCAL INFILE` (`local_infile`). */
@@ -351,19 +386,14 @@ export function mariadbClientArgs(database: string, localInfile: boolean): strin
 }
 
 /**
- * Creates `database` with the `_cdc` DDL, then times the `mariadb` client running `file`
- * (its stdin): seconds from the client's start to its exit, every row committed.
+ * Times the `mariadb` client running the statements in `file` (its stdin) in `database`:
+ * seconds from the client's start to its exit. Throws when it fails.
  */
-export async function runCeiling(
-  db: mysql.Connection,
-  input: CeilingInput,
+export async function runClient(
   database: string,
   file: string,
   localInfile: boolean,
 ): Promise<number> {
-  await db.query(`CREATE DATABASE ${ident(database)}`);
-  await db.query(`USE ${ident(database)}`);
-  await db.query(input.ddl);
   const started = performance.now();
   const client = new Deno.Command("mariadb", {
     args: mariadbClientArgs(database, localInfile),
@@ -379,6 +409,24 @@ export async function runCeiling(
   ]);
   const seconds = (performance.now() - started) / 1000;
   if (!status.success) throw new Error(`mariadb < ${file} exited ${status.code}: ${stderr}`);
+  return seconds;
+}
+
+/**
+ * Creates `database` with the `_cdc` DDL, then times the `mariadb` client running `file`
+ * (its stdin): seconds from the client's start to its exit, every row committed.
+ */
+export async function runCeiling(
+  db: mysql.Connection,
+  input: CeilingInput,
+  database: string,
+  file: string,
+  localInfile: boolean,
+): Promise<number> {
+  await db.query(`CREATE DATABASE ${ident(database)}`);
+  await db.query(`USE ${ident(database)}`);
+  await db.query(input.ddl);
+  const seconds = await runClient(database, file, localInfile);
   const sum = await checksum(db, database, input.table);
   if (sum !== input.checksum) {
     throw new Error(

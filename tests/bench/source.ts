@@ -62,6 +62,24 @@ export function insertRows(from: number, to: number, stamp = false): string {
   return `INSERT INTO ${TABLE} (${COLUMNS}) VALUES ${tuples.join(",")}`;
 }
 
+/**
+ * What the backlog's events are: `inserts` (every event a new row) or `updates` (a tenth of the
+ * events insert the keys, then every key is updated 9 times: each key changes 10 times).
+ */
+export type Workload = "inserts" | "updates";
+
+/** The passes of updates over every key in an `updates` backlog. */
+export const UPDATE_PASSES = 9;
+
+/**
+ * An UPDATE of rows `from` (inclusive) to `to` (exclusive) in pass `pass`: one event per row,
+ * each carrying the row's whole after image.
+ */
+export function updateRows(from: number, to: number, pass: number): string {
+  return `UPDATE ${TABLE} SET quantity = quantity + 1, amount = amount + ${pass}, ` +
+    `name = CONCAT('customer ', id, ' v${pass}') WHERE id >= ${from} AND id < ${to}`;
+}
+
 /** A source database with its table, captured by a Debezium connector of its own. */
 export interface CapturedSource {
   database: string;
@@ -169,22 +187,35 @@ export async function watchTopic(
 }
 
 /**
- * Makes the benchmark's backlog: `n` inserts (5000-row statements) into a fresh captured source,
- * then waits, printing progress, until Debezium has put all `n` events on the topic; the source
- * connector is deleted afterwards so that it does not compete with the contenders.
+ * Makes the benchmark's backlog of `n` events: for `inserts`, `n` inserts (5000-row statements)
+ * into a fresh captured source; for `updates`, `n / 10` inserts and then 9 passes of UPDATEs over
+ * every key (5000-row statements). Then waits, printing progress, until Debezium has put all `n`
+ * events on the topic; the source connector is deleted afterwards so that it does not compete
+ * with the contenders.
  */
 export async function makeBacklog(
   db: mysql.Connection,
   database: string,
   n: number,
   say: (line: string) => void,
+  workload: Workload = "inserts",
 ): Promise<CapturedSource> {
   const source = await captureSource(db, database);
   const started = performance.now();
-  for (let i = 1; i <= n; i += 5000) {
-    await db.query(insertRows(i, Math.min(i + 5000, n + 1)));
+  const keys = workload === "inserts" ? n : n / (UPDATE_PASSES + 1);
+  for (let i = 1; i <= keys; i += 5000) {
+    await db.query(insertRows(i, Math.min(i + 5000, keys + 1)));
   }
-  say(`inserted ${n} rows into ${database}.${TABLE} in ${secondsSince(started)} s`);
+  for (let pass = 1; workload === "updates" && pass <= UPDATE_PASSES; pass++) {
+    for (let i = 1; i <= keys; i += 5000) {
+      await db.query(updateRows(i, Math.min(i + 5000, keys + 1), pass));
+    }
+  }
+  say(
+    `${workload}: ${n} changes to ${keys} rows of ${database}.${TABLE} in ${
+      secondsSince(started)
+    } s`,
+  );
   const admin = await stackAdmin();
   try {
     let size = 0;

@@ -83,6 +83,8 @@ export interface RoundResult {
   /** Seconds from the contender's start to all N rows visible. */
   seconds: number;
   eventsPerSecond: number;
+  /** Seconds from the contender's start to its first visible row (its start-up). */
+  firstRowSeconds?: number;
   /** Events per second from the first visible row to the last (a sink's start-up left out). */
   afterFirstRowPerSecond?: number;
   /** Peak resident set in MiB, when the contender has a process of its own to sample. */
@@ -139,8 +141,8 @@ const mib = (n: number | undefined) => n === undefined ? "n/a" : `${Math.round(n
 /** The drain table: medians first, then every round, each contender with its RSS meaning. */
 export function drainTable(results: readonly ContenderResult[]): string {
   const lines = [
-    "| contender | drain events/s (median) | rounds (events/s) | after first row (median) | peak RSS (median) | RSS is |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| contender | drain events/s (median) | rounds (events/s) | first row after (median) | after first row (median) | peak RSS (median) | RSS is |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of results) {
     const rates = r.rounds.map((x) => x.eventsPerSecond);
@@ -151,10 +153,14 @@ export function drainTable(results: readonly ContenderResult[]): string {
       : `${mib(median(rss))}${delta.length ? ` (+${mib(median(delta))} in the round)` : ""}`;
     const afterFirst = r.rounds.map((x) => x.afterFirstRowPerSecond).filter((x) => x !== undefined);
     const afterText = afterFirst.length === 0 ? "n/a" : int(median(afterFirst));
+    const firstRow = r.rounds.map((x) => x.firstRowSeconds).filter((x) => x !== undefined);
+    const firstText = firstRow.length === 0
+      ? "n/a"
+      : `${median(firstRow).toFixed(2)} s (${firstRow.map((x) => x.toFixed(2)).join(", ")})`;
     lines.push(
       `| ${r.name} | ${int(median(rates))} | ${
         rates.map(int).join(", ")
-      } | ${afterText} | ${rssText} | ${r.rssNote} |`,
+      } | ${firstText} | ${afterText} | ${rssText} | ${r.rssNote} |`,
     );
   }
   return lines.join("\n");

@@ -49,6 +49,7 @@ Deno.test("drainTable: medians, every round, RSS growth only where measured", ()
           round: 1,
           seconds: 1,
           eventsPerSecond: 30000,
+          firstRowSeconds: 0.5,
           afterFirstRowPerSecond: 40000,
           peakRssMiB: 300,
         },
@@ -56,6 +57,7 @@ Deno.test("drainTable: medians, every round, RSS growth only where measured", ()
           round: 2,
           seconds: 1,
           eventsPerSecond: 10000,
+          firstRowSeconds: 0.25,
           afterFirstRowPerSecond: 20000,
           peakRssMiB: 100,
         },
@@ -63,6 +65,7 @@ Deno.test("drainTable: medians, every round, RSS growth only where measured", ()
           round: 3,
           seconds: 1,
           eventsPerSecond: 20000,
+          firstRowSeconds: 0.75,
           afterFirstRowPerSecond: 30000,
           peakRssMiB: 200,
         },
@@ -83,11 +86,12 @@ Deno.test("drainTable: medians, every round, RSS growth only where measured", ()
     "cdc",
     "20,000",
     "30,000, 10,000, 20,000",
+    "0.50 s (0.50, 0.25, 0.75)",
     "30,000",
     "200 MiB",
     "process",
   ]);
-  assert.deepEqual(lines(table[3]), ["ceiling", "76,543", "76,543", "n/a", "n/a", "n/a"]);
+  assert.deepEqual(lines(table[3]), ["ceiling", "76,543", "76,543", "n/a", "n/a", "n/a", "n/a"]);
   assert.ok(table[4].includes("| 800 MiB (+70 MiB in the round) |"));
 });
 

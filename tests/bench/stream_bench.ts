@@ -53,7 +53,9 @@ import {
   TOPIC_CODECS,
   type TopicCodec,
   type TopicWatch,
+  UPDATE_PASSES,
   watchTopic,
+  type Workload,
 } from "./source.ts";
 import {
   type ContenderResult,
@@ -61,12 +63,13 @@ import {
   type LatencyResult,
   latencyResult,
   latencyTable,
+  median,
   ratioTable,
   type RoundResult,
 } from "./stats.ts";
 
-const USAGE = `usage: deno task bench [--events N] [--rounds N] [--mode insert|mirror]
-       [--contenders cdc,jdbc,insert,load] [--json FILE]
+const USAGE = `usage: deno task bench [--events N] [--rounds N] [--mode insert|mirror|scd2]
+       [--workload inserts|updates] [--contenders cdc,jdbc,insert,load] [--json FILE]
        deno task bench --codecs uncompressed,gzip,snappy,lz4,zstd [--events N] [--rounds N]
        deno task bench --latency [--rate N] [--duration SECONDS] [--rounds N] [--json FILE]`;
 
@@ -94,6 +97,7 @@ const { values: flags } = (() => {
         events: { type: "string", default: "200000" },
         rounds: { type: "string" },
         mode: { type: "string", default: "insert" },
+        workload: { type: "string", default: "inserts" },
         contenders: { type: "string", default: CONTENDERS.join(",") },
         latency: { type: "boolean", default: false },
         rate: { type: "string", default: "5000" },
@@ -111,10 +115,20 @@ const N = positiveInt("events", flags.events);
 const ROUNDS = positiveInt("rounds", flags.rounds ?? "3");
 const RATE = positiveInt("rate", flags.rate);
 const DURATION = positiveInt("duration", flags.duration);
-if (flags.mode !== "insert" && flags.mode !== "mirror") {
-  usage(`--mode must be insert or mirror, got "${flags.mode}"`);
+if (flags.mode !== "insert" && flags.mode !== "mirror" && flags.mode !== "scd2") {
+  usage(`--mode must be insert, mirror or scd2, got "${flags.mode}"`);
 }
-const MODE: JdbcMode = flags.mode;
+/** cdc's mode: `insert` is history (`_cdc`), the others their own `--mode`. */
+const MODE = flags.mode as "insert" | "mirror" | "scd2";
+/** The JDBC sink has no versions: in scd2 runs it appends every event, as in `insert`. */
+const JDBC_MODE: JdbcMode = MODE === "mirror" ? "mirror" : "insert";
+if (flags.workload !== "inserts" && flags.workload !== "updates") {
+  usage(`--workload must be inserts or updates, got "${flags.workload}"`);
+}
+const WORKLOAD: Workload = flags.workload;
+if (WORKLOAD === "updates" && positiveInt("events", flags.events) % (UPDATE_PASSES + 1) !== 0) {
+  usage(`--workload updates needs --events divisible by ${UPDATE_PASSES + 1}`);
+}
 const chosen = flags.contenders.split(",").map((c) => c.trim());
 for (const c of chosen) {
   if (!(CONTENDERS as readonly string[]).includes(c)) {
@@ -129,10 +143,12 @@ for (const c of CODECS) {
   }
 }
 /** The table cdc writes in the chosen mode. */
-const CDC_TABLE = `${TABLE}_${MODE === "mirror" ? "mirror" : "cdc"}`;
+const CDC_TABLE = `${TABLE}_${MODE === "insert" ? "cdc" : MODE}`;
+/** Rows each sink ends with: one per key in a mirror, one per event otherwise. */
+const FINAL_ROWS = MODE === "mirror" && WORKLOAD === "updates" ? N / (UPDATE_PASSES + 1) : N;
 /** cdc's flags beside the defaults: its sink mode, and the metrics endpoint when asked for. */
 const CDC_FLAGS = [
-  ...(MODE === "mirror" ? ["--mode", "mirror"] : []),
+  ...(MODE === "insert" ? [] : ["--mode", MODE]),
   ...(flags["http-listen"] ? ["--http-listen", flags["http-listen"]] : []),
 ];
 const BATCH = 5000;
@@ -209,7 +225,10 @@ if (flags.json) {
 // Drain
 
 async function drainRounds(): Promise<ContenderResult[]> {
-  const source = await makeBacklog(db, `bench_${run}_src`, N, say);
+  if (WORKLOAD === "updates" && SELECTED.includes("jdbc")) {
+    usage("--workload updates: the JDBC sink's progress (MAX(id)) cannot be told; leave out jdbc");
+  }
+  const source = await makeBacklog(db, `bench_${run}_src`, N, say, WORKLOAD);
   topics.push(source.topic);
   const results = new Map<Contender, RoundResult[]>(SELECTED.map((c) => [c, []]));
   const infile = SELECTED.includes("load") && await localInfileAllowed(db);
@@ -232,22 +251,22 @@ async function drainRounds(): Promise<ContenderResult[]> {
       if (SELECTED.includes("cdc") || (!ceiling && (SELECTED.includes("insert") || infile))) {
         const started = performance.now();
         const cdc = startCdc(db, source, cdcSink, ["--batch-size", String(BATCH), ...CDC_FLAGS]);
-        const { seconds, afterFirstRow, peakRss } = await drain(cdc, N, started).finally(() =>
-          cdc.stop()
-        );
+        const { seconds, firstRow, afterFirstRow, peakRss } = await drain(cdc, N, started)
+          .finally(() => cdc.stop());
         const rows = await countRows(db, cdcSink, CDC_TABLE);
-        if (rows !== N) {
-          throw new Error(`cdc: ${rows} rows in ${cdcSink}.${CDC_TABLE}, expected ${N}`);
+        if (rows !== FINAL_ROWS) {
+          throw new Error(`cdc: ${rows} rows in ${cdcSink}.${CDC_TABLE}, expected ${FINAL_ROWS}`);
         }
         if (SELECTED.includes("cdc")) {
           record("cdc", seconds, {
+            firstRowSeconds: firstRow,
             afterFirstRowPerSecond: N / afterFirstRow,
             peakRssMiB: toMiB(peakRss),
           });
         }
         if (!ceiling && (SELECTED.includes("insert") || infile)) {
           const started = performance.now();
-          ceiling = await buildCeilingInput(db, cdcSink, CDC_TABLE, dir, BATCH);
+          ceiling = await ceilingInput(source, cdcSink, dir);
           say(
             `ceiling input: ${ceiling.rows} rows from ${cdcSink} written in ${
               secondsSince(started)
@@ -259,13 +278,13 @@ async function drainRounds(): Promise<ContenderResult[]> {
       if (SELECTED.includes("jdbc")) {
         const sink = `bench_${run}_jdbc_${round}`;
         const started = performance.now();
-        const jdbc = await startJdbc(db, source, sink, `${sink}-jdbc`, MODE);
-        const { seconds, afterFirstRow, peakRss } = await drain(jdbc, N + 1, started).finally(() =>
-          jdbc.stop()
-        );
+        const jdbc = await startJdbc(db, source, sink, `${sink}-jdbc`, JDBC_MODE);
+        const { seconds, firstRow, afterFirstRow, peakRss } = await drain(jdbc, N + 1, started)
+          .finally(() => jdbc.stop());
         const rows = await countRows(db, sink, TABLE);
         if (rows !== N) throw new Error(`jdbc: ${rows} rows in ${sink}.${TABLE}, expected ${N}`);
         record("jdbc", seconds, {
+          firstRowSeconds: firstRow,
           afterFirstRowPerSecond: N / afterFirstRow,
           peakRssMiB: toMiB(peakRss),
           rssDeltaMiB: toMiB(peakRss - jdbc.rssBefore),
@@ -286,12 +305,15 @@ async function drainRounds(): Promise<ContenderResult[]> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-  const jdbcMode = MODE === "insert"
+  const jdbcMode = JDBC_MODE === "insert"
     ? "insert.mode=insert, primary.key.mode=none"
     : "insert.mode=upsert, primary.key.mode=record_key, delete.enabled=true";
+  const upsert = MODE === "mirror";
   const describe: Record<Contender, { name: string; rssNote: string }> = {
     cdc: {
-      name: `\`cdc stream --batch-size ${BATCH}\` (\`deno run\` with the binary's permissions)`,
+      name: `\`cdc stream ${CDC_FLAGS.join(" ")}${
+        CDC_FLAGS.length ? " " : ""
+      }--batch-size ${BATCH}\` (\`deno run\` with the binary's permissions)`,
       rssNote: "the cdc process (VmHWM)",
     },
     jdbc: {
@@ -299,11 +321,15 @@ async function drainRounds(): Promise<ContenderResult[]> {
       rssNote: "the whole Connect worker JVM (VmRSS peak; growth over the round in brackets)",
     },
     insert: {
-      name: `\`mariadb\` client piping pre-built ${BATCH}-row INSERTs (${CDC_TABLE} DDL)`,
+      name: `\`mariadb\` client piping pre-built ${BATCH}-row INSERTs${
+        upsert ? " ... ON DUPLICATE KEY UPDATE" : ""
+      } (${CDC_TABLE} DDL)`,
       rssNote: "n/a",
     },
     load: {
-      name: `\`mariadb\` client, \`LOAD DATA LOCAL INFILE\` per ${BATCH} rows`,
+      name: `\`mariadb\` client, \`LOAD DATA LOCAL INFILE${
+        upsert ? " ... REPLACE" : ""
+      }\` per ${BATCH} rows`,
       rssNote: "n/a",
     },
   };
@@ -311,6 +337,26 @@ async function drainRounds(): Promise<ContenderResult[]> {
     ...describe[c],
     rounds: results.get(c)!,
   }));
+}
+
+/**
+ * The ceiling's input, from cdc's output in `cdcSink`: its rows as they are, except in a mirror,
+ * whose ceiling applies every change as cdc has to: the rows of a history run of the same
+ * events (untimed), upserted in offset order into the mirror's DDL, ending as cdc's mirror.
+ */
+async function ceilingInput(source: CapturedSource, cdcSink: string, dir: string) {
+  if (MODE !== "mirror") return await buildCeilingInput(db, cdcSink, CDC_TABLE, dir, BATCH);
+  const history = `bench_${run}_history`;
+  const cdc = startCdc(db, source, history, ["--batch-size", String(BATCH)]);
+  await drain(cdc, N, performance.now()).finally(() => cdc.stop());
+  try {
+    return await buildCeilingInput(db, cdcSink, CDC_TABLE, dir, BATCH, "upsert", {
+      database: history,
+      table: `${TABLE}_cdc`,
+    });
+  } finally {
+    await db.query(`DROP DATABASE ${ident(history)}`);
+  }
 }
 
 function drainReport(results: ContenderResult[]): string {
@@ -321,19 +367,26 @@ function drainReport(results: ContenderResult[]): string {
     topic: `${sourceDb}.${sourceDb}.${TABLE}`,
     connector: "",
   };
-  const jdbc = jdbcSinkConfig(source.topic, `bench_${run}_jdbc_<round>`, MODE);
+  const jdbc = jdbcSinkConfig(source.topic, `bench_${run}_jdbc_<round>`, JDBC_MODE);
   const shown = Object.entries(jdbc)
     .filter(([k]) =>
       !k.startsWith("key.converter.") && !k.startsWith("value.converter.") &&
       !k.includes("password")
     )
     .map(([k, v]) => `${k}=${v}`).join(", ");
+  const ceilings = results.filter((r) => r.name.startsWith("`mariadb`"));
+  const fastest = ceilings.sort((a, b) =>
+    median(b.rounds.map((x) => x.eventsPerSecond)) -
+    median(a.rounds.map((x) => x.eventsPerSecond))
+  )[0];
   return [
-    `${N.toLocaleString("en-US")} events made by Debezium, ${ROUNDS} alternating rounds; drain = ` +
-    `events / (contender start to all rows visible).`,
+    `${N.toLocaleString("en-US")} events made by Debezium (workload \`${WORKLOAD}\`), ${ROUNDS} ` +
+    `alternating rounds; drain = events / (contender start to all rows visible); first row = ` +
+    `seconds from the contender's start to its first committed row.`,
     "",
     drainTable(results),
     "",
+    ...(fastest ? ["Against the faster ceiling:", "", ratioTable(results, fastest), ""] : []),
     "How each contender ran:",
     "",
     `- cdc: \`cdc ${
@@ -342,8 +395,12 @@ function drainReport(results: ContenderResult[]): string {
     `- JDBC sink: ${shown}, converters as the source connector's (Apicurio Avro)`,
     `- ceiling, INSERTs: \`mariadb ${mariadbClientArgs("<db>", false).join(" ")} < insert.sql\``,
     `- ceiling, LOAD DATA: \`mariadb ${mariadbClientArgs("<db>", true).join(" ")} < load.sql\``,
-    `- both ceiling files are built from cdc's own ${CDC_TABLE} rows of round 1 before timing, and ` +
-    `every ceiling table ends with cdc's CHECKSUM TABLE.`,
+    MODE === "mirror"
+      ? `- both ceiling files hold every change as a row (a history run of the same events, ` +
+        `untimed), upserted in offset order into cdc's own ${CDC_TABLE} DDL; every ceiling table ` +
+        `ends with the CHECKSUM TABLE of cdc's ${CDC_TABLE} of round 1.`
+      : `- both ceiling files are built from cdc's own ${CDC_TABLE} rows of round 1 before ` +
+        `timing, and every ceiling table ends with cdc's CHECKSUM TABLE.`,
   ].join("\n");
 }
 
@@ -491,7 +548,7 @@ async function latencyRounds(): Promise<LatencyResult[]> {
       await db.query(insertRows(0, 1, true));
       const sink = kind === "cdc"
         ? startCdc(db, source, sinkDb, CDC_FLAGS)
-        : await startJdbc(db, source, sinkDb, `${sinkDb}-jdbc`, MODE);
+        : await startJdbc(db, source, sinkDb, `${sinkDb}-jdbc`, JDBC_MODE);
       const timeline = {
         committedAt: new Float64Array(total + 1),
         arrivedAt: new Float64Array(total + 1),

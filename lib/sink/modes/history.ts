@@ -23,7 +23,7 @@ export const HISTORY: SinkMode = {
   async write(run, target, { table, columnNames, rows, text }) {
     if (text) {
       const statement = loadDataStatement(target.database, table, columnNames, text.format);
-      return await target.load(qualifiedName(target.database, table), statement, text);
+      return void await target.load(qualifiedName(target.database, table), statement, text);
     }
     // A row already present is the same record: left as it is. An INSERT updates nothing
     // (not IGNORE, which would also hide data errors).

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { change, CHANGE_COLUMNS, CHANGE_LAYOUT } from "../testing.ts";
-import { lastChangePerKey, MIRROR } from "./mirror.ts";
+import { fenceCondition, lastChangePerKey, MIRROR } from "./mirror.ts";
 import { segmentsAtTruncates } from "./mode.ts";
 
 const COLUMNS = CHANGE_COLUMNS;
@@ -34,7 +34,13 @@ Deno.test("MIRROR writes deletes, upserts and truncates in order, inside the tra
   const statements: string[] = [];
   await MIRROR.write(
     (sql) => (statements.push(sql), Promise.resolve([])),
-    { database: "db", maxStatementLength: 1 << 20, load: () => Promise.reject(new Error("none")) },
+    {
+      database: "db",
+      maxStatementLength: 1 << 20,
+      load: () => Promise.reject(new Error("none")),
+      stage: () => "none",
+      loadFormat: () => undefined,
+    },
     {
       table: "t_mirror",
       topic: "p.db.t",
@@ -65,4 +71,11 @@ Deno.test("MIRROR: the key columns are NOT NULL and the primary key", () => {
   const ddl = MIRROR.createTableDdl("db", "t_mirror", columns, ["a", "b"]);
   assert.match(ddl, /`a` INT NOT NULL,\n {2}`b` VARCHAR\(5\) NOT NULL,\n {2}`c` TEXT NULL/);
   assert.match(ddl, /`__offset` BIGINT NOT NULL,\n {2}PRIMARY KEY \(`a`, `b`\)/);
+});
+
+Deno.test("fenceCondition: the rows below each partition's stored next offset", () => {
+  assert.equal(
+    fenceCondition(new Map([[0, 35], [2, 7]])),
+    "(`__partition` = 0 AND `__offset` < 35) OR (`__partition` = 2 AND `__offset` < 7)",
+  );
 });

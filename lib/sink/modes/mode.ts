@@ -13,7 +13,7 @@
 import mysql from "mysql2/promise";
 import { Buffer } from "node:buffer";
 import type { TableRows } from "../batch.ts";
-import type { DuplicateKeys, LoadDataText } from "../../mysql/load_data.ts";
+import type { DuplicateKeys, LoadDataFormat, LoadDataText } from "../../mysql/load_data.ts";
 import type { ColumnDef } from "../../mysql/dialect.ts";
 import type { SqlValue } from "../../mysql/values.ts";
 import { opOf, type RowLayout } from "../../debezium/cdc_row.ts";
@@ -25,11 +25,30 @@ export type ModeName = "history" | "mirror" | "scd2";
 export type SqlRunner = (sql: string, values?: unknown[]) => Promise<unknown>;
 
 /**
- * Runs a `LOAD DATA LOCAL INFILE` of `text` inside the batch's transaction; rejects when
- * the server would have stored a value other than the one sent, or refuses the statement.
- * `table` names the target in messages.
+ * Runs a `LOAD DATA LOCAL INFILE` of `text` inside the batch's transaction, then the statements
+ * `after` in the same round trip, and returns their results; rejects when the server would have
+ * stored a value other than the one sent, or refuses the statement. `table` names the target in
+ * messages.
  */
-export type LoadRunner = (table: string, statement: string, text: LoadDataText) => Promise<void>;
+export type LoadRunner = (
+  table: string,
+  statement: string,
+  text: LoadDataText,
+  after?: readonly string[],
+) => Promise<unknown[]>;
+
+/** A staging table's columns (the target's, by name) and its unique key (none when empty). */
+export interface StageSpec {
+  columns: readonly string[];
+  unique: readonly string[];
+}
+
+/**
+ * Per partition of a table's topic, the next offset another process of the group stored: the
+ * table's rows below it were applied already and must be dropped. Given only for rows held as
+ * LOAD DATA text (rows held as values are filtered by the sink).
+ */
+export type Fence = ReadonlyMap<number, number>;
 
 /** Where a mode writes, and how large one statement may be. */
 export interface WriteTarget {
@@ -41,6 +60,22 @@ export interface WriteTarget {
   maxStatementLength: number;
   /** Bulk loading, for rows buffered as LOAD DATA text. */
   load: LoadRunner;
+  /**
+   * The name (unqualified, in `database`) of `table`'s staging table on this connection, for a
+   * mode with {@linkcode SinkMode.stageOf}: empty at the start of each batch, with the columns it
+   * asked for and a `__seq` in load order.
+   */
+  stage(rows: TableRows): string;
+  /**
+   * The LOAD DATA format of rows of `columnNames` in `table` (each column's kind from its type
+   * in the table), for rows a mode builds itself; undefined where the server does not take
+   * LOAD DATA LOCAL INFILE (or a column is unknown): the mode then writes INSERTs.
+   */
+  loadFormat(
+    table: string,
+    columnNames: readonly string[],
+    duplicates: DuplicateKeys,
+  ): LoadDataFormat | undefined;
 }
 
 /** A sink mode. */
@@ -61,6 +96,12 @@ export interface SinkMode {
    * read under a lock in the same transaction.
    */
   fenced: boolean;
+  /**
+   * The staging table a table's rows may go through (a temporary table, see
+   * {@linkcode WriteTarget.stage}), or undefined for none: the sink creates it before each
+   * batch's transaction where it is missing.
+   */
+  stageOf?(rows: TableRows): StageSpec | undefined;
   /** The source columns as the target holds them (which may be NULL). */
   sourceColumns(columns: readonly ColumnDef[], key: readonly string[]): ColumnDef[];
   /** `CREATE TABLE IF NOT EXISTS` for the target, from its {@linkcode sourceColumns}. */
@@ -70,8 +111,11 @@ export interface SinkMode {
     columns: readonly ColumnDef[],
     key: readonly string[],
   ): string;
-  /** Writes one table's rows of a batch, in offset order, through `run`. */
-  write(run: SqlRunner, target: WriteTarget, rows: TableRows): Promise<void>;
+  /**
+   * Writes one table's rows of a batch, in offset order, through `run`; for rows held as text
+   * in a fenced mode, `fence` tells which of them were applied already.
+   */
+  write(run: SqlRunner, target: WriteTarget, rows: TableRows, fence?: Fence): Promise<void>;
 }
 
 /** Every source column nullable: deletes and truncates leave them empty, keys included. */

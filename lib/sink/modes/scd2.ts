@@ -16,6 +16,7 @@
  *
  * @module
  */
+import type { TableRows } from "../batch.ts";
 import { CDC_PRIMARY_KEY, METADATA_COLUMNS } from "../../debezium/cdc_row.ts";
 import { type ColumnDef, createTableDdl, qualifiedName, quoteIdent } from "../../mysql/dialect.ts";
 import type { SqlValue } from "../../mysql/values.ts";
@@ -28,9 +29,11 @@ import {
   segmentsAtTruncates,
   type SinkMode,
   type SqlRunner,
+  type WriteTarget,
 } from "./mode.ts";
 import { opOf, type RowLayout } from "../../debezium/cdc_row.ts";
 import mysql from "mysql2/promise";
+import { loadDataStatement, LoadDataText } from "../../mysql/load_data.ts";
 
 /** The validity columns, between the source columns and the metadata. */
 export const VALIDITY_COLUMNS: readonly ColumnDef[] = [
@@ -114,6 +117,8 @@ export const SCD2: SinkMode = {
   defaultTemplate: "{table}_scd2",
   needsKey: true,
   fenced: true,
+  // the keys whose open versions a batch looks up, loaded rather than spelled out in SQL
+  stageOf: (rows) => ({ columns: rows.keyColumns, unique: [] }),
   sourceColumns: allNullable,
   createTableDdl: (database, table, columns, key) =>
     createTableDdl(
@@ -124,7 +129,8 @@ export const SCD2: SinkMode = {
       // the open version of a key is looked up by key at every change
       [{ name: "__cdc_key", columns: [...key, "__current"] }],
     ),
-  async write(run, target, { table, columnNames, keyColumns, layout, rows }) {
+  async write(run, target, batch) {
+    const { table, columnNames, layout, rows } = batch;
     const name = qualifiedName(target.database, table);
     const sourceWidth = columnNames.length - METADATA_COLUMNS.length;
     const allColumns = [
@@ -135,18 +141,31 @@ export const SCD2: SinkMode = {
     const insert = `INSERT INTO ${name} (${allColumns.map(quoteIdent).join(", ")}) VALUES `;
     const max = target.maxStatementLength;
     for (const segment of segmentsAtTruncates(rows, layout)) {
-      const open = await openVersions(run, name, keyColumns, layout, segment.rows, max);
+      const open = await openVersions(run, target, batch, segment.rows);
       const { inserts, closes } = versionChanges(segment.rows, layout, sourceWidth, open);
       await runAll(run, closeStatements(name, closes, max));
-      await runAll(
-        run,
-        multiRowStatements(
-          insert,
-          inserts,
-          " ON DUPLICATE KEY UPDATE `__offset` = `__offset`",
-          max,
-        ),
-      );
+      // a version already present is the same change: kept as it is (IGNORE, or an update of
+      // nothing); LOAD DATA where the server takes it, parsed at about twice the rate
+      const format = target.loadFormat(table, allColumns, "ignore");
+      if (format) {
+        const text = new LoadDataText(format);
+        for (const version of inserts) text.add(version);
+        await target.load(
+          name,
+          loadDataStatement(target.database, table, allColumns, format),
+          text,
+        );
+      } else {
+        await runAll(
+          run,
+          multiRowStatements(
+            insert,
+            inserts,
+            " ON DUPLICATE KEY UPDATE `__offset` = `__offset`",
+            max,
+          ),
+        );
+      }
       if (segment.truncate) {
         const at = instantOf(segment.truncate, layout);
         await run(
@@ -197,17 +216,77 @@ function derivedTables(
   return tables;
 }
 
-/** The stored open version of every key among `rows`. */
+/**
+ * The stored open version of every key among `rows`. The keys go to the table's staging table
+ * with LOAD DATA where the server takes it (one round trip, parsed as data), else as a derived
+ * table of SELECTs (each a query block for the server to parse).
+ */
 async function openVersions(
+  run: SqlRunner,
+  target: WriteTarget,
+  batch: TableRows,
+  rows: readonly SqlValue[][],
+): Promise<Map<string, OpenVersion>> {
+  const { table, keyColumns, layout } = batch;
+  const keys = new Map<string, SqlValue[]>();
+  for (const row of rows) keys.set(keyText(row, layout), layout.key.map((i) => row[i]));
+  if (keys.size === 0) return new Map();
+  const texts = [...keys.keys()];
+  const name = qualifiedName(target.database, table);
+  const format = target.loadFormat(table, keyColumns, "ignore");
+  if (!format) {
+    return await openVersionsSelected(run, name, keyColumns, keys, target.maxStatementLength);
+  }
+  const stage = target.stage(batch);
+  const text = new LoadDataText(format);
+  for (const values of keys.values()) text.add(values);
+  const staged = qualifiedName(target.database, stage);
+  const join = keyColumns.map((k) => `t.${quoteIdent(k)} = c.${quoteIdent(k)}`).join(" AND ");
+  const [first, found] = await target.load(
+    name,
+    loadDataStatement(target.database, stage, keyColumns, format),
+    text,
+    [
+      // the keys' load order from 0: auto-increment values go on from the last batch's
+      `SELECT MIN(\`__seq\`) AS m FROM ${staged}`,
+      `SELECT c.\`__seq\` AS i, t.\`__partition\` AS p, t.\`__offset\` AS o,
+        t.\`__valid_from\` AS vf FROM ${name} t JOIN ${staged} c ON ${join}
+        WHERE t.\`__current\` = 1`,
+      `DELETE FROM ${staged}`,
+    ],
+  ) as [{ m: number | string | null }[], OpenRow[]];
+  const base = Number(first[0]?.m ?? 0);
+  return openFrom(found, (i) => texts[Number(i) - base]);
+}
+
+/** A stored open version as the look-up returns it: the key's index, position, valid from. */
+interface OpenRow {
+  i: number | string;
+  p: number | string;
+  o: number | string;
+  vf: string;
+}
+
+/** Open versions by key text, from look-up rows whose index `keyOf` turns into the key text. */
+function openFrom(
+  found: readonly OpenRow[],
+  keyOf: (i: number | string) => string,
+): Map<string, OpenVersion> {
+  const open = new Map<string, OpenVersion>();
+  for (const r of found) {
+    open.set(keyOf(r.i), { partition: Number(r.p), offset: Number(r.o), validFrom: r.vf });
+  }
+  return open;
+}
+
+/** {@linkcode openVersions} without LOAD DATA: the keys as a derived table of SELECTs. */
+async function openVersionsSelected(
   run: SqlRunner,
   name: string,
   keyColumns: readonly string[],
-  layout: RowLayout,
-  rows: readonly SqlValue[][],
+  keys: ReadonlyMap<string, SqlValue[]>,
   maxBytes: number,
 ): Promise<Map<string, OpenVersion>> {
-  const keys = new Map<string, SqlValue[]>();
-  for (const row of rows) keys.set(keyText(row, layout), layout.key.map((i) => row[i]));
   const texts = [...keys.keys()];
   // Keys travel as a derived table and are compared by the server, in the columns' own types.
   const aliases = ["i", ...keyColumns.map((_, n) => `k${n}`)];
@@ -218,14 +297,8 @@ async function openVersions(
     const found = await run(
       `SELECT c.i AS i, t.\`__partition\` AS p, t.\`__offset\` AS o, t.\`__valid_from\` AS vf
         FROM ${name} t JOIN (${derived}) c ON ${join} WHERE t.\`__current\` = 1`,
-    ) as { i: number | string; p: number | string; o: number | string; vf: string }[];
-    for (const r of found) {
-      open.set(texts[Number(r.i)], {
-        partition: Number(r.p),
-        offset: Number(r.o),
-        validFrom: r.vf,
-      });
-    }
+    ) as OpenRow[];
+    for (const [key, version] of openFrom(found, (i) => texts[Number(i)])) open.set(key, version);
   }
   return open;
 }

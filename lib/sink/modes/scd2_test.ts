@@ -77,7 +77,13 @@ Deno.test("SCD2 truncate closes every open version and is kept as a row", async 
   const statements: { sql: string; values?: unknown[] }[] = [];
   await SCD2.write(
     (sql, values) => (statements.push({ sql, values }), Promise.resolve([])),
-    { database: "db", maxStatementLength: 1 << 20, load: () => Promise.reject(new Error("none")) },
+    {
+      database: "db",
+      maxStatementLength: 1 << 20,
+      load: () => Promise.reject(new Error("none")),
+      stage: () => "none",
+      loadFormat: () => undefined,
+    },
     {
       table: "t_scd2",
       topic: "p.db.t",
