@@ -271,10 +271,12 @@ async function runStream(options: StreamOptions): Promise<number> {
     bulkLoad: options.writeMethod === "load",
     onRetry: monitor.sinkRetrying,
   });
+  // what is read: the tables' topics and, with --transactions, the transaction topic
+  const sourceTopics = transactions ? [...topics.keys(), transactions.topic] : [...topics.keys()];
   const source = new KafkaSource({
     kafka: await kafkaConnection(options),
     groupId,
-    topics: transactions ? [...topics.keys(), transactions.topic] : [...topics.keys()],
+    topics: sourceTopics,
     oneProcess: transactions !== undefined,
     events: monitor.sourceEvents,
     sessionTimeoutMs: options.sessionTimeout,
@@ -321,7 +323,8 @@ async function runStream(options: StreamOptions): Promise<number> {
     // in the order that another process of the group, writing meanwhile, cannot fool
     const plan = await readResumePlan({
       committed: () => source.committedOffsets(options.waitTimeout, stop.signal),
-      stored: () => abortable(writer.storedPositions([...topics.keys()]), stop.signal),
+      // the transaction topic's too: without it, a restart would start that topic at its end
+      stored: () => abortable(writer.storedPositions(sourceTopics), stop.signal),
       watermarks: () => source.watermarks(options.waitTimeout, stop.signal),
     }, {
       groupId,
