@@ -6,8 +6,9 @@
  * mirror and in scd2 mode, with and without `--transactions`, each killed again and again
  * (SIGKILL, SIGTERM; the transactional mirror as two processes, active and standby, so that
  * a kill -9 of the active one is a fail-over), and a reader checks every sink continuously
- * in consistent snapshots (scd2: its current versions). With `--transactions`
- * no snapshot may break either rule; without, some must (else the test shows nothing).
+ * in consistent snapshots (scd2: its current versions, and "as of" an instant it holds, picked
+ * at random). With `--transactions` no snapshot may break either rule; without, some must
+ * (else the test shows nothing).
  */
 import assert from "node:assert/strict";
 import type mysql from "mysql2/promise";
@@ -31,34 +32,50 @@ type Sink = typeof SINKS[number];
 /** What a snapshot of a sink breaks: the constant sum, or the ledger; undefined: neither. */
 async function violation(db: mysql.Connection, database: string, sink: Sink) {
   const q = `\`${database}\``;
-  // scd2: the current versions, as a reader asking for the state now would. (Not "as of" a
-  // past instant: a version's validity starts at its statement's time on the source, whole
-  // seconds in the binlog, so an instant can fall inside a transaction; docs/transactions.md.)
-  const current = (table: string) =>
-    `(SELECT * FROM ${q}.${table}_scd2 WHERE __deleted = 0 AND __valid_to IS NULL)`;
-  const accounts = sink.mode === "mirror" ? `${q}.accounts_mirror` : current("accounts");
-  const transfers = sink.mode === "mirror" ? `${q}.transfers_mirror` : current("transfers");
   await db.query("START TRANSACTION WITH CONSISTENT SNAPSHOT");
   try {
-    const [{ n, total }] = await query<{ n: string; total: string }>(
+    if (sink.mode === "mirror") {
+      return await brokenRule(db, `${q}.accounts_mirror`, `${q}.transfers_mirror`);
+    }
+    // scd2: the current versions, and the state "as of" an instant the sink holds, picked at
+    // random, as a reader would ask for either
+    const current = (table: string) =>
+      `(SELECT * FROM ${q}.${table}_scd2 WHERE __deleted = 0 AND __valid_to IS NULL)`;
+    const broken = await brokenRule(db, current("accounts"), current("transfers"));
+    if (broken) return `now: ${broken}`;
+    const [{ at }] = await query<{ at: string | null }>(
       db,
-      `SELECT COUNT(*) AS n, COALESCE(SUM(balance), 0) AS total FROM ${accounts} a`,
+      `SELECT CAST(__valid_from AS CHAR) AS at FROM ${q}.accounts_scd2 ORDER BY RAND() LIMIT 1`,
     );
-    if (Number(n) !== ACCOUNTS) return undefined; // the snapshot is not in yet
-    if (Number(total) !== ACCOUNTS * START_BALANCE) return `balances sum to ${total}`;
-    const [{ wrong }] = await query<{ wrong: string }>(
-      db,
-      `SELECT COUNT(*) AS wrong FROM ${accounts} a LEFT JOIN (
-         SELECT id, SUM(delta) AS delta FROM (
-           SELECT src AS id, -amount AS delta FROM ${transfers} s
-           UNION ALL SELECT dst, amount FROM ${transfers} d) moves GROUP BY id
-       ) ledger ON ledger.id = a.id
-       WHERE a.balance <> ${START_BALANCE} + COALESCE(ledger.delta, 0)`,
-    );
-    return Number(wrong) > 0 ? `${wrong} balances the ledger does not explain` : undefined;
+    if (at === null || at === undefined) return undefined;
+    const asOf = (table: string) =>
+      `(SELECT * FROM ${q}.${table}_scd2 WHERE __deleted = 0 AND __valid_from <= '${at}'
+          AND (__valid_to IS NULL OR __valid_to > '${at}'))`;
+    const past = await brokenRule(db, asOf("accounts"), asOf("transfers"));
+    return past && `as of ${at}: ${past}`;
   } finally {
     await db.query("COMMIT");
   }
+}
+
+/** Which rule the balances in `accounts` and the ledger in `transfers` break, if any. */
+async function brokenRule(db: mysql.Connection, accounts: string, transfers: string) {
+  const [{ n, total }] = await query<{ n: string; total: string }>(
+    db,
+    `SELECT COUNT(*) AS n, COALESCE(SUM(balance), 0) AS total FROM ${accounts} a`,
+  );
+  if (Number(n) !== ACCOUNTS) return undefined; // the snapshot is not in yet
+  if (Number(total) !== ACCOUNTS * START_BALANCE) return `balances sum to ${total}`;
+  const [{ wrong }] = await query<{ wrong: string }>(
+    db,
+    `SELECT COUNT(*) AS wrong FROM ${accounts} a LEFT JOIN (
+       SELECT id, SUM(delta) AS delta FROM (
+         SELECT src AS id, -amount AS delta FROM ${transfers} s
+         UNION ALL SELECT dst, amount FROM ${transfers} d) moves GROUP BY id
+     ) ledger ON ledger.id = a.id
+     WHERE a.balance <> ${START_BALANCE} + COALESCE(ledger.delta, 0)`,
+  );
+  return Number(wrong) > 0 ? `${wrong} balances the ledger does not explain` : undefined;
 }
 
 Deno.test({

@@ -92,6 +92,7 @@ export class Pipeline {
         topicOf: options.transactions.topicOf,
         maxHeldBytes: options.transactions.maxHeldBytes,
         timeoutMs: options.transactions.timeoutMs,
+        oneInstant: options.transactions.oneInstant,
         now: options.now ?? Date.now,
         caughtUp: (topic) => this.#progress.caughtUp(topic),
         events: {

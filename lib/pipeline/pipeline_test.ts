@@ -505,6 +505,7 @@ Deno.test("Pipeline with transactions: a transaction over two tables is written 
       topicOf: new Map([["db.t", TOPIC], ["db.b", B]]),
       maxHeldBytes: 1 << 20,
       timeoutMs: 60_000,
+      oneInstant: false,
     },
   }, { decoder: new JsonDecoder(), writer, committer });
   const change = (id: number, tx: string | null, order = 1) =>

@@ -44,6 +44,8 @@ export interface TransactionOptions {
   maxHeldBytes: number;
   /** How long a transaction may stay incomplete once everything there is has been read. */
   timeoutMs: number;
+  /** Each whole transaction's rows get one source time (scd2: see `AssemblerOptions`). */
+  oneInstant: boolean;
 }
 
 /** Decode: a record's bytes → the value and the schema that wrote it. */

@@ -53,6 +53,12 @@ export interface AssemblerOptions {
   now: () => number;
   /** True when every partition of `topic` has been read to its end (as of the last fetch). */
   caughtUp(topic: string): boolean;
+  /**
+   * Give the rows of a whole transaction one source time (scd2, whose versions' validity starts
+   * there): its latest change's, never before the transaction applied before it. Else a query
+   * "as of" an instant between two of its statements' times would see part of it.
+   */
+  oneInstant?: boolean;
   events?: AssemblerEvents;
 }
 
@@ -107,6 +113,8 @@ export class TransactionAssembler {
   readonly #applied = new Set<string>();
   /** The transaction of each partition's latest change (a later one proves earlier ones read). */
   readonly #latest = new Map<string, Held>();
+  /** The source time given to the last whole transaction (see `oneInstant`). */
+  #instant?: string;
 
   constructor(options: AssemblerOptions) {
     this.#options = options;
@@ -365,6 +373,9 @@ export class TransactionAssembler {
    */
   #apply(held: Held, reason?: string): void {
     const { main, events } = this.#options;
+    if (this.#options.oneInstant && !reason) {
+      this.#instant = held.staging.alignSourceTimes(this.#instant);
+    }
     main.absorb(held.staging);
     if (reason) events?.forced?.(held.id, held.changes, reason);
     else events?.applied?.(held.id, held.changes);

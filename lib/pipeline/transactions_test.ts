@@ -31,14 +31,25 @@ function setup(options: Partial<AssemblerOptions> = {}) {
     },
     ...options,
   });
-  /** A change of `topic` at `offset` (partition 0), in transaction `tx` (order `n`) or none. */
-  const change = (topic: string, offset: number, tx?: string, n = 1) => {
+  /**
+   * A change of `topic` at `offset` (partition 0), in transaction `tx` (order `n`) or none, made
+   * on the source at `sourceTs`.
+   */
+  const change = (topic: string, offset: number, tx?: string, n = 1, sourceTs?: string) => {
     const envelope: Envelope = {
       op: "c",
       transaction: tx ? { id: tx, total_order: n, data_collection_order: n } : null,
     };
     const into = assembler.destination(topic, 0, envelope);
-    into.addRow(TARGETS[topic], [`${tx ?? "-"}@${offset}`, "c", null, null, null, 0, offset]);
+    into.addRow(TARGETS[topic], [
+      `${tx ?? "-"}@${offset}`,
+      "c",
+      null,
+      sourceTs ?? null,
+      null,
+      0,
+      offset,
+    ]);
     assembler.advance(topic, 0, offset + 1);
     assembler.release();
   };
@@ -64,9 +75,15 @@ function setup(options: Partial<AssemblerOptions> = {}) {
     );
     return { rows, positions };
   };
+  /** The source times of the rows the batch holds now, by topic. */
+  const sourceTimes = () =>
+    Object.fromEntries(
+      main.drain().tables.map((t) => [t.topic, t.rows.map((r) => r[t.layout.sourceTs])]),
+    );
   return {
     assembler,
     change,
+    sourceTimes,
     marker,
     end,
     batch,
@@ -212,4 +229,28 @@ Deno.test("TransactionAssembler: an END whose changes were applied before readin
   t.end(1, "new", { "db.a": 1 });
   assert.deepEqual(t.batch().rows, { [A]: ["new@10"] });
   assert.deepEqual(t.said, ["applied old (0)", "applied new (1)"]);
+});
+
+Deno.test("TransactionAssembler: with oneInstant, a whole transaction's rows take one source time, in commit order", () => {
+  const at = (seconds: string) => `2026-12-07 10:00:${seconds}`;
+  for (const oneInstant of [true, false]) {
+    const t = setup({ oneInstant });
+    t.change(A, 0, "x", 1, at("01.000"));
+    t.change(B, 0, "x", 1, at("02.000")); // x's statements ran in two seconds
+    t.end(0, "x", { "db.a": 1, "db.b": 1 });
+    t.change(A, 1, "y", 1, at("01.500")); // y's statement began before x committed
+    t.end(1, "y", { "db.a": 1 });
+    t.change(A, 2, "z", 1, at("03.000"));
+    t.change(A, 3, "z", 2, at("04.000"));
+    t.caughtUp.add(T);
+    t.tick(20_000); // z never ends: applied as it is, with its own times
+    assert.deepEqual(
+      t.sourceTimes(),
+      oneInstant
+        ? { [A]: [at("02.000"), at("02.000"), at("03.000"), at("04.000")], [B]: [at("02.000")] }
+        : { [A]: [at("01.000"), at("01.500"), at("03.000"), at("04.000")], [B]: [at("02.000")] },
+      `oneInstant: ${oneInstant}`,
+    );
+    assert.match(t.said.at(-1)!, /^forced z/);
+  }
 });

@@ -162,6 +162,26 @@ export class BatchBuffer {
     other.drain();
   }
 
+  /**
+   * Gives every row held as values one source time: the latest among them, and not before
+   * `atLeast` (a `DATETIME(3)` text, as the rows hold it). Returns that time, or `atLeast` when no
+   * row holds one. Rows held as LOAD DATA text keep theirs.
+   */
+  alignSourceTimes(atLeast?: string): string | undefined {
+    let latest = atLeast;
+    for (const t of this.#tables.values()) {
+      for (const row of t.rows) {
+        const at = row[t.layout.sourceTs];
+        if (typeof at === "string" && (latest === undefined || at > latest)) latest = at;
+      }
+    }
+    if (latest === undefined) return undefined;
+    for (const t of this.#tables.values()) {
+      for (const row of t.rows) row[t.layout.sourceTs] = latest;
+    }
+    return latest;
+  }
+
   /** Bytes held, roughly: the LOAD DATA text's, and an estimate for rows held as values. */
   get approximateBytes(): number {
     let bytes = 0;

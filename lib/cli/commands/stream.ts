@@ -224,6 +224,7 @@ async function runStream(options: StreamOptions): Promise<number> {
       ),
       maxHeldBytes: options.transactionBuffer,
       timeoutMs: options.transactionTimeout,
+      oneInstant: options.mode === "scd2",
     }
     : undefined;
   const groupId = target.groupId;
