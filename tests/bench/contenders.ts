@@ -78,15 +78,28 @@ export function startCdc(
   sink: string,
   extra: string[],
 ): RunningSink {
-  const cdc = new CdcProcess(cdcArgs(source, sink, extra));
+  return startCdcWith(db, cdcArgs(source, sink, extra), sink, [source.topic]);
+}
+
+/**
+ * Starts `cdc` with `args`, writing into `sink`; its visible rows are the stored next offsets of
+ * `topics`, summed over their partitions (each starting at offset 0).
+ */
+export function startCdcWith(
+  db: mysql.Connection,
+  args: string[],
+  sink: string,
+  topics: readonly string[],
+): RunningSink {
+  const cdc = new CdcProcess(args);
   let peak = 0;
   return {
     async visible() {
       if (cdc.exited) throw new Error(`cdc stream exited before finishing:\n${cdc.stderr}`);
       return await scalar(
         db,
-        `SELECT COALESCE(SUM(next_offset), 0) FROM ${ident(sink)}.__cdc_offsets WHERE topic = ?`,
-        [source.topic],
+        `SELECT COALESCE(SUM(next_offset), 0) FROM ${ident(sink)}.__cdc_offsets WHERE topic IN (?)`,
+        [topics],
       ).catch((error) => {
         if (/doesn't exist/.test(String(error))) return 0;
         throw error;

@@ -16,6 +16,10 @@
  *    codec (its `compression.type`: the broker recompresses, so its log holds that codec's
  *    batches), and `cdc stream` drains each in alternating rounds; each codec's median against
  *    the uncompressed topic's.
+ * 5. `--tables N` and/or `--partitions P`: instead, the same N events also spread over N tables
+ *    of one connector (drained by one `cdc stream --table-regex`), and/or the backlog copied
+ *    into a topic of P partitions; `cdc stream` drains each shape and the one-table topic in
+ *    rotating rounds: rates against the one-table rate, time to the first row, peak RSS.
  *
  * Prints a Markdown report (stdout) and writes JSON with `--json <file>`. Needs the local stack.
  *
@@ -24,7 +28,8 @@
 import { parseArgs } from "node:util";
 import type mysql from "mysql2/promise";
 import { delay, steadyBackoff, waitFor } from "../../lib/util/retry.ts";
-import { connectMysql, deleteConnector } from "../helpers.ts";
+import { connectMysql, deleteConnector, streamArgs } from "../helpers.ts";
+import { makeManyTablesBacklog } from "./workloads.ts";
 import {
   buildCeilingInput,
   cdcArgs,
@@ -38,6 +43,7 @@ import {
   runCeiling,
   type RunningSink,
   startCdc,
+  startCdcWith,
   startJdbc,
   toMiB,
 } from "./contenders.ts";
@@ -60,6 +66,7 @@ import {
 import {
   type ContenderResult,
   drainTable,
+  firstRowTable,
   type LatencyResult,
   latencyResult,
   latencyTable,
@@ -71,7 +78,8 @@ import {
 const USAGE = `usage: deno task bench [--events N] [--rounds N] [--mode insert|mirror|scd2]
        [--workload inserts|updates] [--contenders cdc,jdbc,insert,load] [--json FILE]
        deno task bench --codecs uncompressed,gzip,snappy,lz4,zstd [--events N] [--rounds N]
-       deno task bench --latency [--rate N] [--duration SECONDS] [--rounds N] [--json FILE]`;
+       deno task bench --latency [--rate N] [--duration SECONDS] [--rounds N] [--json FILE]
+       deno task bench [--tables N] [--partitions N] [--events N] [--rounds N] [--json FILE]`;
 
 const CONTENDERS = ["cdc", "jdbc", "insert", "load"] as const;
 type Contender = typeof CONTENDERS[number];
@@ -104,6 +112,8 @@ const { values: flags } = (() => {
         duration: { type: "string", default: "60" },
         json: { type: "string" },
         codecs: { type: "string" },
+        tables: { type: "string", default: "1" },
+        partitions: { type: "string", default: "1" },
         "http-listen": { type: "string" },
       },
     });
@@ -115,6 +125,8 @@ const N = positiveInt("events", flags.events);
 const ROUNDS = positiveInt("rounds", flags.rounds ?? "3");
 const RATE = positiveInt("rate", flags.rate);
 const DURATION = positiveInt("duration", flags.duration);
+const TABLES = positiveInt("tables", flags.tables);
+const PARTITIONS = positiveInt("partitions", flags.partitions);
 if (flags.mode !== "insert" && flags.mode !== "mirror" && flags.mode !== "scd2") {
   usage(`--mode must be insert, mirror or scd2, got "${flags.mode}"`);
 }
@@ -183,6 +195,10 @@ try {
     const results = await latencyRounds();
     report = latencyReport(results);
     json = { results };
+  } else if (TABLES > 1 || PARTITIONS > 1) {
+    const results = await workloadRounds();
+    report = workloadReport(results);
+    json = { events: N, tables: TABLES, partitions: PARTITIONS, results };
   } else if (CODECS.length > 0) {
     const results = await codecRounds(CODECS as TopicCodec[]);
     report = codecReport(results);
@@ -465,6 +481,124 @@ function codecReport(results: ContenderResult[]): string {
     drainTable(results),
     "",
     ratioTable(results, results[0]),
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// Many tables, many partitions
+
+/**
+ * `cdc stream` draining the one-table topic, the same number of events over `--tables` tables
+ * (one `--table-regex`), and the backlog in a `--partitions`-partition topic, in rotating rounds.
+ */
+async function workloadRounds(): Promise<ContenderResult[]> {
+  const source = await makeBacklog(db, `bench_${run}_src`, N, say);
+  topics.push(source.topic);
+  interface Shape {
+    name: string;
+    args: (sink: string) => string[];
+    topics: string[];
+    /** Rows in the sink once drained. */
+    rows: (sink: string) => Promise<number>;
+  }
+  const batchFlags = ["--batch-size", String(BATCH)];
+  const shapes: Shape[] = [{
+    name: "`cdc stream`, 1 table, 1 partition",
+    args: (sink) => cdcArgs(source, sink, batchFlags),
+    topics: [source.topic],
+    rows: (sink) => countRows(db, sink, `${TABLE}_cdc`),
+  }];
+  if (TABLES > 1) {
+    const many = await makeManyTablesBacklog(db, `bench_${run}_many`, N, TABLES, say);
+    topics.push(...many.topics);
+    shapes.push({
+      name: `\`cdc stream --table-regex '${many.regex}'\`, ${TABLES} tables`,
+      args: (sink) =>
+        streamArgs(
+          [],
+          sink,
+          "--table-regex",
+          many.regex,
+          "--database",
+          many.database,
+          "--topic-prefix",
+          many.topicPrefix,
+          ...batchFlags,
+        ),
+      topics: many.topics,
+      rows: async (sink) => {
+        let rows = 0;
+        for (const table of many.tables) rows += await countRows(db, sink, `${table}_cdc`);
+        return rows;
+      },
+    });
+  }
+  if (PARTITIONS > 1) {
+    const topicPrefix = `bench_${run}_p${PARTITIONS}`;
+    const copy = { ...source, topicPrefix, topic: `${topicPrefix}.${source.database}.${TABLE}` };
+    const started = performance.now();
+    await copyTopic(source.topic, copy.topic, N, "uncompressed", PARTITIONS);
+    topics.push(copy.topic);
+    say(
+      `${copy.topic}: the backlog copied into ${PARTITIONS} partitions in ${
+        secondsSince(started)
+      } s`,
+    );
+    shapes.push({
+      name: `\`cdc stream\`, 1 table, ${PARTITIONS} partitions`,
+      args: (sink) => cdcArgs(copy, sink, batchFlags),
+      topics: [copy.topic],
+      rows: (sink) => countRows(db, sink, `${TABLE}_cdc`),
+    });
+  }
+  const results = new Map<Shape, RoundResult[]>(shapes.map((s) => [s, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    // each round starts with another shape, so that none always runs on a fresher machine
+    const order = shapes.map((_, i) => shapes[(i + round - 1) % shapes.length]);
+    for (const [i, shape] of order.entries()) {
+      const load = loadAverage();
+      const sink = `bench_${run}_cdc_${round}_${i}`;
+      const started = performance.now();
+      const cdc = startCdcWith(db, shape.args(sink), sink, shape.topics);
+      const { seconds, firstRow, afterFirstRow, peakRss } = await drain(cdc, N, started)
+        .finally(() => cdc.stop());
+      const rows = await shape.rows(sink);
+      if (rows !== N) throw new Error(`${shape.name}: ${rows} rows in ${sink}, expected ${N}`);
+      results.get(shape)!.push({
+        round,
+        load,
+        seconds,
+        eventsPerSecond: N / seconds,
+        afterFirstRowPerSecond: N / afterFirstRow,
+        firstRowSeconds: firstRow,
+        peakRssMiB: toMiB(peakRss),
+      });
+      say(
+        `round ${round}, ${shape.name}: ${Math.round(N / seconds)} events/s, first row after ${
+          firstRow.toFixed(2)
+        } s, peak RSS ${Math.round(toMiB(peakRss))} MiB (load ${load})`,
+      );
+      await db.query(`DROP DATABASE ${ident(sink)}`);
+    }
+  }
+  return shapes.map((shape) => ({
+    name: shape.name,
+    rssNote: "the cdc process (VmHWM)",
+    rounds: results.get(shape)!,
+  }));
+}
+
+function workloadReport(results: ContenderResult[]): string {
+  return [
+    `${N.toLocaleString("en-US")} events made by Debezium in each shape; ${ROUNDS} rounds, each ` +
+    `shape once per round, the order rotating; drain = events / (start to all rows visible); ` +
+    `first row = start to the first row visible (50 ms polls).`,
+    "",
+    drainTable(results),
+    "",
+    ratioTable(results, results[0]),
+    "",
+    firstRowTable(results),
   ].join("\n");
 }
 

@@ -1,0 +1,105 @@
+/**
+ * The benchmark's other shapes of the same events (issue 23): many tables of one connector
+ * (`deno task bench --tables 200`: N events spread over 200 tables, each captured by one
+ * Debezium connector, streamed by one `cdc stream --table-regex`), and one table's backlog in a
+ * topic of several partitions (`--partitions 12`: the backlog copied, each record to the
+ * partition of its key). Both drain in the same run as the one-table contender, so their rates
+ * compare within one load.
+ *
+ * @module
+ */
+import type mysql from "mysql2/promise";
+import { steadyBackoff, waitFor } from "../../lib/util/retry.ts";
+import { databaseConnectorConfig, deleteConnector, registerConnector } from "../helpers.ts";
+import {
+  type CapturedSource,
+  insertRows,
+  SOURCE_DDL,
+  stackAdmin,
+  TABLE,
+  topicSize,
+} from "./source.ts";
+import { ident } from "./contenders.ts";
+
+/** The many-table source: its tables' topics, and the regex that names the tables. */
+export interface ManyTablesSource extends CapturedSource {
+  tables: string[];
+  topics: string[];
+  /** Matches every table of the source database (`--table-regex`). */
+  regex: string;
+}
+
+/** `t000`, `t001`, ...: the many-table source's table names, `count` of them. */
+export function manyTableNames(count: number): string[] {
+  const width = String(count - 1).length;
+  return Array.from({ length: count }, (_, i) => `t${String(i).padStart(width, "0")}`);
+}
+
+/**
+ * `n` events over `tables` tables of one database (the one-table source's 10 columns, `n /
+ * tables` inserts each, the remainder to the first), captured by one Debezium connector; waits
+ * until every topic holds its events, then deletes the connector so that it does not compete.
+ */
+export async function makeManyTablesBacklog(
+  db: mysql.Connection,
+  database: string,
+  n: number,
+  tables: number,
+  say: (line: string) => void,
+): Promise<ManyTablesSource> {
+  const names = manyTableNames(tables);
+  await db.query(`DROP DATABASE IF EXISTS ${ident(database)}`);
+  await db.query(`CREATE DATABASE ${ident(database)}`);
+  await db.query(`USE ${ident(database)}`);
+  for (const name of names) {
+    await db.query(SOURCE_DDL.replace(`CREATE TABLE ${TABLE}`, `CREATE TABLE ${ident(name)}`));
+  }
+  const connector = `${database}-source`;
+  await registerConnector(connector, databaseConnectorConfig(database, database));
+  const started = performance.now();
+  const each = Math.floor(n / tables);
+  const counts = names.map((_, i) => each + (i === 0 ? n - each * tables : 0));
+  for (const [i, name] of names.entries()) {
+    for (let from = 1; from <= counts[i]; from += 5000) {
+      const statement = insertRows(from, Math.min(from + 5000, counts[i] + 1));
+      await db.query(statement.replace(`INSERT INTO ${TABLE}`, `INSERT INTO ${ident(name)}`));
+    }
+  }
+  say(`inserted ${n} rows into ${tables} tables of ${database} in ${since(started)} s`);
+  const topics = names.map((name) => `${database}.${database}.${name}`);
+  const admin = await stackAdmin();
+  try {
+    let size = 0;
+    await waitFor(
+      `${n} events on ${tables} topics`,
+      async () => {
+        const sizes = await Promise.all(topics.map((topic) => topicSize(admin, topic)));
+        size = sizes.reduce((a, b) => a + b, 0);
+        return size >= n;
+      },
+      30 * 60_000,
+      {
+        backoff: steadyBackoff(1000),
+        progressEveryMs: 10_000,
+        onProgress: () => say(`Debezium: ${size}/${n} events on ${tables} topics`),
+      },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+  say(`Debezium: all ${n} events on ${tables} topics ${since(started)} s after the first insert`);
+  await deleteConnector(connector);
+  return {
+    database,
+    topicPrefix: database,
+    topic: topics[0],
+    connector,
+    tables: names,
+    topics,
+    regex: "t[0-9]+",
+  };
+}
+
+function since(started: number): string {
+  return ((performance.now() - started) / 1000).toFixed(1);
+}
