@@ -65,21 +65,33 @@ export async function committedOffsets(
   return committed;
 }
 
-/** Each partition's earliest and end offsets (the high watermark), by topic. */
+/** How many topics' offsets are asked for at once. */
+const OFFSETS_AT_ONCE = 16;
+
+/**
+ * Each partition's earliest and end offsets (the high watermark), by topic. The metadata of
+ * every topic is asked for once, first: kafkajs's per-topic look-up would otherwise ask for the
+ * metadata of every topic seen so far at each new one (200 topics: 200 requests, 20,100 topic
+ * entries decoded, most of a 200-table stream's start-up).
+ */
 export async function partitionWatermarks(
   admin: Admin,
   topics: readonly string[],
 ): Promise<Map<string, KafkaPartitionOffsets[]>> {
   const result = new Map<string, KafkaPartitionOffsets[]>();
-  for (const topic of topics) {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    result.set(
-      topic,
-      offsets.map(({ partition, low, high }) => ({
-        partition,
-        earliest: Number(low),
-        end: Number(high),
-      })).sort((a, b) => a.partition - b.partition),
+  if (topics.length > 1) await admin.fetchTopicMetadata({ topics: [...topics] });
+  for (let i = 0; i < topics.length; i += OFFSETS_AT_ONCE) {
+    const some = topics.slice(i, i + OFFSETS_AT_ONCE);
+    const offsets = await Promise.all(some.map((topic) => admin.fetchTopicOffsets(topic)));
+    some.forEach((topic, t) =>
+      result.set(
+        topic,
+        offsets[t].map(({ partition, low, high }) => ({
+          partition,
+          earliest: Number(low),
+          end: Number(high),
+        })).sort((a, b) => a.partition - b.partition),
+      )
     );
   }
   return result;

@@ -465,12 +465,12 @@ export class KafkaSource {
     const topics = [...new Set(partitions.map((p) => p.topic))];
     const stored = await this.options.storedPositions?.(topics) ?? new Map();
     const committed = await this.#admin.fetchOffsets({ groupId: this.options.groupId, topics });
+    const watermarks = await partitionWatermarks(this.#admin, topics);
     for (const { topic, partitions: offsets } of committed) {
-      const earliest = await this.#admin.fetchTopicOffsets(topic);
       for (const { partition, offset } of offsets) {
         const key = `${topic}/${partition}`;
         if (this.#resumeAt.has(key)) continue;
-        const low = earliest.find((o) => o.partition === partition)?.low ?? "0";
+        const low = watermarks.get(topic)?.find((o) => o.partition === partition)?.earliest ?? 0;
         const at = stored.get(topic)?.get(partition);
         const [next, from] = at !== undefined
           ? [at, "its stored position"]
