@@ -11,6 +11,7 @@
  * @module
  */
 import type { DecodedValue } from "../avro/decoder.ts";
+import { Buffer } from "node:buffer";
 import { type Envelope, isLastSnapshotRead, type KafkaPosition } from "../debezium/envelope.ts";
 import type { ParkedPartition, Positions, SourceBatch, SourceRecord } from "../kafka/mod.ts";
 import { BatchBuffer } from "../sink/batch.ts";
@@ -38,6 +39,17 @@ interface Parked {
   /** Settles when the partition is handled up to `nextOffset` (or its handling failed). */
   resumed: PromiseWithResolvers<void>;
 }
+
+/**
+ * How many partitions may wait for their plans at once. Each holds up to a fetch's records of
+ * its partition (256 KiB), and each preparation is a registry look-up and a table's DDL: a
+ * few at a time keep the sink's DDL connections busy, all of a connector's tables at once
+ * would hold them all (memory) and make the first of them wait for the last (latency).
+ */
+export const MAX_PARKED = 16;
+
+/** How many plans are prepared at once (registry look-ups and schema compilations, then DDL). */
+export const PREPARED_AT_ONCE = 4;
 
 const partitionKey = (topic: string, partition: number) => `${topic}\0${partition}`;
 
@@ -82,6 +94,11 @@ export class Pipeline {
   readonly #snapshotRows = new Map<string, number>();
   /** Partitions whose records wait for a plan, by {@linkcode partitionKey}. */
   readonly #parked = new Map<string, Parked>();
+  /** Plans being prepared, and a signal when one is through. */
+  #preparing = 0;
+  #prepared = Promise.withResolvers<void>();
+  /** Settles when a partition resumes. */
+  #resumed = Promise.withResolvers<void>();
   /** Hears of a failure outside a batch's handling (a parked record's); set by `start`. */
   #onFatal?: (error: Error) => void;
   #serial: Promise<unknown> = Promise.resolve();
@@ -156,6 +173,7 @@ export class Pipeline {
   /** From now on, batches return at once; what is buffered stays for the final flush. */
   stop(): void {
     this.#stopping = true;
+    this.#resumed.resolve();
     this.#writes.stop();
     clearInterval(this.#timer);
   }
@@ -168,8 +186,8 @@ export class Pipeline {
    * record until that is handled; the source fetches it no further until it resumes (the
    * returned {@linkcode ParkedPartition}).
    */
-  handleBatch(batch: SourceBatch): Promise<ParkedPartition | undefined> {
-    return this.#exclusive(async () => {
+  async handleBatch(batch: SourceBatch): Promise<ParkedPartition | undefined> {
+    const parked = await this.#exclusive(async () => {
       const { topic, partition } = batch;
       this.#progress.observed(topic, partition, batch.highWatermark);
       if (topic === this.#options.transactions?.topic) {
@@ -180,12 +198,18 @@ export class Pipeline {
       if (parked) {
         // fetched before it parked (a reassignment): it joins the queue, in order
         const next = parked.records.at(-1)?.offset ?? -1;
-        for (const record of batch.records) if (record.offset > next) parked.records.push(record);
+        for (const record of batch.records) {
+          if (record.offset > next) parked.records.push(held(record));
+        }
         parked.nextOffset = Math.max(parked.nextOffset, batch.nextOffset);
         return { resumed: parked.resumed.promise };
       }
       return await this.#handleRecords(topic, partition, batch.records, batch.nextOffset);
     });
+    // Enough partitions wait for plans: the source fetches nothing more until one resumes,
+    // which bounds both the records held and the preparations under way at once.
+    while (this.#parked.size >= MAX_PARKED && !this.#stopping) await this.#resumed.promise;
+    return parked;
   }
 
   /**
@@ -240,7 +264,7 @@ export class Pipeline {
     const k = partitionKey(topic, partition);
     let parked = this.#parked.get(k);
     if (!parked) {
-      parked = { records, nextOffset, resumed: Promise.withResolvers<void>() };
+      parked = { records: records.map(held), nextOffset, resumed: Promise.withResolvers<void>() };
       // never unhandled: the source only waits for it, the failure goes to the stream
       parked.resumed.promise.catch(() => undefined);
       this.#parked.set(k, parked);
@@ -251,7 +275,7 @@ export class Pipeline {
     const entry = parked;
     preparing.then((prepared) => this.#exclusive(() => this.#unpark(topic, partition, prepared)))
       .catch((error) => {
-        this.#parked.delete(k);
+        this.#unparked(k);
         entry.resumed.reject(error);
         this.#onFatal?.(error as Error);
       });
@@ -270,8 +294,15 @@ export class Pipeline {
     if (this.#buffer.size >= this.#options.batchSize) await this.#flush();
     const again = await this.#handleRecords(topic, partition, rest, parked.nextOffset);
     if (again) return; // parked at a later record (another new schema): #park updated it
-    this.#parked.delete(k);
+    this.#unparked(k);
     parked.resumed.resolve();
+  }
+
+  /** A partition parked no more: a batch handler waiting for room goes on. */
+  #unparked(k: string): void {
+    this.#parked.delete(k);
+    this.#resumed.resolve();
+    this.#resumed = Promise.withResolvers<void>();
   }
 
   /**
@@ -383,6 +414,10 @@ export class Pipeline {
    * handled in the record's place.
    */
   async #prepare(topic: string, table: string, record: SourceRecord): Promise<Prepared> {
+    // a few at a time, in the order they came: the first table's plan is not made to wait
+    // behind the schema compilations of every table parked after it
+    while (this.#preparing >= PREPARED_AT_ONCE) await this.#prepared.promise;
+    this.#preparing++;
     try {
       const decoded = await this.#stages.decoder.decode(record.value!);
       const planned = await this.#plans.plan(
@@ -395,6 +430,10 @@ export class Pipeline {
       return { planned, decoded };
     } catch (error) {
       return { error };
+    } finally {
+      this.#preparing--;
+      this.#prepared.resolve();
+      this.#prepared = Promise.withResolvers<void>();
     }
   }
 
@@ -498,6 +537,18 @@ export class Pipeline {
 function sourceTsMs(envelope: Envelope): number | undefined {
   const ts = envelope.source?.ts_ms;
   return ts === null || ts === undefined ? undefined : Number(ts);
+}
+
+/**
+ * A record to hold while its partition is parked: a copy, since as views into the fetch
+ * response its bytes would keep the whole response (up to 4 MiB) alive.
+ */
+function held(record: SourceRecord): SourceRecord {
+  return {
+    ...record,
+    key: record.key && Buffer.from(record.key),
+    value: record.value && Buffer.from(record.value),
+  };
 }
 
 /** A bad record as the dead-letter table keeps it. */

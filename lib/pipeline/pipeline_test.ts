@@ -10,7 +10,7 @@ import {
 } from "../avro/decoder.ts";
 import { BadInputError } from "../util/errors.ts";
 import { positionList, type Positions, type SourceBatch } from "../kafka/mod.ts";
-import { BadRecordError, Pipeline, statusLine } from "./pipeline.ts";
+import { BadRecordError, MAX_PARKED, Pipeline, PREPARED_AT_ONCE, statusLine } from "./pipeline.ts";
 import type {
   PipelineObserver,
   PipelineOptions,
@@ -702,4 +702,38 @@ Deno.test("Pipeline with transactions: a change parked for its table still joins
   assert.deepEqual(rows.filter((r) => r.startsWith("b_cdc")), ["b_cdc:10", "b_cdc:11"]);
   assert.equal(pipeline.stats.transactions, 2);
   assert.equal(pipeline.stats.forcedTransactions, 0);
+});
+
+Deno.test("Pipeline: past MAX_PARKED partitions waiting for their tables, the source is held until one resumes", async () => {
+  const topics = Array.from({ length: MAX_PARKED + 1 }, (_, i) => `p.db.t${i}`);
+  const writer = new MemoryWriter();
+  const pipeline = new Pipeline({
+    tables: new Map(topics.map((topic, i) => [topic, `t${i}_cdc`])),
+    batchSize: 1000,
+    flushMs: 0,
+    onError: "fail",
+    mapping: DEFAULT_MAPPING_OPTIONS,
+  }, { decoder: new JsonDecoder(), writer, committer: new MemoryCommitter() });
+  const ddl = topics.map(() => deferred());
+  ddl.forEach((d, i) => writer.preparing.set(`t${i}_cdc`, d.promise));
+  const parked = [];
+  for (const topic of topics.slice(0, MAX_PARKED - 1)) {
+    parked.push(await pipeline.handleBatch({ ...batchOf([0]), topic }));
+  }
+  // the last one with room: its batch is taken, and the next is held
+  let held = true;
+  const last = pipeline.handleBatch({ ...batchOf([0]), topic: topics[MAX_PARKED - 1] })
+    .finally(() => held = false);
+  await waitUntil(() => writer.tables.length === PREPARED_AT_ONCE);
+  for (let i = 0; i < 100; i++) await Promise.resolve();
+  assert.equal(held, true, `${MAX_PARKED} partitions parked: the source waits`);
+  ddl[0].resolve();
+  await parked[0]!.resumed;
+  await last;
+  assert.equal(held, false, "one resumed: the source goes on");
+  ddl.forEach((d) => d.resolve());
+  await Promise.all([...parked, await last].map((p) => p?.resumed));
+  await handle(pipeline, { ...batchOf([0]), topic: topics[MAX_PARKED] });
+  await pipeline.flush();
+  assert.equal(writer.ids().flat().length, MAX_PARKED + 1);
 });
