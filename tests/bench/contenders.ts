@@ -258,7 +258,11 @@ export interface CeilingInput {
 }
 
 /** `CHECKSUM TABLE` of `database`.`table`. */
-async function checksum(db: mysql.Connection, database: string, table: string): Promise<number> {
+export async function checksum(
+  db: mysql.Connection,
+  database: string,
+  table: string,
+): Promise<number> {
   const [rows] = await db.query(`CHECKSUM TABLE ${ident(database)}.${ident(table)}`) as unknown as [
     { Checksum: number | string }[],
   ];

@@ -29,10 +29,16 @@ import { parseArgs } from "node:util";
 import type mysql from "mysql2/promise";
 import { delay, steadyBackoff, waitFor } from "../../lib/util/retry.ts";
 import { connectMysql, deleteConnector, streamArgs } from "../helpers.ts";
-import { makeManyTablesBacklog } from "./workloads.ts";
+import {
+  buildManyCeilingInput,
+  makeManyTablesBacklog,
+  type ManyCeilingInput,
+  runManyCeiling,
+} from "./workloads.ts";
 import {
   buildCeilingInput,
   cdcArgs,
+  type CeilingInput,
   countRows,
   drain,
   ident,
@@ -176,14 +182,16 @@ const db = await connectMysql();
 const loadBefore = loadAverage();
 say(`load average before: ${loadBefore}; run ${run}`);
 
-/** Drops every database this run made (they all start with the run's prefix). */
-async function dropRunDatabases(connection: mysql.Connection): Promise<void> {
+/** Drops every database this run made (they all start with the run's prefix, then `part`). */
+async function dropRunDatabases(connection: mysql.Connection, part = ""): Promise<void> {
   const [rows] = await connection.query({
     sql: "SHOW DATABASES",
     rowsAsArray: true,
   }) as unknown as [string[][]];
   for (const [name] of rows) {
-    if (name.startsWith(`bench_${run}`)) await connection.query(`DROP DATABASE ${ident(name)}`);
+    if (name.startsWith(`bench_${run}${part}`)) {
+      await connection.query(`DROP DATABASE ${ident(name)}`);
+    }
   }
 }
 
@@ -500,6 +508,8 @@ async function workloadRounds(): Promise<ContenderResult[]> {
     topics: string[];
     /** Rows in the sink once drained. */
     rows: (sink: string) => Promise<number>;
+    /** The source tables of a many-table shape. */
+    tables?: string[];
   }
   const batchFlags = ["--batch-size", String(BATCH)];
   const shapes: Shape[] = [{
@@ -526,6 +536,7 @@ async function workloadRounds(): Promise<ContenderResult[]> {
           ...batchFlags,
         ),
       topics: many.topics,
+      tables: many.tables,
       rows: async (sink) => {
         let rows = 0;
         for (const table of many.tables) rows += await countRows(db, sink, `${table}_cdc`);
@@ -552,6 +563,12 @@ async function workloadRounds(): Promise<ContenderResult[]> {
     });
   }
   const results = new Map<Shape, RoundResult[]>(shapes.map((s) => [s, []]));
+  // the server's own ceiling of the one-table and the many-table shapes, from cdc's round 1 rows
+  const infile = TABLES > 1 && await localInfileAllowed(db);
+  const dir = await Deno.makeTempDir({ prefix: "cdc-bench-" });
+  let oneCeiling: CeilingInput | undefined;
+  let manyCeiling: ManyCeilingInput | undefined;
+  const ceilings = { one: [] as RoundResult[], many: [] as RoundResult[] };
   for (let round = 1; round <= ROUNDS; round++) {
     // each round starts with another shape, so that none always runs on a fresher machine
     const order = shapes.map((_, i) => shapes[(i + round - 1) % shapes.length]);
@@ -564,6 +581,14 @@ async function workloadRounds(): Promise<ContenderResult[]> {
         .finally(() => cdc.stop());
       const rows = await shape.rows(sink);
       if (rows !== N) throw new Error(`${shape.name}: ${rows} rows in ${sink}, expected ${N}`);
+      if (infile && shape === shapes[0] && !oneCeiling) {
+        await Deno.mkdir(`${dir}/one`);
+        oneCeiling = await buildCeilingInput(db, sink, `${TABLE}_cdc`, `${dir}/one`, BATCH);
+      }
+      if (infile && shape.tables && !manyCeiling) {
+        await Deno.mkdir(`${dir}/many`);
+        manyCeiling = await buildManyCeilingInput(db, sink, shape.tables, `${dir}/many`, BATCH);
+      }
       results.get(shape)!.push({
         round,
         load,
@@ -580,12 +605,42 @@ async function workloadRounds(): Promise<ContenderResult[]> {
       );
       await db.query(`DROP DATABASE ${ident(sink)}`);
     }
+    const ceilingRuns: [RoundResult[], () => Promise<number>][] = [];
+    if (oneCeiling) {
+      const input = oneCeiling;
+      const target = `bench_${run}_load_one_${round}`;
+      ceilingRuns.push([ceilings.one, () => runCeiling(db, input, target, input.loadFile, true)]);
+    }
+    if (manyCeiling) {
+      const input = manyCeiling;
+      ceilingRuns.push([
+        ceilings.many,
+        () => runManyCeiling(db, input, `bench_${run}_load_many_${round}`),
+      ]);
+    }
+    for (const [into, ceiling] of round % 2 ? ceilingRuns : ceilingRuns.reverse()) {
+      const load = loadAverage();
+      const seconds = await ceiling();
+      into.push({ round, load, seconds, eventsPerSecond: N / seconds });
+      say(`round ${round}, ceiling: ${Math.round(N / seconds)} events/s (load ${load})`);
+    }
+    await dropRunDatabases(db, "_load_");
   }
-  return shapes.map((shape) => ({
+  await Deno.remove(dir, { recursive: true });
+  const cdcResults = shapes.map((shape) => ({
     name: shape.name,
     rssNote: "the cdc process (VmHWM)",
     rounds: results.get(shape)!,
   }));
+  const ceilingResults = [
+    { name: "ceiling: `mariadb` client, LOAD DATA, 1 table", rounds: ceilings.one },
+    { name: `ceiling: \`mariadb\` client, LOAD DATA, ${TABLES} tables`, rounds: ceilings.many },
+  ].filter((c) => c.rounds.length > 0).map((c) => ({ ...c, rssNote: "n/a" }));
+  return [...cdcResults, ...ceilingResults];
+}
+
+function ceilingsOf(results: ContenderResult[]): ContenderResult[] {
+  return results.filter((r) => r.name.startsWith("ceiling"));
 }
 
 function workloadReport(results: ContenderResult[]): string {
@@ -596,9 +651,18 @@ function workloadReport(results: ContenderResult[]): string {
     "",
     drainTable(results),
     "",
-    ratioTable(results, results[0]),
+    ratioTable(results.filter((r) => !r.name.startsWith("ceiling")), results[0]),
     "",
-    firstRowTable(results),
+    ...(ceilingsOf(results).length === 2
+      ? [
+        "The server's own rate in the same shapes (the rows cdc wrote in round 1, tables " +
+        "created beforehand, 5,000 rows per transaction):",
+        "",
+        ratioTable(ceilingsOf(results), ceilingsOf(results)[0]),
+        "",
+      ]
+      : []),
+    firstRowTable(results.filter((r) => !r.name.startsWith("ceiling"))),
   ].join("\n");
 }
 

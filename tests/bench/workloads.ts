@@ -19,7 +19,7 @@ import {
   TABLE,
   topicSize,
 } from "./source.ts";
-import { ident } from "./contenders.ts";
+import { buildCeilingInput, type CeilingInput, checksum, ident, runClient } from "./contenders.ts";
 
 /** The many-table source: its tables' topics, and the regex that names the tables. */
 export interface ManyTablesSource extends CapturedSource {
@@ -102,4 +102,76 @@ export async function makeManyTablesBacklog(
 
 function since(started: number): string {
   return ((performance.now() - started) / 1000).toFixed(1);
+}
+
+/**
+ * The server's ceiling for the many-table shape: the rows `cdc` wrote into each table's
+ * `<table>_cdc` in `sink` (round 1), as `LOAD DATA LOCAL INFILE` files of the same chunks cdc's
+ * batches hold (a table's rows, 5000 rows per transaction), with the tables' DDL.
+ */
+export interface ManyCeilingInput {
+  inputs: CeilingInput[];
+  /** Transactions of `LOAD DATA` statements, `batch` rows each, tables in order. */
+  loadFile: string;
+  rows: number;
+}
+
+/** Builds {@linkcode ManyCeilingInput} from `sink`'s tables in `dir`. */
+export async function buildManyCeilingInput(
+  db: mysql.Connection,
+  sink: string,
+  tables: readonly string[],
+  dir: string,
+  batch: number,
+): Promise<ManyCeilingInput> {
+  const inputs: CeilingInput[] = [];
+  const statements: { sql: string; rows: number }[] = [];
+  for (const table of tables) {
+    const tableDir = `${dir}/${table}`;
+    await Deno.mkdir(tableDir);
+    const input = await buildCeilingInput(db, sink, `${table}_cdc`, tableDir, batch);
+    inputs.push(input);
+    const lines = (await Deno.readTextFile(input.loadFile)).split("\n").filter((l) => l);
+    // every chunk but the last holds `batch` rows
+    lines.forEach((sql, i) =>
+      statements.push({ sql, rows: i < lines.length - 1 ? batch : input.rows - batch * i })
+    );
+  }
+  const out: string[] = [];
+  let inTransaction = 0;
+  for (const { sql, rows } of statements) {
+    if (inTransaction === 0) out.push("START TRANSACTION;");
+    out.push(sql);
+    inTransaction += rows;
+    if (inTransaction >= batch) {
+      out.push("COMMIT;");
+      inTransaction = 0;
+    }
+  }
+  if (inTransaction > 0) out.push("COMMIT;");
+  const loadFile = `${dir}/load_many.sql`;
+  await Deno.writeTextFile(loadFile, out.join("\n") + "\n");
+  return { inputs, loadFile, rows: inputs.reduce((sum, i) => sum + i.rows, 0) };
+}
+
+/**
+ * Creates `database` with every table's DDL, then times the `mariadb` client loading
+ * `input.loadFile` (from its start to its exit, every row committed); every table must end with
+ * cdc's checksum.
+ */
+export async function runManyCeiling(
+  db: mysql.Connection,
+  input: ManyCeilingInput,
+  database: string,
+): Promise<number> {
+  await db.query(`CREATE DATABASE ${ident(database)}`);
+  await db.query(`USE ${ident(database)}`);
+  for (const { ddl } of input.inputs) await db.query(ddl);
+  const seconds = await runClient(database, input.loadFile, true);
+  for (const table of input.inputs) {
+    if (await checksum(db, database, table.table) !== table.checksum) {
+      throw new Error(`ceiling: ${database}.${table.table} ended with other rows than cdc's`);
+    }
+  }
+  return seconds;
 }
