@@ -37,6 +37,8 @@ export interface RunningSink {
   /** Peak RSS so far in bytes, sampled by the caller's polls; 0 when not sampled. */
   sampleRss(): number;
   stop(): Promise<void>;
+  /** What the contender logged so far, where it is a process of the bench's. */
+  log?(): string;
 }
 
 /** Backtick-quotes an identifier. */
@@ -121,6 +123,7 @@ export function startCdcWith(
       const status = await cdc.stop();
       if (status.code !== 0) throw new Error(`cdc stream exited ${status.code}:\n${cdc.stderr}`);
     },
+    log: () => cdc.stderr,
   };
 }
 

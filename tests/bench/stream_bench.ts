@@ -19,7 +19,10 @@
  * 5. `--tables N` and/or `--partitions P`: instead, the same N events also spread over N tables
  *    of one connector (drained by one `cdc stream --table-regex`), and/or the backlog copied
  *    into a topic of P partitions; `cdc stream` drains each shape and the one-table topic in
- *    rotating rounds: rates against the one-table rate, time to the first row, peak RSS.
+ *    rotating rounds: rates against the one-table rate, time to the first row, peak RSS; the
+ *    server's LOAD DATA ceiling of both table shapes. `--add-table`: then, per round, a table's
+ *    topic is created while the many tables stream: the rejoin, the new table's first row, and
+ *    how long the other tables stood still then against before.
  *
  * Prints a Markdown report (stdout) and writes JSON with `--json <file>`. Needs the local stack.
  *
@@ -30,9 +33,12 @@ import type mysql from "mysql2/promise";
 import { delay, steadyBackoff, waitFor } from "../../lib/util/retry.ts";
 import { connectMysql, deleteConnector, streamArgs } from "../helpers.ts";
 import {
+  type AddedTable,
+  addTableWhileStreaming,
   buildManyCeilingInput,
   makeManyTablesBacklog,
   type ManyCeilingInput,
+  type ManyTablesSource,
   runManyCeiling,
 } from "./workloads.ts";
 import {
@@ -85,7 +91,7 @@ const USAGE = `usage: deno task bench [--events N] [--rounds N] [--mode insert|m
        [--workload inserts|updates] [--contenders cdc,jdbc,insert,load] [--json FILE]
        deno task bench --codecs uncompressed,gzip,snappy,lz4,zstd [--events N] [--rounds N]
        deno task bench --latency [--rate N] [--duration SECONDS] [--rounds N] [--json FILE]
-       deno task bench [--tables N] [--partitions N] [--events N] [--rounds N] [--json FILE]`;
+       deno task bench [--tables N [--add-table]] [--partitions N] [--events N] [--rounds N] [--json FILE]`;
 
 const CONTENDERS = ["cdc", "jdbc", "insert", "load"] as const;
 type Contender = typeof CONTENDERS[number];
@@ -119,6 +125,7 @@ const { values: flags } = (() => {
         json: { type: "string" },
         codecs: { type: "string" },
         tables: { type: "string", default: "1" },
+        "add-table": { type: "boolean", default: false },
         partitions: { type: "string", default: "1" },
         "http-listen": { type: "string" },
       },
@@ -196,6 +203,8 @@ async function dropRunDatabases(connection: mysql.Connection, part = ""): Promis
 }
 
 const topics: string[] = [];
+/** The `--add-table` rounds, after the drains: a table's topic created while streaming. */
+const added: AddedTable[] = [];
 let report: string;
 let json: Record<string, unknown>;
 try {
@@ -206,7 +215,7 @@ try {
   } else if (TABLES > 1 || PARTITIONS > 1) {
     const results = await workloadRounds();
     report = workloadReport(results);
-    json = { events: N, tables: TABLES, partitions: PARTITIONS, results };
+    json = { events: N, tables: TABLES, partitions: PARTITIONS, results, added };
   } else if (CODECS.length > 0) {
     const results = await codecRounds(CODECS as TopicCodec[]);
     report = codecReport(results);
@@ -518,28 +527,18 @@ async function workloadRounds(): Promise<ContenderResult[]> {
     topics: [source.topic],
     rows: (sink) => countRows(db, sink, `${TABLE}_cdc`),
   }];
+  let many: ManyTablesSource | undefined;
   if (TABLES > 1) {
-    const many = await makeManyTablesBacklog(db, `bench_${run}_many`, N, TABLES, say);
+    many = await makeManyTablesBacklog(db, `bench_${run}_many`, N, TABLES, say);
     topics.push(...many.topics);
     shapes.push({
       name: `\`cdc stream --table-regex '${many.regex}'\`, ${TABLES} tables`,
-      args: (sink) =>
-        streamArgs(
-          [],
-          sink,
-          "--table-regex",
-          many.regex,
-          "--database",
-          many.database,
-          "--topic-prefix",
-          many.topicPrefix,
-          ...batchFlags,
-        ),
+      args: (sink) => manyArgs(many!, sink, batchFlags),
       topics: many.topics,
       tables: many.tables,
       rows: async (sink) => {
         let rows = 0;
-        for (const table of many.tables) rows += await countRows(db, sink, `${table}_cdc`);
+        for (const table of many!.tables) rows += await countRows(db, sink, `${table}_cdc`);
         return rows;
       },
     });
@@ -627,6 +626,7 @@ async function workloadRounds(): Promise<ContenderResult[]> {
     await dropRunDatabases(db, "_load_");
   }
   await Deno.remove(dir, { recursive: true });
+  if (many && flags["add-table"]) added.push(...await addedTableRounds(many, batchFlags));
   const cdcResults = shapes.map((shape) => ({
     name: shape.name,
     rssNote: "the cdc process (VmHWM)",
@@ -637,6 +637,68 @@ async function workloadRounds(): Promise<ContenderResult[]> {
     { name: `ceiling: \`mariadb\` client, LOAD DATA, ${TABLES} tables`, rounds: ceilings.many },
   ].filter((c) => c.rounds.length > 0).map((c) => ({ ...c, rssNote: "n/a" }));
   return [...cdcResults, ...ceilingResults];
+}
+
+/** `cdc stream --table-regex` of the many-table source into `sink`. */
+function manyArgs(many: ManyTablesSource, sink: string, extra: string[]): string[] {
+  // deno-fmt-ignore
+  return streamArgs([], sink, "--table-regex", many.regex, "--database", many.database,
+    "--topic-prefix", many.topicPrefix, ...extra);
+}
+
+async function addedTableRounds(
+  many: ManyTablesSource,
+  batchFlags: string[],
+): Promise<AddedTable[]> {
+  const results: AddedTable[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const load = loadAverage();
+    const sink = `bench_${run}_add_${round}`;
+    const table = `${many.topicPrefix}.${many.database}.t${many.tables.length + round - 1}`;
+    topics.push(table);
+    const cdc = startCdcWith(
+      db,
+      manyArgs(many, sink, [...batchFlags, "--table-refresh", "1s"]),
+      sink,
+      [...many.topics, table],
+    );
+    try {
+      const result = await addTableWhileStreaming(db, many, cdc, sink, N, table);
+      results.push({ round, load, ...result });
+      say(
+        `round ${round}, a table added: rejoined in ${result.rejoinMs} ms, its first row after ` +
+          `${result.firstRowSeconds.toFixed(2)} s; the others stood still at most ` +
+          `${result.stallDuringSeconds.toFixed(2)} s then, ${
+            result.stallBeforeSeconds.toFixed(2)
+          } s before (load ${load})`,
+      );
+    } finally {
+      await cdc.stop();
+    }
+    await db.query(`DROP DATABASE ${ident(sink)}`);
+  }
+  return results;
+}
+
+function addedTableReport(): string {
+  if (added.length === 0) return "";
+  const s = (n: number) => `${n.toFixed(2)} s`;
+  return [
+    "",
+    `A table's topic created while the ${TABLES} tables stream (\`--table-refresh 1s\`, once a ` +
+    `quarter of the events are written): cdc's rejoin, the new table's first row after its ` +
+    `topic appeared, and the longest time the other tables' stored positions stood still from ` +
+    `then until the new table was drained, against the longest before it in the same run (polls ` +
+    `every 20 ms).`,
+    "",
+    "| round | load | rejoin | new table's first row | others' longest stall, during | before |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...added.map((a) =>
+      `| ${a.round} | ${a.load} | ${a.rejoinMs} ms | ${s(a.firstRowSeconds)} | ${
+        s(a.stallDuringSeconds)
+      } | ${s(a.stallBeforeSeconds)} |`
+    ),
+  ].join("\n");
 }
 
 function ceilingsOf(results: ContenderResult[]): ContenderResult[] {
@@ -663,6 +725,7 @@ function workloadReport(results: ContenderResult[]): string {
       ]
       : []),
     firstRowTable(results.filter((r) => !r.name.startsWith("ceiling"))),
+    addedTableReport(),
   ].join("\n");
 }
 

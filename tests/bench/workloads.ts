@@ -13,13 +13,21 @@ import { steadyBackoff, waitFor } from "../../lib/util/retry.ts";
 import { databaseConnectorConfig, deleteConnector, registerConnector } from "../helpers.ts";
 import {
   type CapturedSource,
+  copyTopic,
   insertRows,
   SOURCE_DDL,
   stackAdmin,
   TABLE,
   topicSize,
 } from "./source.ts";
-import { buildCeilingInput, type CeilingInput, checksum, ident, runClient } from "./contenders.ts";
+import {
+  buildCeilingInput,
+  type CeilingInput,
+  checksum,
+  ident,
+  runClient,
+  type RunningSink,
+} from "./contenders.ts";
 
 /** The many-table source: its tables' topics, and the regex that names the tables. */
 export interface ManyTablesSource extends CapturedSource {
@@ -174,4 +182,89 @@ export async function runManyCeiling(
     }
   }
   return seconds;
+}
+
+/** What adding a table to a running `--table-regex` stream cost, in one round. */
+export interface AddedTable {
+  round: number;
+  load: string;
+  /** cdc's own figure: leaving and joining the group again with the new topic, ms. */
+  rejoinMs: number;
+  /** From the new topic's creation to its first row in the sink, s. */
+  firstRowSeconds: number;
+  /** The longest time the other tables' stored positions did not move, before the addition, s. */
+  stallBeforeSeconds: number;
+  /** The same, from the addition until the new table was drained, s. */
+  stallDuringSeconds: number;
+}
+
+/**
+ * While `cdc` streams `many` (with `--table-refresh 1s`), once a quarter of its events are
+ * written, creates the topic `added` of a table more (a copy of the first table's records): how
+ * long the new table took, and how long the other tables' positions stood still around the
+ * subscription change against before it.
+ */
+export async function addTableWhileStreaming(
+  db: mysql.Connection,
+  many: ManyTablesSource,
+  cdc: RunningSink,
+  sink: string,
+  events: number,
+  added: string,
+): Promise<Omit<AddedTable, "round" | "load">> {
+  const count = Math.floor(events / many.tables.length);
+  const visible = async (topics: readonly string[]) => {
+    const [rows] = await db.query(
+      `SELECT COALESCE(SUM(next_offset), 0) AS n FROM ${
+        ident(sink)
+      }.__cdc_offsets WHERE topic IN (?)`,
+      [topics],
+    ).catch(() => [[{ n: 0 }]]) as unknown as [{ n: string | number }[]];
+    return Number(rows[0].n);
+  };
+  // (time, the other tables' rows) at every poll
+  const samples: [number, number][] = [];
+  let addedAt = 0;
+  let copying: Promise<void> | undefined;
+  let firstRowAt: number | undefined;
+  await waitFor(
+    "the added table drained",
+    async () => {
+      const others = await visible(many.topics);
+      samples.push([performance.now(), others]);
+      if (!copying && others >= events / 4) {
+        addedAt = performance.now();
+        copying = copyTopic(many.topics[0], added, count, "uncompressed");
+      }
+      if (!copying) return false;
+      const mine = await visible([added]);
+      if (mine > 0) firstRowAt ??= performance.now();
+      return mine >= count && others >= events;
+    },
+    10 * 60_000,
+    { backoff: steadyBackoff(20) },
+  );
+  await copying;
+  const drainedAt = performance.now();
+  const stall = (from: number, to: number) => {
+    let longest = 0;
+    let since: number | undefined;
+    let last = -1;
+    for (const [at, rows] of samples) {
+      if (at < from || at > to) continue;
+      if (rows !== last) {
+        last = rows;
+        since = at;
+      } else if (since !== undefined && rows < events) longest = Math.max(longest, at - since);
+    }
+    return longest / 1000;
+  };
+  const firstOther = samples.find(([, rows]) => rows > 0)?.[0] ?? addedAt;
+  const rejoin = /left and joined group .* again in (\d+) ms/.exec(cdc.log?.() ?? "");
+  return {
+    rejoinMs: rejoin ? Number(rejoin[1]) : NaN,
+    firstRowSeconds: ((firstRowAt ?? drainedAt) - addedAt) / 1000,
+    stallBeforeSeconds: stall(firstOther, addedAt),
+    stallDuringSeconds: stall(addedAt, drainedAt),
+  };
 }
