@@ -498,33 +498,60 @@ Deno.test("Pipeline with bulk loading: each event becomes its LOAD DATA line, ba
 
 // ---- with --transactions: source transactions join the batch whole, in commit order ----
 
-Deno.test("Pipeline with transactions: a transaction over two tables is written whole, positions after it", async () => {
-  const T = "p.transaction", B = "p.db.b";
+/** The transaction topic and a second table's topic. */
+const T = "p.transaction", B = "p.db.b";
+
+/** A pipeline over the tables t and b, applying source transactions whole when asked. */
+function twoTables(transactions = false) {
   const writer = new MemoryWriter();
-  const committer = new MemoryCommitter();
   const pipeline = new Pipeline({
     tables: new Map([[TOPIC, "t_cdc"], [B, "b_cdc"]]),
     batchSize: 1000,
     flushMs: 0,
     onError: "fail",
     mapping: DEFAULT_MAPPING_OPTIONS,
-    transactions: {
-      topic: T,
-      topicOf: new Map([["db.t", TOPIC], ["db.b", B]]),
-      maxHeldBytes: 1 << 20,
-      timeoutMs: 60_000,
-    },
-  }, { decoder: new JsonDecoder(), writer, committer });
-  const change = (id: number, tx: string | null, order = 1) =>
-    encoder.encode(JSON.stringify({
-      op: "c",
-      before: null,
-      after: { id, name: `n${id}` },
-      source: null,
-      ts_ms: 1_700_000_000_000,
-      transaction: tx && { id: tx, total_order: order, data_collection_order: order },
-    }));
-  const json = (value: unknown) => encoder.encode(JSON.stringify(value));
+    ...(transactions
+      ? {
+        transactions: {
+          topic: T,
+          topicOf: new Map([["db.t", TOPIC], ["db.b", B]]),
+          maxHeldBytes: 1 << 20,
+          timeoutMs: 60_000,
+        },
+      }
+      : {}),
+  }, { decoder: new JsonDecoder(), writer, committer: new MemoryCommitter() });
+  return { pipeline, writer };
+}
+
+/** A create of row `id`, a change of source transaction `tx` (none: null). */
+const txChange = (id: number, tx: string | null, order = 1) =>
+  encoder.encode(JSON.stringify({
+    op: "c",
+    before: null,
+    after: { id, name: `n${id}` },
+    source: null,
+    ts_ms: 1_700_000_000_000,
+    transaction: tx && { id: tx, total_order: order, data_collection_order: order },
+  }));
+
+const json = (value: unknown) => encoder.encode(JSON.stringify(value));
+
+/** The END marker of transaction `id`: one change of t and one of b. */
+const endOf = (id: string) =>
+  json({
+    status: "END",
+    id,
+    event_count: 2,
+    data_collections: [{ data_collection: "db.t", event_count: 1 }, {
+      data_collection: "db.b",
+      event_count: 1,
+    }],
+  });
+
+Deno.test("Pipeline with transactions: a transaction over two tables is written whole, positions after it", async () => {
+  const { pipeline, writer } = twoTables(true);
+  const change = txChange;
   const batch = (topic: string, offsets: number[], value: (o: number) => Uint8Array) => ({
     ...batchOf(offsets, value),
     topic,
@@ -540,16 +567,7 @@ Deno.test("Pipeline with transactions: a transaction over two tables is written 
   assert.deepEqual(rows(), [[0]], "x is not whole before its END");
   await handle(
     pipeline,
-    batch(T, [1], () =>
-      json({
-        status: "END",
-        id: "x",
-        event_count: 2,
-        data_collections: [{ data_collection: "db.t", event_count: 1 }, {
-          data_collection: "db.b",
-          event_count: 1,
-        }],
-      })),
+    batch(T, [1], () => endOf("x")),
   );
   await pipeline.flush();
   assert.deepEqual(rows(), [[0], [1, 10]]);
@@ -571,16 +589,7 @@ const positionsOf = (writer: MemoryWriter) =>
   writer.batches.map((b) => positionList(b.positions).map((p) => `${p.topic}:${p.offset}`).sort());
 
 Deno.test("Pipeline: a partition waiting for its table parks alone; the others are written meanwhile", async () => {
-  const B = "p.db.b";
-  const writer = new MemoryWriter();
-  const committer = new MemoryCommitter();
-  const pipeline = new Pipeline({
-    tables: new Map([[TOPIC, "t_cdc"], [B, "b_cdc"]]),
-    batchSize: 1000,
-    flushMs: 0,
-    onError: "fail",
-    mapping: DEFAULT_MAPPING_OPTIONS,
-  }, { decoder: new JsonDecoder(), writer, committer });
+  const { pipeline, writer } = twoTables();
   const ddl = deferred();
   writer.preparing.set("t_cdc", ddl.promise);
   // t's first record waits for t_cdc: the batch is taken, the partition parked
@@ -634,41 +643,9 @@ Deno.test("Pipeline: a parked record's bad input goes by --on-error; a failed pr
 });
 
 Deno.test("Pipeline with transactions: a change parked for its table still joins its transaction in commit order", async () => {
-  const T = "p.transaction", B = "p.db.b";
-  const writer = new MemoryWriter();
-  const pipeline = new Pipeline({
-    tables: new Map([[TOPIC, "t_cdc"], [B, "b_cdc"]]),
-    batchSize: 1000,
-    flushMs: 0,
-    onError: "fail",
-    mapping: DEFAULT_MAPPING_OPTIONS,
-    transactions: {
-      topic: T,
-      topicOf: new Map([["db.t", TOPIC], ["db.b", B]]),
-      maxHeldBytes: 1 << 20,
-      timeoutMs: 60_000,
-    },
-  }, { decoder: new JsonDecoder(), writer, committer: new MemoryCommitter() });
-  const change = (id: number, tx: string) =>
-    encoder.encode(JSON.stringify({
-      op: "c",
-      before: null,
-      after: { id, name: `n${id}` },
-      source: null,
-      ts_ms: 1_700_000_000_000,
-      transaction: { id: tx, total_order: 1, data_collection_order: 1 },
-    }));
-  const json = (value: unknown) => encoder.encode(JSON.stringify(value));
-  const end = (id: string) =>
-    json({
-      status: "END",
-      id,
-      event_count: 2,
-      data_collections: [{ data_collection: "db.t", event_count: 1 }, {
-        data_collection: "db.b",
-        event_count: 1,
-      }],
-    });
+  const { pipeline, writer } = twoTables(true);
+  const change = txChange;
+  const end = endOf;
   // x (committed first) and y each change t and b; t waits for its table
   const ddl = deferred();
   writer.preparing.set("t_cdc", ddl.promise);
