@@ -65,6 +65,7 @@ import {
   copyTopic,
   insertRows,
   makeBacklog,
+  readRecordValues,
   secondsSince,
   stackAdmin,
   TABLE,
@@ -651,6 +652,8 @@ async function addedTableRounds(
   batchFlags: string[],
 ): Promise<AddedTable[]> {
   const results: AddedTable[] = [];
+  // the added table's records: the first table's, read before any round
+  const values = await readRecordValues(many.topics[0], Math.floor(N / TABLES));
   for (let round = 1; round <= ROUNDS; round++) {
     const load = loadAverage();
     const sink = `bench_${run}_add_${round}`;
@@ -663,7 +666,7 @@ async function addedTableRounds(
       [...many.topics, table],
     );
     try {
-      const result = await addTableWhileStreaming(db, many, cdc, sink, N, table);
+      const result = await addTableWhileStreaming(db, many, cdc, sink, N, table, values);
       results.push({ round, load, ...result });
       say(
         `round ${round}, a table added: rejoined in ${result.rejoinMs} ms, its first row after ` +

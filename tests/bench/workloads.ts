@@ -9,11 +9,13 @@
  * @module
  */
 import type mysql from "mysql2/promise";
+import { Buffer } from "node:buffer";
+import { kafkaClient } from "../../lib/kafka/client.ts";
+import { BOOTSTRAP } from "../../tools/stack/config.ts";
 import { steadyBackoff, waitFor } from "../../lib/util/retry.ts";
 import { databaseConnectorConfig, deleteConnector, registerConnector } from "../helpers.ts";
 import {
   type CapturedSource,
-  copyTopic,
   insertRows,
   SOURCE_DDL,
   stackAdmin,
@@ -200,8 +202,9 @@ export interface AddedTable {
 
 /**
  * While `cdc` streams `many` (with `--table-refresh 1s`), once a quarter of its events are
- * written, creates the topic `added` of a table more (a copy of the first table's records): how
- * long the new table took, and how long the other tables' positions stood still around the
+ * written, creates the topic `added` of a table more and writes the first table's records to it
+ * (`values`, read beforehand, so the topic has them all within a moment): how long the new table took
+ * from the topic's creation, and how long the other tables' positions stood still around the
  * subscription change against before it.
  */
 export async function addTableWhileStreaming(
@@ -211,8 +214,9 @@ export async function addTableWhileStreaming(
   sink: string,
   events: number,
   added: string,
+  values: readonly Uint8Array[],
 ): Promise<Omit<AddedTable, "round" | "load">> {
-  const count = Math.floor(events / many.tables.length);
+  const count = values.length;
   const visible = async (topics: readonly string[]) => {
     const [rows] = await db.query(
       `SELECT COALESCE(SUM(next_offset), 0) AS n FROM ${
@@ -222,29 +226,45 @@ export async function addTableWhileStreaming(
     ).catch(() => [[{ n: 0 }]]) as unknown as [{ n: string | number }[]];
     return Number(rows[0].n);
   };
+  const kafka = kafkaClient({ brokers: [BOOTSTRAP] }, "cdc-bench");
+  const admin = kafka.admin();
+  const producer = kafka.producer();
+  await Promise.all([admin.connect(), producer.connect()]);
   // (time, the other tables' rows) at every poll
   const samples: [number, number][] = [];
   let addedAt = 0;
-  let copying: Promise<void> | undefined;
+  let adding: Promise<unknown> | undefined;
   let firstRowAt: number | undefined;
-  await waitFor(
-    "the added table drained",
-    async () => {
-      const others = await visible(many.topics);
-      samples.push([performance.now(), others]);
-      if (!copying && others >= events / 4) {
-        addedAt = performance.now();
-        copying = copyTopic(many.topics[0], added, count, "uncompressed");
-      }
-      if (!copying) return false;
-      const mine = await visible([added]);
-      if (mine > 0) firstRowAt ??= performance.now();
-      return mine >= count && others >= events;
-    },
-    10 * 60_000,
-    { backoff: steadyBackoff(20) },
-  );
-  await copying;
+  try {
+    await waitFor(
+      "the added table drained",
+      async () => {
+        const others = await visible(many.topics);
+        samples.push([performance.now(), others]);
+        if (!adding && others >= events / 4) {
+          addedAt = performance.now();
+          adding = admin.createTopics({ topics: [{ topic: added }], waitForLeaders: true })
+            .then(() =>
+              producer.send({
+                topic: added,
+                messages: values.map((value) => ({ value: Buffer.from(value), partition: 0 })),
+                acks: -1,
+              })
+            );
+        }
+        if (!adding) return false;
+        const mine = await visible([added]);
+        if (mine > 0) firstRowAt ??= performance.now();
+        return mine >= count && others >= events;
+      },
+      10 * 60_000,
+      { backoff: steadyBackoff(20) },
+    );
+    await adding;
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+  }
   const drainedAt = performance.now();
   const stall = (from: number, to: number) => {
     let longest = 0;
