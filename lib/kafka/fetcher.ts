@@ -96,7 +96,13 @@ export class PartitionFetcher {
 
   /** The partitions to fetch from now on, from these offsets; loops start as needed. */
   assign(positions: readonly PartitionPosition[]): void {
-    this.#positions = new Map(positions.map((p) => [`${p.topic}/${p.partition}`, { ...p }]));
+    const entries = positions.map((p) => [`${p.topic}/${p.partition}`, { ...p }] as const);
+    // partitions new to this fetcher first: a table just added is fetched with the next request
+    // (the broker fills a response in request order), then the others in the order they had
+    const order = [...this.#positions.keys()];
+    const rank = (key: string) => order.indexOf(key);
+    entries.sort(([a], [b]) => rank(a) - rank(b));
+    this.#positions = new Map(entries);
     this.#change();
     this.#plan();
   }
@@ -299,6 +305,12 @@ export class PartitionFetcher {
           if (parked) this.#park(key, parked.resumed);
         }
         position.offset = fetched.nextOffset;
+        if (fetched.count && this.#positions.get(key) === position) {
+          // to the end of the next request: the broker fills a response in request order, so
+          // the partitions that got nothing this time (a table just added) come first next time
+          this.#positions.delete(key);
+          this.#positions.set(key, position);
+        }
         return;
       case ERROR.offsetOutOfRange: {
         const earliest = await this.#options.earliestOffset(fetched.topic, fetched.partition);
