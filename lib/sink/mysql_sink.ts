@@ -504,7 +504,7 @@ export class MysqlSink implements RowWriter {
           this.#wrote(batch.positions);
           return;
         }
-        const { database, deadLetterTable, offsetsTable, groupId, mode } = this.options;
+        const { mode } = this.options;
         // temporary tables: made outside the transaction, like all DDL here
         for (const t of batch.tables) {
           const spec = mode.stageOf?.(t);
