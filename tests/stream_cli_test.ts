@@ -20,7 +20,10 @@ import { waitFor } from "../lib/util/retry.ts";
 Deno.test("stream: a usage error exits 2 and says what is missing", async () => {
   const result = await runCdc(["stream"]);
   assert.equal(result.code, 2);
-  assert.match(result.stderr, /required option '--table <name>' not specified/);
+  assert.match(result.stderr, /name the tables to stream: --table \(repeat it\) or --table-regex/);
+  const regex = await runCdc(["stream", "--table-regex", "t[0-9"]);
+  assert.equal(regex.code, 2);
+  assert.match(regex.stderr, /--table-regex.*not a regular expression/);
   const bad = await runCdc(["stream", "--table", "t", "--batch-size", "zero"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--batch-size.*expected a whole number >= 1, got "zero"/);

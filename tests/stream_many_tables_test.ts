@@ -70,3 +70,103 @@ Deno.test({
     }, 120_000);
   },
 });
+
+Deno.test({
+  name:
+    "stream --table-regex: the matching tables, then a table created while streaming, from its first offset",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using scratch = await Scratch.open("regex");
+    const database = scratch.name();
+    const sink = scratch.name("sink");
+    const producer = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-test-producer")
+      .producer();
+    await producer.connect();
+    try {
+      const topics = new Map<string, Awaited<ReturnType<typeof itemsTopic>>>();
+      for (const table of ["r0", "r1", "x1"]) {
+        topics.set(table, await itemsTopic(STACK, database, table));
+        await produceAll(
+          producer,
+          topics.get(table)!.topic,
+          [1, 2].map(topics.get(table)!.created),
+        );
+      }
+      const args = [
+        "stream",
+        "--database",
+        database,
+        "--sink-database",
+        sink,
+        "--flush-ms",
+        "100",
+        "--table-refresh",
+        "500ms",
+        ...STACK_FLAGS,
+      ];
+      const cdc = scratch.stream(args, { env: { CDC_TABLE_REGEX: "r[0-9]+" } });
+      const db = scratch.db;
+      await cdc.waitForRows(db, sink, "r0_cdc", 2);
+      await cdc.waitForRows(db, sink, "r1_cdc", 2);
+      // a table created while streaming: its topic appears with its first records
+      const r2 = await itemsTopic(STACK, database, "r2");
+      await produceAll(producer, r2.topic, [1, 2, 3].map(r2.created));
+      await cdc.waitForRows(db, sink, "r2_cdc", 3);
+      // the tables read before go on after the group was joined again
+      await produceAll(producer, topics.get("r0")!.topic, [3].map(topics.get("r0")!.created));
+      await cdc.waitForRows(db, sink, "r0_cdc", 3);
+      const tables = await query<{ name: string }>(
+        db,
+        "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? " +
+          "AND TABLE_NAME LIKE '%\\_cdc' ORDER BY 1",
+        [sink],
+      );
+      assert.deepEqual(
+        tables.map((t) => t.name),
+        ["r0_cdc", "r1_cdc", "r2_cdc"],
+        "x1 does not match",
+      );
+      const stored = await query<{ group_id: string; topic: string; next_offset: string }>(
+        db,
+        `SELECT group_id, topic, next_offset FROM \`${sink}\`.__cdc_offsets ORDER BY topic`,
+      );
+      assert.deepEqual(
+        stored.map((s) => [s.group_id, s.topic.split(".").at(-1), Number(s.next_offset)]),
+        [
+          [`cdc.${database}./r[0-9]+/`, "r0", 3],
+          [`cdc.${database}./r[0-9]+/`, "r1", 2],
+          [`cdc.${database}./r[0-9]+/`, "r2", 3],
+        ],
+      );
+      assert.match(cdc.stderr, /new table\(s\) matching --table-regex: .*r2 → r2_cdc/);
+      assert.match(cdc.stderr, /subscribed to .*\.r2: left and joined group .* again in \d+ ms/);
+      assert.match(cdc.stderr, /\.r2\[0\]: newly assigned, reading from 0, its earliest offset/);
+
+      // restarted without the group's offsets (deleted, as when they expire): the tables the
+      // regex finds resume from the positions stored in the sink, nothing written twice
+      assert.equal((await cdc.stop()).code, 0, cdc.stderr);
+      const admin = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-test-admin").admin();
+      await admin.connect();
+      await admin.deleteGroups([`cdc.${database}./r[0-9]+/`]).finally(() => admin.disconnect());
+      await produceAll(producer, topics.get("r1")!.topic, [3].map(topics.get("r1")!.created));
+      const again = scratch.stream(args, { env: { CDC_TABLE_REGEX: "r[0-9]+" } });
+      await again.waitForRows(db, sink, "r1_cdc", 3);
+      for (const table of ["r0", "r1", "r2"]) {
+        assert.match(
+          again.stderr,
+          new RegExp(`\\.${table}\\[0\\] from offset \\d+ \\(stored in the sink\\)`),
+        );
+      }
+      assert.equal((await again.stop()).code, 0, again.stderr);
+      const counts = await query<{ n: string }>(
+        db,
+        `SELECT (SELECT COUNT(*) FROM \`${sink}\`.r0_cdc) + (SELECT COUNT(*) FROM \`${sink}\`.r1_cdc)
+           + (SELECT COUNT(*) FROM \`${sink}\`.r2_cdc) AS n`,
+      );
+      assert.equal(Number(counts[0].n), 3 + 3 + 3, "every row once");
+    } finally {
+      await producer.disconnect();
+    }
+  },
+});

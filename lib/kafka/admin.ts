@@ -56,6 +56,7 @@ export async function committedOffsets(
   topics: readonly string[],
 ): Promise<Positions> {
   const committed: Positions = new Map();
+  await knowTopics(admin, topics);
   for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
     for (const { partition, offset } of partitions) {
       // -1: the group has committed nothing for this partition
@@ -65,21 +66,38 @@ export async function committedOffsets(
   return committed;
 }
 
+/**
+ * Asks for the metadata of every topic in `topics` at once. kafkajs's look-ups by topic (its
+ * offsets, a group's committed offsets) otherwise ask for the metadata of every topic seen so
+ * far at each new one (200 topics: 200 requests, 20,100 topic entries decoded: the largest
+ * surviving allocations in a heap sample of a 200-table stream, and most of its start-up).
+ */
+async function knowTopics(admin: Admin, topics: readonly string[]): Promise<void> {
+  if (topics.length > 1) await admin.fetchTopicMetadata({ topics: [...topics] });
+}
+
+/** How many topics' offsets are asked for at once. */
+const OFFSETS_AT_ONCE = 16;
+
 /** Each partition's earliest and end offsets (the high watermark), by topic. */
 export async function partitionWatermarks(
   admin: Admin,
   topics: readonly string[],
 ): Promise<Map<string, KafkaPartitionOffsets[]>> {
   const result = new Map<string, KafkaPartitionOffsets[]>();
-  for (const topic of topics) {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    result.set(
-      topic,
-      offsets.map(({ partition, low, high }) => ({
-        partition,
-        earliest: Number(low),
-        end: Number(high),
-      })).sort((a, b) => a.partition - b.partition),
+  await knowTopics(admin, topics);
+  for (let i = 0; i < topics.length; i += OFFSETS_AT_ONCE) {
+    const some = topics.slice(i, i + OFFSETS_AT_ONCE);
+    const offsets = await Promise.all(some.map((topic) => admin.fetchTopicOffsets(topic)));
+    some.forEach((topic, t) =>
+      result.set(
+        topic,
+        offsets[t].map(({ partition, low, high }) => ({
+          partition,
+          earliest: Number(low),
+          end: Number(high),
+        })).sort((a, b) => a.partition - b.partition),
+      )
     );
   }
   return result;

@@ -13,7 +13,7 @@ import { oneProcessAssigner } from "./one_process.ts";
 import { isRetriableKafkaError } from "./errors.ts";
 import { describeKafka, type KafkaConnection } from "./connection.ts";
 import type { FetchLimits, SourceBatch } from "./fetch.ts";
-import { PartitionFetcher } from "./fetcher.ts";
+import { type ParkedPartition, PartitionFetcher } from "./fetcher.ts";
 import { committedOffsets, partitionWatermarks } from "./admin.ts";
 import { logger } from "../util/log.ts";
 import { type PartitionPosition, positionList, type Positions } from "./positions.ts";
@@ -62,6 +62,12 @@ export interface SourceOptions {
    * (lib/kafka/one_process.ts): what applying source transactions whole needs.
    */
   oneProcess?: boolean;
+  /**
+   * The positions the sink stored for `topics`: where a partition assigned after the start
+   * (a topic added by {@linkcode KafkaSource.addTopics}, a partition added to a topic) goes
+   * on, before the group's committed offset and the earliest.
+   */
+  storedPositions?(topics: readonly string[]): Promise<Positions>;
 }
 
 /**
@@ -103,7 +109,13 @@ export class KafkaSource {
   readonly #admin: Admin;
   readonly #consumer: Consumer;
   readonly #fetcher: PartitionFetcher;
-  #handler?: (batch: SourceBatch) => Promise<void>;
+  /** The topics subscribed to: those given, then those added while streaming. */
+  readonly #topics: string[];
+  /** Set once the group is being joined: adding a topic from then on means joining again. */
+  #running = false;
+  /** The subscription changes, one after another. */
+  #resubscribing: Promise<void> = Promise.resolve();
+  #handler?: (batch: SourceBatch) => Promise<ParkedPartition | void>;
   #fatal?: (error: Error) => void;
   /** Set by {@linkcode stop}: from then on nothing is handed on, and nothing restarts. */
   #stopping = false;
@@ -122,6 +134,7 @@ export class KafkaSource {
 
   constructor(options: SourceOptions) {
     this.options = options;
+    this.#topics = [...options.topics];
     const kafka = kafkaClient(options.kafka, `cdc-${options.groupId}`);
     const sessionTimeout = options.sessionTimeoutMs ?? 10_000;
     this.#admin = kafka.admin();
@@ -175,13 +188,16 @@ export class KafkaSource {
       this.#joined = true;
       clearTimeout(this.#rejoinWatch);
       // before kafkajs's first fetch of the assignment (a restarted consumer forgets pauses)
-      this.#consumer.pause(this.options.topics.map((topic) => ({ topic })));
+      this.#consumer.pause(this.#topics.map((topic) => ({ topic })));
       log.info(
         `joined consumer group ${options.groupId}: ${
           assignmentSummary(payload.memberAssignment, options.oneProcess)
         }`,
       );
+      // another process of the group may have found a topic this one has not yet: it is
+      // read once this one finds it too (its join reassigns the group's partitions)
       const assigned = Object.entries(payload.memberAssignment)
+        .filter(([topic]) => this.#topics.includes(topic))
         .flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
       this.#holding = assigned.length > 0;
       options.events?.joined?.(assigned.length);
@@ -197,6 +213,54 @@ export class KafkaSource {
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart && !this.#stopping) this.#fatal?.(payload.error);
     });
+  }
+
+  /** The topics subscribed to (those given, then those added). */
+  get topics(): readonly string[] {
+    return this.#topics;
+  }
+
+  /** Every topic of the cluster, retried like {@linkcode committedOffsets}. */
+  listTopics(signal?: AbortSignal): Promise<string[]> {
+    return this.#lookUp("the topics", () => this.#admin.listTopics(), { signal });
+  }
+
+  /**
+   * Reads `topics` too from now on, each partition from its stored position, else the group's
+   * committed offset, else its first. kafkajs cannot change a running consumer's subscription:
+   * the consumer leaves the group and joins it again with every topic. The partitions held
+   * meanwhile are fetched on until the new assignment replaces them (their positions kept),
+   * so the other tables do not wait for the rejoin; another process of the group that gets
+   * one of them meanwhile writes it too, which the sink tolerates as in any rebalance (rows
+   * keyed by their position, positions only moving forward, fenced modes reading them under
+   * a lock). Resolves once the group is joined again.
+   */
+  addTopics(topics: readonly string[]): Promise<void> {
+    const added = topics.filter((topic) => !this.#topics.includes(topic));
+    if (added.length === 0) return this.#resubscribing;
+    this.#topics.push(...added);
+    if (!this.#running) return Promise.resolve();
+    const rejoin = this.#resubscribing.then(async () => {
+      if (this.#stopping) return;
+      const started = Date.now();
+      const joined = new Promise<void>((resolve) => {
+        const off = this.#consumer.on(this.#consumer.events.GROUP_JOIN, () => {
+          off();
+          resolve();
+        });
+      });
+      await this.#consumer.stop();
+      if (this.#stopping) return;
+      await this.#consumer.subscribe({ topics: [...this.#topics], fromBeginning: true });
+      await this.#run();
+      await joined;
+      log.info(
+        `subscribed to ${added.join(", ")}: left and joined group ${this.options.groupId} ` +
+          `again in ${Date.now() - started} ms`,
+      );
+    });
+    this.#resubscribing = rejoin.catch(() => undefined);
+    return rejoin;
   }
 
   /** Waits with backoff until a broker answers, or until `signal` aborts. */
@@ -232,7 +296,7 @@ export class KafkaSource {
       "the topics",
       async () => {
         const existing = new Set(await abortable(this.#admin.listTopics(), signal));
-        missing = this.options.topics.filter((t) => !existing.has(t));
+        missing = this.#topics.filter((t) => !existing.has(t));
         return missing.length === 0;
       },
       Infinity,
@@ -254,7 +318,7 @@ export class KafkaSource {
   committedOffsets(timeoutMs: number, signal?: AbortSignal): Promise<Positions> {
     return this.#lookUp(
       `the committed offsets of group ${this.options.groupId}`,
-      () => committedOffsets(this.#admin, this.options.groupId, this.options.topics),
+      () => committedOffsets(this.#admin, this.options.groupId, this.#topics),
       { timeoutMs, signal },
     );
   }
@@ -265,8 +329,8 @@ export class KafkaSource {
     signal?: AbortSignal,
   ): Promise<Map<string, KafkaPartitionOffsets[]>> {
     return this.#lookUp(
-      `the offsets of ${this.options.topics.join(", ")}`,
-      () => partitionWatermarks(this.#admin, this.options.topics),
+      `the offsets of ${this.#topics.join(", ")}`,
+      () => partitionWatermarks(this.#admin, this.#topics),
       { timeoutMs, signal },
     );
   }
@@ -306,7 +370,7 @@ export class KafkaSource {
    */
   async start(
     start: Positions,
-    handler: (batch: SourceBatch) => Promise<void>,
+    handler: (batch: SourceBatch) => Promise<ParkedPartition | void>,
     onFatal: (error: Error) => void,
     signal?: AbortSignal,
   ): Promise<void> {
@@ -320,7 +384,8 @@ export class KafkaSource {
   /** Connects, subscribes and runs the consumer: resolves once the group is joined. */
   async #join(): Promise<void> {
     await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
+    await this.#consumer.subscribe({ topics: [...this.#topics], fromBeginning: true });
+    this.#running = true;
     await this.#run();
   }
 
@@ -392,17 +457,28 @@ export class KafkaSource {
     });
   }
 
-  /** The group's committed offsets of `partitions` (the earliest where it has none). */
+  /**
+   * Where newly assigned `partitions` go on: the sink's stored position, else the group's
+   * committed offset, else the earliest.
+   */
   async #groupOffsets(partitions: readonly { topic: string; partition: number }[]) {
     const topics = [...new Set(partitions.map((p) => p.topic))];
+    const stored = await this.options.storedPositions?.(topics) ?? new Map();
     const committed = await this.#admin.fetchOffsets({ groupId: this.options.groupId, topics });
+    const watermarks = await partitionWatermarks(this.#admin, topics);
     for (const { topic, partitions: offsets } of committed) {
-      const earliest = await this.#admin.fetchTopicOffsets(topic);
       for (const { partition, offset } of offsets) {
-        const low = earliest.find((o) => o.partition === partition)?.low ?? "0";
-        const next = Number(offset) >= 0 ? Number(offset) : Number(low);
         const key = `${topic}/${partition}`;
-        if (!this.#resumeAt.has(key)) this.#resumeAt.set(key, next);
+        if (this.#resumeAt.has(key)) continue;
+        const low = watermarks.get(topic)?.find((o) => o.partition === partition)?.earliest ?? 0;
+        const at = stored.get(topic)?.get(partition);
+        const [next, from] = at !== undefined
+          ? [at, "its stored position"]
+          : Number(offset) >= 0
+          ? [Number(offset), "the group's committed offset"]
+          : [Number(low), "its earliest offset (nothing stored or committed)"];
+        this.#resumeAt.set(key, next);
+        log.info(`${topic}[${partition}]: newly assigned, reading from ${next}, ${from}`);
       }
     }
   }
@@ -434,6 +510,7 @@ export class KafkaSource {
     this.#supersede?.abort();
     const leave = (async () => {
       await this.#fetcher.stop();
+      await this.#resubscribing;
       await this.#consumer.disconnect().catch((e) => log.debug(errorMessage(e)));
       await this.#admin.disconnect().catch((e) => log.debug(errorMessage(e)));
     })();

@@ -36,12 +36,27 @@ import { errorMessage } from "../util/errors.ts";
 
 const log = logger("source");
 
+/** How long the broker may hold a fetch while a partition waits to resume (ms). */
+const PARKED_MAX_WAIT_MS = 50;
+
+/**
+ * What a handler returns for a partition whose records it holds without having handled them
+ * (their table is being prepared): the partition is fetched no further until `resumed`
+ * settles, while the leader's other partitions are.
+ */
+export interface ParkedPartition {
+  resumed: Promise<void>;
+}
+
 /** What a {@linkcode PartitionFetcher} needs around it. */
 export interface FetcherOptions {
   connection: KafkaConnection;
   limits: FetchLimits;
-  /** Hands a partition's records on; the next fetch of its leader waits for it. */
-  handler(batch: SourceBatch): Promise<void>;
+  /**
+   * Hands a partition's records on; the next fetch of its leader waits for it. A partition
+   * returned as parked is left out of the fetches until it resumes.
+   */
+  handler(batch: SourceBatch): Promise<ParkedPartition | void>;
   /** The partition's earliest offset, when its position fell out of the log. */
   earliestOffset(topic: string, partition: number): Promise<number>;
   /** A failure it retries (a lost connection, a moved leader): for metrics and readiness. */
@@ -70,6 +85,10 @@ export class PartitionFetcher {
   /** Set when {@linkcode #plan} is asked for while it runs: it then runs once more. */
   #replan = false;
   #failures = 0;
+  /** Parked partitions (by `topic/partition`) until they resume; kept across assignments. */
+  readonly #parked = new Map<string, Promise<void>>();
+  /** Settles when a partition resumes, the assignment changes or the fetcher stops. */
+  #changed = Promise.withResolvers<void>();
 
   constructor(options: FetcherOptions) {
     this.#options = options;
@@ -77,8 +96,40 @@ export class PartitionFetcher {
 
   /** The partitions to fetch from now on, from these offsets; loops start as needed. */
   assign(positions: readonly PartitionPosition[]): void {
-    this.#positions = new Map(positions.map((p) => [`${p.topic}/${p.partition}`, { ...p }]));
+    const entries = positions.map((p) => [`${p.topic}/${p.partition}`, { ...p }] as const);
+    // partitions new to this fetcher first: a table just added is fetched with the next request
+    // (the broker fills a response in request order), then the others in the order they had
+    const order = [...this.#positions.keys()];
+    const rank = (key: string) => order.indexOf(key);
+    entries.sort(([a], [b]) => rank(a) - rank(b));
+    this.#positions = new Map(entries);
+    this.#change();
     this.#plan();
+  }
+
+  /** Wakes the loops that wait for a parked partition. */
+  #change(): void {
+    this.#changed.resolve();
+    this.#changed = Promise.withResolvers<void>();
+  }
+
+  /**
+   * The fetch limits; while a partition is parked, the broker holds an empty fetch only
+   * briefly: a partition that resumes meanwhile is fetched with the next request.
+   */
+  #limits(): FetchLimits {
+    const { limits } = this.#options;
+    if (this.#parked.size === 0) return limits;
+    return { ...limits, maxWaitTimeInMs: Math.min(limits.maxWaitTimeInMs, PARKED_MAX_WAIT_MS) };
+  }
+
+  /** Leaves `key` out of the fetches until `resumed` settles (either way). */
+  #park(key: string, resumed: Promise<void>): void {
+    const parked = resumed.then(() => undefined, () => undefined).then(() => {
+      if (this.#parked.get(key) === parked) this.#parked.delete(key);
+      this.#change();
+    });
+    this.#parked.set(key, parked);
   }
 
   /** Where the assigned partitions will be fetched from next. */
@@ -89,6 +140,7 @@ export class PartitionFetcher {
   /** Ends the loops (a handler under way finishes) and closes the connections. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#change();
     for (const connection of this.#connections.values()) {
       connection.then((c) => c.close(), () => undefined);
     }
@@ -196,9 +248,16 @@ export class PartitionFetcher {
   /** Fetches the partitions `leader` leads until none is left or the fetcher stops. */
   async #loop(leader: number): Promise<void> {
     while (!this.#stopped) {
-      const mine = [...this.#leaders()].filter(([, node]) => node === leader)
-        .map(([key]) => this.#positions.get(key)!);
-      if (mine.length === 0) return;
+      const led = [...this.#leaders()].filter(([, node]) => node === leader).map(([key]) => key);
+      if (led.length === 0) return;
+      const mine = led.filter((key) => !this.#parked.has(key)).map((key) =>
+        this.#positions.get(key)!
+      );
+      if (mine.length === 0) {
+        // every partition of this leader waits for its table: fetch again once one resumes
+        await this.#changed.promise;
+        continue;
+      }
       const asked = new Map(mine.map((p) => [`${p.topic}/${p.partition}`, p.offset]));
       try {
         const connection = await this.#connection(leader);
@@ -206,7 +265,7 @@ export class PartitionFetcher {
         const response = await connection.request(
           API.fetch,
           version,
-          fetchRequestBody(mine, this.#options.limits, version),
+          fetchRequestBody(mine, this.#limits(), version),
         );
         for (const fetched of parseFetchResponse(response, asked, version)) {
           if (this.#stopped) return;
@@ -241,9 +300,17 @@ export class PartitionFetcher {
       case ERROR.none:
         // markers alone move the partition on too: its stored position then reaches its end
         if (fetched.count || fetched.nextOffset > position.offset) {
-          await this.#options.handler(fetched);
+          const parked = await this.#options.handler(fetched);
+          // its records are held by the handler: the next fetch starts after them, later
+          if (parked) this.#park(key, parked.resumed);
         }
         position.offset = fetched.nextOffset;
+        if (fetched.count && this.#positions.get(key) === position) {
+          // to the end of the next request: the broker fills a response in request order, so
+          // the partitions that got nothing this time (a table just added) come first next time
+          this.#positions.delete(key);
+          this.#positions.set(key, position);
+        }
         return;
       case ERROR.offsetOutOfRange: {
         const earliest = await this.#options.earliestOffset(fetched.topic, fetched.partition);

@@ -11,6 +11,7 @@
  */
 export { FETCH_LIMITS, KafkaSource, type SourceEvents, type SourceOptions } from "./consumer.ts";
 export type { SourceBatch, SourceRecord } from "./fetch.ts";
+export type { ParkedPartition } from "./fetcher.ts";
 export {
   type GroupMember,
   type GroupState,

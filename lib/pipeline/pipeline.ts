@@ -11,8 +11,9 @@
  * @module
  */
 import type { DecodedValue } from "../avro/decoder.ts";
+import { Buffer } from "node:buffer";
 import { type Envelope, isLastSnapshotRead, type KafkaPosition } from "../debezium/envelope.ts";
-import type { Positions, SourceBatch, SourceRecord } from "../kafka/mod.ts";
+import type { ParkedPartition, Positions, SourceBatch, SourceRecord } from "../kafka/mod.ts";
 import { BatchBuffer } from "../sink/batch.ts";
 import type { DeadLetter } from "../sink/bookkeeping.ts";
 import { BadInputError } from "../util/errors.ts";
@@ -25,6 +26,32 @@ import { transactionMarker } from "../debezium/transactions.ts";
 import type { PipelineOptions, PipelineStages, StreamStats } from "./stages.ts";
 
 const log = logger("stream");
+
+/** A record's plan, prepared while its partition was parked, or why there is none. */
+type Prepared = { planned: PlannedTarget; decoded: DecodedValue } | { error: unknown };
+
+/** A partition's records waiting, in order, for the first one's plan. */
+interface Parked {
+  /** The records not handled yet, the first waiting for its plan. */
+  records: SourceRecord[];
+  /** The partition's position once they all are. */
+  nextOffset: number;
+  /** Settles when the partition is handled up to `nextOffset` (or its handling failed). */
+  resumed: PromiseWithResolvers<void>;
+}
+
+/**
+ * How many partitions may wait for their plans at once. Each holds up to a fetch's records of
+ * its partition (256 KiB), and each preparation is a registry look-up and a table's DDL: a
+ * few at a time keep the sink's DDL connections busy, all of a connector's tables at once
+ * would hold them all (memory) and make the first of them wait for the last (latency).
+ */
+export const MAX_PARKED = 16;
+
+/** How many plans are prepared at once (registry look-ups and schema compilations, then DDL). */
+export const PREPARED_AT_ONCE = 4;
+
+const partitionKey = (topic: string, partition: number) => `${topic}\0${partition}`;
 
 /** A bad record under `--on-error fail`: where it is and why. */
 export class BadRecordError extends Error {
@@ -65,6 +92,15 @@ export class Pipeline {
   readonly #assembler?: TransactionAssembler;
   /** Snapshot reads seen per topic, for the line that says a table's snapshot is through. */
   readonly #snapshotRows = new Map<string, number>();
+  /** Partitions whose records wait for a plan, by {@linkcode partitionKey}. */
+  readonly #parked = new Map<string, Parked>();
+  /** Plans being prepared, and a signal when one is through. */
+  #preparing = 0;
+  #prepared = Promise.withResolvers<void>();
+  /** Settles when a partition resumes. */
+  #resumed = Promise.withResolvers<void>();
+  /** Hears of a failure outside a batch's handling (a parked record's); set by `start`. */
+  #onFatal?: (error: Error) => void;
   #serial: Promise<unknown> = Promise.resolve();
   #stopping = false;
   #timer?: ReturnType<typeof setInterval>;
@@ -130,6 +166,7 @@ export class Pipeline {
    * failure (a write that gave up) goes to `onFatal`.
    */
   start(onFatal: (error: Error) => void): void {
+    this.#onFatal = onFatal;
     const tick = Math.max(50, Math.min(this.#options.flushMs, 1000));
     this.#timer = setInterval(() => this.flushIfDue().catch(onFatal), tick);
   }
@@ -137,36 +174,136 @@ export class Pipeline {
   /** From now on, batches return at once; what is buffered stays for the final flush. */
   stop(): void {
     this.#stopping = true;
+    this.#resumed.resolve();
     this.#writes.stop();
     clearInterval(this.#timer);
   }
 
-  /** Handles one fetched batch (called by the source, one at a time). */
-  handleBatch(batch: SourceBatch): Promise<void> {
-    return this.#exclusive(async () => {
+  /**
+   * Handles one fetched batch (called by the source, one at a time). A record whose table,
+   * schema or key schema is new parks its partition: it and the records after it wait, in
+   * order, while their plan is prepared (registry look-ups, DDL), and the batches of every
+   * other partition go on meanwhile. The partition's position stays before its first parked
+   * record until that is handled; the source fetches it no further until it resumes (the
+   * returned {@linkcode ParkedPartition}).
+   */
+  async handleBatch(batch: SourceBatch): Promise<ParkedPartition | undefined> {
+    const parked = await this.#exclusive(async () => {
       const { topic, partition } = batch;
       this.#progress.observed(topic, partition, batch.highWatermark);
-      if (topic === this.#options.transactions?.topic) return await this.#handleMarkers(batch);
-      for (const record of batch.records) {
-        if (this.#stopping) return;
-        if (this.#progress.isApplied(topic, partition, record.offset)) {
-          this.stats.alreadyWritten++;
-          continue;
+      if (topic === this.#options.transactions?.topic) {
+        await this.#handleMarkers(batch);
+        return undefined;
+      }
+      const parked = this.#parked.get(partitionKey(topic, partition));
+      if (parked) {
+        // fetched before it parked (a reassignment): it joins the queue, in order
+        const next = parked.records.at(-1)?.offset ?? -1;
+        for (const record of batch.records) {
+          if (record.offset > next) parked.records.push(held(record));
         }
-        const waiting = this.#handleRecord(topic, partition, record);
-        if (waiting) await waiting;
-        this.#advance(topic, partition, record.offset + 1);
-        if (this.#buffer.size >= this.#options.batchSize) await this.#flush();
+        parked.nextOffset = Math.max(parked.nextOffset, batch.nextOffset);
+        return { resumed: parked.resumed.promise };
       }
-      // past a transaction's marker (no record of its own), so the position reaches the end
-      this.#advance(topic, partition, batch.nextOffset);
-      this.#assembler?.release();
-      // Adaptive: with no write in flight, what arrived is written at once (or once it is
-      // flushMs old); while one is, the next batch grows (up to batchSize) until it is done.
-      if (!this.#writes.writing && this.#buffer.ageMs() >= this.#options.flushMs) {
-        await this.#flush();
-      }
+      return await this.#handleRecords(topic, partition, batch.records, batch.nextOffset);
     });
+    // Enough partitions wait for plans: the source fetches nothing more until one resumes,
+    // which bounds both the records held and the preparations under way at once.
+    while (this.#parked.size >= MAX_PARKED && !this.#stopping) await this.#resumed.promise;
+    return parked;
+  }
+
+  /**
+   * Handles a partition's `records` in order, up to `nextOffset`; parks the partition at the
+   * first record that has to wait for its plan.
+   */
+  async #handleRecords(
+    topic: string,
+    partition: number,
+    records: Iterable<SourceRecord>,
+    nextOffset: number,
+  ): Promise<ParkedPartition | undefined> {
+    const iterator = records[Symbol.iterator]();
+    for (let next = iterator.next(); !next.done; next = iterator.next()) {
+      const record = next.value;
+      if (this.#stopping) return undefined;
+      if (this.#progress.isApplied(topic, partition, record.offset)) {
+        this.stats.alreadyWritten++;
+        continue;
+      }
+      const preparing = this.#handleRecord(topic, partition, record);
+      if (preparing) {
+        const waiting = [record];
+        for (let r = iterator.next(); !r.done; r = iterator.next()) waiting.push(r.value);
+        return this.#park(topic, partition, waiting, nextOffset, preparing);
+      }
+      this.#advance(topic, partition, record.offset + 1);
+      if (this.#buffer.size >= this.#options.batchSize) await this.#flush();
+    }
+    // past a transaction's marker (no record of its own), so the position reaches the end
+    this.#advance(topic, partition, nextOffset);
+    this.#assembler?.release();
+    // Adaptive: with no write in flight, what arrived is written at once (or once it is
+    // flushMs old); while one is, the next batch grows (up to batchSize) until it is done.
+    if (!this.#writes.writing && this.#buffer.ageMs() >= this.#options.flushMs) {
+      await this.#flush();
+    }
+    return undefined;
+  }
+
+  /**
+   * Parks a partition at `records[0]`, whose plan is `preparing`: once it is ready (in the
+   * pipeline's turn) that record is buffered by it and the rest handled as usual.
+   */
+  #park(
+    topic: string,
+    partition: number,
+    records: SourceRecord[],
+    nextOffset: number,
+    preparing: Promise<Prepared>,
+  ): ParkedPartition {
+    const k = partitionKey(topic, partition);
+    let parked = this.#parked.get(k);
+    if (!parked) {
+      parked = { records: records.map(held), nextOffset, resumed: Promise.withResolvers<void>() };
+      // never unhandled: the source only waits for it, the failure goes to the stream
+      parked.resumed.promise.catch(() => undefined);
+      this.#parked.set(k, parked);
+    } else {
+      parked.records = records;
+      parked.nextOffset = nextOffset;
+    }
+    const entry = parked;
+    preparing.then((prepared) => this.#exclusive(() => this.#unpark(topic, partition, prepared)))
+      .catch((error) => {
+        this.#unparked(k);
+        entry.resumed.reject(error);
+        this.#onFatal?.(error as Error);
+      });
+    return { resumed: parked.resumed.promise };
+  }
+
+  /** The parked partition's first record buffered by its plan, then the rest handled. */
+  async #unpark(topic: string, partition: number, prepared: Prepared): Promise<void> {
+    const k = partitionKey(topic, partition);
+    const parked = this.#parked.get(k)!;
+    if (this.#stopping) return; // unhandled: read again from the stored position after a restart
+    const [record, ...rest] = parked.records;
+    this.#bufferPrepared(topic, partition, record, prepared);
+    this.#advance(topic, partition, record.offset + 1);
+    parked.records = rest;
+    if (this.#buffer.size >= this.#options.batchSize) await this.#flush();
+    const again = await this.#handleRecords(topic, partition, rest, parked.nextOffset);
+    if (again) return; // parked at a later record (another new schema): #park updated it
+    this.#unparked(k);
+    parked.resumed.resolve();
+  }
+
+  /** A partition parked no more: a batch handler waiting for room goes on. */
+  #unparked(k: string): void {
+    this.#parked.delete(k);
+    this.#resumed.resolve();
+    this.#resumed = Promise.withResolvers<void>();
   }
 
   /**
@@ -243,37 +380,47 @@ export class Pipeline {
 
   /**
    * Decodes, maps and buffers one record. Returns a promise only when the record has to wait
-   * (its schema, key schema or table is new; a truncate in a keyed mode): the rest, nearly
-   * every record, is handled without an await and the garbage each await leaves.
+   * (its schema, key schema or table is new; a truncate in a keyed mode): its plan being
+   * prepared. The rest, nearly every record, is handled without an await and the garbage
+   * each await leaves.
    */
-  #handleRecord(topic: string, partition: number, record: SourceRecord): Promise<void> | undefined {
-    this.stats.consumed++;
+  #handleRecord(
+    topic: string,
+    partition: number,
+    record: SourceRecord,
+  ): Promise<Prepared> | undefined {
     if (record.value === null) {
+      this.stats.consumed++;
       this.stats.tombstones++; // Debezium's delete tombstone: the delete event came before it
       this.#stages.observer?.consumed(topic, "tombstone");
       return;
     }
     const table = this.#options.tables.get(topic)!;
+    let ready: PlannedTarget | undefined;
     try {
-      const ready = this.#plans.ready(table, topic, record);
-      if (!ready) return this.#handleRecordAfterWaits(topic, table, partition, record);
+      ready = this.#plans.ready(table, topic, record);
+      if (!ready) return this.#prepare(topic, table, record);
+      this.stats.consumed++;
       const position = { partition, offset: record.offset };
       this.#buffered(topic, table, this.#add(topic, ready, record.value, position));
     } catch (error) {
+      if (!ready) this.stats.consumed++;
       this.#failed(topic, partition, record, error);
     }
   }
 
-  /** {@linkcode #handleRecord} for a record that waits for its schema, plan or key schema. */
-  async #handleRecordAfterWaits(
-    topic: string,
-    table: string,
-    partition: number,
-    record: SourceRecord,
-  ): Promise<void> {
-    const bytes = record.value!;
+  /**
+   * The plan of a record that waits for its schema, plan or key schema, prepared apart from
+   * the pipeline's turn (other partitions go on meanwhile); a failure is returned, to be
+   * handled in the record's place.
+   */
+  async #prepare(topic: string, table: string, record: SourceRecord): Promise<Prepared> {
+    // a few at a time, in the order they came: the first table's plan is not made to wait
+    // behind the schema compilations of every table parked after it
+    while (this.#preparing >= PREPARED_AT_ONCE) await this.#prepared.promise;
+    this.#preparing++;
     try {
-      const decoded = await this.#stages.decoder.decode(bytes);
+      const decoded = await this.#stages.decoder.decode(record.value!);
       const planned = await this.#plans.plan(
         table,
         topic,
@@ -281,8 +428,30 @@ export class Pipeline {
         decoded.schema,
         decoded.value as Envelope,
       );
+      return { planned, decoded };
+    } catch (error) {
+      return { error };
+    } finally {
+      this.#preparing--;
+      this.#prepared.resolve();
+      this.#prepared = Promise.withResolvers<void>();
+    }
+  }
+
+  /** Buffers a record by the plan prepared for it, or handles why there is none. */
+  #bufferPrepared(
+    topic: string,
+    partition: number,
+    record: SourceRecord,
+    prepared: Prepared,
+  ): void {
+    this.stats.consumed++;
+    try {
+      if ("error" in prepared) throw prepared.error;
+      const table = this.#options.tables.get(topic)!;
       const position = { partition, offset: record.offset };
-      this.#buffered(topic, table, this.#add(topic, planned, bytes, position, decoded));
+      const { planned, decoded } = prepared;
+      this.#buffered(topic, table, this.#add(topic, planned, record.value!, position, decoded));
     } catch (error) {
       this.#failed(topic, partition, record, error);
     }
@@ -369,6 +538,18 @@ export class Pipeline {
 function sourceTsMs(envelope: Envelope): number | undefined {
   const ts = envelope.source?.ts_ms;
   return ts === null || ts === undefined ? undefined : Number(ts);
+}
+
+/**
+ * A record to hold while its partition is parked: a copy, since as views into the fetch
+ * response its bytes would keep the whole response (up to 4 MiB) alive.
+ */
+function held(record: SourceRecord): SourceRecord {
+  return {
+    ...record,
+    key: record.key && Buffer.from(record.key),
+    value: record.value && Buffer.from(record.value),
+  };
 }
 
 /** A bad record as the dead-letter table keeps it. */

@@ -9,8 +9,8 @@ import {
   type DecodedValue,
 } from "../avro/decoder.ts";
 import { BadInputError } from "../util/errors.ts";
-import { positionList, type Positions } from "../kafka/mod.ts";
-import { BadRecordError, Pipeline, statusLine } from "./pipeline.ts";
+import { positionList, type Positions, type SourceBatch } from "../kafka/mod.ts";
+import { BadRecordError, MAX_PARKED, Pipeline, PREPARED_AT_ONCE, statusLine } from "./pipeline.ts";
 import type {
   PipelineObserver,
   PipelineOptions,
@@ -100,9 +100,11 @@ class MemoryWriter implements BatchWriter {
   started = 0;
   hold?: ReturnType<typeof deferred>;
   failWith?: Error;
+  /** Tables whose preparation waits until the promise settles. */
+  readonly preparing = new Map<string, Promise<void>>();
   ensureTable(table: string): Promise<void> {
     this.tables.push(table);
-    return Promise.resolve();
+    return this.preparing.get(table) ?? Promise.resolve();
   }
   async write(batch: SinkBatch): Promise<void> {
     this.started++;
@@ -148,6 +150,15 @@ function batchOf(offsets: number[], value = (o: number) => event(o) as Uint8Arra
   };
 }
 
+/**
+ * Hands `batch` to `pipeline` and waits until it is handled: a partition parked for a new
+ * plan (the first record of a schema) included.
+ */
+async function handle(pipeline: Pipeline, batch: SourceBatch): Promise<void> {
+  const parked = await pipeline.handleBatch(batch);
+  await parked?.resumed;
+}
+
 function pipelineWith(options: Partial<PipelineOptions> = {}, observer?: PipelineObserver) {
   const writer = new MemoryWriter();
   const committer = new MemoryCommitter();
@@ -167,13 +178,13 @@ function pipelineWith(options: Partial<PipelineOptions> = {}, observer?: Pipelin
 Deno.test("Pipeline skips records below the stored position and resumes right after it", async () => {
   const { pipeline, writer, committer } = pipelineWith();
   pipeline.seed(new Map([[TOPIC, new Map([[0, 5]])]]));
-  await pipeline.handleBatch(batchOf([3, 4, 5, 6]));
+  await handle(pipeline, batchOf([3, 4, 5, 6]));
   await pipeline.flush();
   assert.deepEqual(writer.ids(), [[5, 6]]);
   assert.deepEqual(committer.commits, [[[TOPIC, 0, 7]]]);
   assert.equal(pipeline.stats.alreadyWritten, 2);
   // a redelivered batch (after a rebalance) is skipped as a whole
-  await pipeline.handleBatch(batchOf([5, 6]));
+  await handle(pipeline, batchOf([5, 6]));
   await pipeline.flush();
   assert.equal(writer.batches.length, 1);
   assert.equal(pipeline.stats.alreadyWritten, 4);
@@ -182,8 +193,8 @@ Deno.test("Pipeline skips records below the stored position and resumes right af
 Deno.test("Pipeline: a transaction's marker after the records moves the position past it", async () => {
   const { pipeline, writer, committer } = pipelineWith();
   // offsets 0-1 records, 2 the commit marker; then a fetch of a marker alone (3)
-  await pipeline.handleBatch({ ...batchOf([0, 1]), nextOffset: 3 });
-  await pipeline.handleBatch({ ...batchOf([]), highWatermark: 4, nextOffset: 4 });
+  await handle(pipeline, { ...batchOf([0, 1]), nextOffset: 3 });
+  await handle(pipeline, { ...batchOf([]), highWatermark: 4, nextOffset: 4 });
   await pipeline.flush();
   assert.deepEqual(writer.ids().flat(), [0, 1]);
   assert.deepEqual(committer.commits.at(-1), [[TOPIC, 0, 4]]);
@@ -194,7 +205,7 @@ Deno.test("Pipeline: dead letters and skips advance positions; tombstones are co
   const bad = (o: number) => o === 1 ? encoder.encode("not json") : o === 2 ? null : event(o);
   for (const onError of ["dead-letter", "skip"] as const) {
     const { pipeline, writer } = pipelineWith({ onError });
-    await pipeline.handleBatch(batchOf([0, 1, 2, 3], bad));
+    await handle(pipeline, batchOf([0, 1, 2, 3], bad));
     await pipeline.flush();
     const [batch] = writer.batches;
     assert.deepEqual(writer.ids(), [[0, 3]], onError);
@@ -212,10 +223,7 @@ Deno.test("Pipeline: dead letters and skips advance positions; tombstones are co
 Deno.test("Pipeline under --on-error fail: stops at the bad record; rows before it stay writable", async () => {
   const { pipeline, writer } = pipelineWith();
   await assert.rejects(
-    () =>
-      pipeline.handleBatch(
-        batchOf([0, 1, 2], (o) => o === 1 ? encoder.encode("{") : event(o)),
-      ),
+    () => handle(pipeline, batchOf([0, 1, 2], (o) => o === 1 ? encoder.encode("{") : event(o))),
     (e: unknown) =>
       e instanceof BadRecordError &&
       /topic p\.db\.t, partition 0, offset 1 \(undecodable-avro\)/.test(e.message),
@@ -234,7 +242,7 @@ Deno.test("Pipeline: a create without its after image is a bad record, not an al
   const noAfter = encoder.encode(
     JSON.stringify({ op: "c", before: null, after: null, source: null }),
   );
-  await pipeline.handleBatch(batchOf([0, 1], (o) => o === 0 ? noAfter : event(o)));
+  await handle(pipeline, batchOf([0, 1], (o) => o === 0 ? noAfter : event(o)));
   await pipeline.flush();
   assert.deepEqual(writer.ids(), [[1]]);
   assert.equal(writer.batches[0].deadLetters[0].reason, "missing-row-image");
@@ -243,10 +251,10 @@ Deno.test("Pipeline: a create without its after image is a bad record, not an al
 Deno.test("Pipeline writes at once when idle, and grows the next batch while a write is in flight", async () => {
   const { pipeline, writer } = pipelineWith({ batchSize: 1000, flushMs: 0 });
   writer.hold = deferred();
-  await pipeline.handleBatch(batchOf([0, 1, 2]));
+  await handle(pipeline, batchOf([0, 1, 2]));
   assert.equal(writer.started, 1, "no write in flight: the fetched records are written at once");
-  await pipeline.handleBatch(batchOf([3, 4]));
-  await pipeline.handleBatch(batchOf([5]));
+  await handle(pipeline, batchOf([3, 4]));
+  await handle(pipeline, batchOf([5]));
   assert.equal(writer.started, 1, "while a write is in flight, the next batch grows");
   writer.hold.resolve();
   await waitUntil(() => writer.batches.length === 2);
@@ -256,11 +264,11 @@ Deno.test("Pipeline writes at once when idle, and grows the next batch while a w
 Deno.test("Pipeline decodes the next batch while a write is in flight, timer ticks or not", async () => {
   const { pipeline, writer } = pipelineWith({ batchSize: 1000, flushMs: 0 });
   writer.hold = deferred();
-  await pipeline.handleBatch(batchOf([0, 1, 2]));
+  await handle(pipeline, batchOf([0, 1, 2]));
   assert.equal(writer.started, 1);
   const ticked = pipeline.flushIfDue();
   let handled = false;
-  const next = pipeline.handleBatch(batchOf([3, 4])).then(() => handled = true);
+  const next = handle(pipeline, batchOf([3, 4])).then(() => handled = true);
   await waitUntil(() => handled);
   assert.equal(writer.started, 1, "the second batch is buffered, not written, meanwhile");
   writer.hold.resolve();
@@ -271,9 +279,9 @@ Deno.test("Pipeline decodes the next batch while a write is in flight, timer tic
 
 Deno.test("Pipeline with --flush-ms waits until a partial batch is that old", async () => {
   const { pipeline, writer, advance } = pipelineWith({ flushMs: 500 });
-  await pipeline.handleBatch(batchOf([0]));
+  await handle(pipeline, batchOf([0]));
   advance(499);
-  await pipeline.handleBatch(batchOf([1]));
+  await handle(pipeline, batchOf([1]));
   await pipeline.flushIfDue();
   assert.equal(writer.started, 0, "not yet 500 ms old");
   advance(1);
@@ -284,7 +292,7 @@ Deno.test("Pipeline with --flush-ms waits until a partial batch is that old", as
 
 Deno.test("Pipeline cuts batches at --batch-size", async () => {
   const { pipeline, writer } = pipelineWith({ batchSize: 2 });
-  await pipeline.handleBatch(batchOf([0, 1, 2, 3, 4]));
+  await handle(pipeline, batchOf([0, 1, 2, 3, 4]));
   await pipeline.flush();
   assert.deepEqual(writer.ids(), [[0, 1], [2, 3], [4]]);
 });
@@ -292,7 +300,7 @@ Deno.test("Pipeline cuts batches at --batch-size", async () => {
 Deno.test("Pipeline keeps one write in flight and commits what is written after it is", async () => {
   const { pipeline, writer, committer } = pipelineWith({ batchSize: 1 });
   writer.hold = deferred();
-  const handled = pipeline.handleBatch(batchOf([0, 1, 2]));
+  const handled = handle(pipeline, batchOf([0, 1, 2]));
   await waitUntil(() => writer.started === 1);
   // the second batch waits for the first write, however long that takes
   for (let i = 0; i < 100; i++) await Promise.resolve();
@@ -313,7 +321,7 @@ Deno.test("Pipeline does not hold the next write for a slow commit to the group"
   const kafka = deferred();
   const commit = committer.commit.bind(committer);
   committer.commit = (positions) => kafka.promise.then(() => commit(positions));
-  await pipeline.handleBatch(batchOf([0, 1, 2]));
+  await handle(pipeline, batchOf([0, 1, 2]));
   await waitUntil(() => writer.batches.length === 3);
   assert.equal(committer.commits.length, 0, "the first commit still waits for Kafka");
   kafka.resolve();
@@ -325,7 +333,7 @@ Deno.test("Pipeline does not hold the next write for a slow commit to the group"
 Deno.test("Pipeline surfaces a failed write at the next flush, and commits nothing of it", async () => {
   const { pipeline, writer, committer } = pipelineWith({ batchSize: 2 });
   writer.failWith = new Error("server gone");
-  await pipeline.handleBatch(batchOf([0, 1]));
+  await handle(pipeline, batchOf([0, 1]));
   await assert.rejects(() => pipeline.flushIfDue(), /server gone/);
   assert.equal(committer.commits.length, 0);
 });
@@ -396,9 +404,9 @@ Deno.test("Pipeline tells its observer each record's op, bad records, and how ea
       after: o === 0 ? { id: o, name: null } : null,
       source: { ts_ms: 1_700_000_000_000 + o },
     }));
-  await pipeline.handleBatch(batchOf([0, 1, 2, 3], withSource));
+  await handle(pipeline, batchOf([0, 1, 2, 3], withSource));
   writer.failWith = new Error("gone");
-  await pipeline.handleBatch(batchOf([4]));
+  await handle(pipeline, batchOf([4]));
   await pipeline.flush().catch(() => undefined);
   assert.deepEqual(observer.calls, [
     `consumed ${TOPIC} r`,
@@ -420,8 +428,8 @@ Deno.test("Pipeline tells its observer each record's op, bad records, and how ea
 Deno.test("Pipeline.partitionLag: the broker's end offset minus the next offset, per partition", async () => {
   const { pipeline } = pipelineWith();
   pipeline.seed(new Map([[TOPIC, new Map([[1, 7]])]]));
-  await pipeline.handleBatch({ ...batchOf([0, 1]), highWatermark: 10 });
-  await pipeline.handleBatch({ ...batchOf([7]), partition: 1, highWatermark: 8 });
+  await handle(pipeline, { ...batchOf([0, 1]), highWatermark: 10 });
+  await handle(pipeline, { ...batchOf([7]), partition: 1, highWatermark: 8 });
   assert.deepEqual(pipeline.partitionLag(), [
     { topic: TOPIC, partition: 0, lag: 8 },
     { topic: TOPIC, partition: 1, lag: 0 },
@@ -469,7 +477,7 @@ Deno.test("Pipeline with bulk loading: each event becomes its LOAD DATA line, ba
     2: framedEvent(2, "zz", true), // not UTF-8: a bad record, skipped
     3: framedEvent(3, "ünï"),
   };
-  await pipeline.handleBatch(batchOf([0, 1, 2, 3], (o) => values[o]));
+  await handle(pipeline, batchOf([0, 1, 2, 3], (o) => values[o]));
   await pipeline.flush();
   const [batch] = writer.batches;
   const [table] = batch.tables;
@@ -490,59 +498,78 @@ Deno.test("Pipeline with bulk loading: each event becomes its LOAD DATA line, ba
 
 // ---- with --transactions: source transactions join the batch whole, in commit order ----
 
-Deno.test("Pipeline with transactions: a transaction over two tables is written whole, positions after it", async () => {
-  const T = "p.transaction", B = "p.db.b";
+/** The transaction topic and a second table's topic. */
+const T = "p.transaction", B = "p.db.b";
+
+/** A pipeline over the tables t and b, applying source transactions whole when asked. */
+function twoTables(transactions = false) {
   const writer = new MemoryWriter();
-  const committer = new MemoryCommitter();
   const pipeline = new Pipeline({
     tables: new Map([[TOPIC, "t_cdc"], [B, "b_cdc"]]),
     batchSize: 1000,
     flushMs: 0,
     onError: "fail",
     mapping: DEFAULT_MAPPING_OPTIONS,
-    transactions: {
-      topic: T,
-      topicOf: new Map([["db.t", TOPIC], ["db.b", B]]),
-      maxHeldBytes: 1 << 20,
-      timeoutMs: 60_000,
-      oneInstant: false,
-    },
-  }, { decoder: new JsonDecoder(), writer, committer });
-  const change = (id: number, tx: string | null, order = 1) =>
-    encoder.encode(JSON.stringify({
-      op: "c",
-      before: null,
-      after: { id, name: `n${id}` },
-      source: null,
-      ts_ms: 1_700_000_000_000,
-      transaction: tx && { id: tx, total_order: order, data_collection_order: order },
-    }));
-  const json = (value: unknown) => encoder.encode(JSON.stringify(value));
+    ...(transactions
+      ? {
+        transactions: {
+          topic: T,
+          topicOf: new Map([["db.t", TOPIC], ["db.b", B]]),
+          maxHeldBytes: 1 << 20,
+          timeoutMs: 60_000,
+          oneInstant: false,
+        },
+      }
+      : {}),
+  }, { decoder: new JsonDecoder(), writer, committer: new MemoryCommitter() });
+  return { pipeline, writer };
+}
+
+/** A create of row `id`, a change of source transaction `tx` (none: null). */
+const txChange = (id: number, tx: string | null, order = 1) =>
+  encoder.encode(JSON.stringify({
+    op: "c",
+    before: null,
+    after: { id, name: `n${id}` },
+    source: null,
+    ts_ms: 1_700_000_000_000,
+    transaction: tx && { id: tx, total_order: order, data_collection_order: order },
+  }));
+
+const json = (value: unknown) => encoder.encode(JSON.stringify(value));
+
+/** The END marker of transaction `id`: one change of t and one of b. */
+const endOf = (id: string) =>
+  json({
+    status: "END",
+    id,
+    event_count: 2,
+    data_collections: [{ data_collection: "db.t", event_count: 1 }, {
+      data_collection: "db.b",
+      event_count: 1,
+    }],
+  });
+
+Deno.test("Pipeline with transactions: a transaction over two tables is written whole, positions after it", async () => {
+  const { pipeline, writer } = twoTables(true);
+  const change = txChange;
   const batch = (topic: string, offsets: number[], value: (o: number) => Uint8Array) => ({
     ...batchOf(offsets, value),
     topic,
   });
   // a snapshot read passes; then x's change of t waits for its change of b and its END
-  await pipeline.handleBatch(
-    batch(TOPIC, [0, 1], (o) => o === 0 ? change(0, null) : change(1, "x")),
-  );
+  await handle(pipeline, batch(TOPIC, [0, 1], (o) => o === 0 ? change(0, null) : change(1, "x")));
   await pipeline.flush();
   assert.deepEqual(writer.ids(), [[0]]);
-  await pipeline.handleBatch(batch(T, [0], () => json({ status: "BEGIN", id: "x" })));
-  await pipeline.handleBatch(batch(B, [0], () => change(10, "x")));
+  await handle(pipeline, batch(T, [0], () => json({ status: "BEGIN", id: "x" })));
+  await handle(pipeline, batch(B, [0], () => change(10, "x")));
   await pipeline.flush();
   const rows = () => writer.ids().filter((ids) => ids.length > 0);
   assert.deepEqual(rows(), [[0]], "x is not whole before its END");
-  await pipeline.handleBatch(batch(T, [1], () =>
-    json({
-      status: "END",
-      id: "x",
-      event_count: 2,
-      data_collections: [{ data_collection: "db.t", event_count: 1 }, {
-        data_collection: "db.b",
-        event_count: 1,
-      }],
-    })));
+  await handle(
+    pipeline,
+    batch(T, [1], () => endOf("x")),
+  );
   await pipeline.flush();
   assert.deepEqual(rows(), [[0], [1, 10]]);
   const positions = writer.batches.map((b) =>
@@ -554,4 +581,137 @@ Deno.test("Pipeline with transactions: a transaction over two tables is written 
     [`${B}:1`, `${TOPIC}:2`, `${T}:2`],
   ]);
   assert.deepEqual([pipeline.stats.transactions, pipeline.stats.forcedTransactions], [1, 0]);
+});
+
+// ---- a partition parked while its table is prepared ----
+
+/** The offsets each batch took per topic, as `topic:next offset`, sorted. */
+const positionsOf = (writer: MemoryWriter) =>
+  writer.batches.map((b) => positionList(b.positions).map((p) => `${p.topic}:${p.offset}`).sort());
+
+Deno.test("Pipeline: a partition waiting for its table parks alone; the others are written meanwhile", async () => {
+  const { pipeline, writer } = twoTables();
+  const ddl = deferred();
+  writer.preparing.set("t_cdc", ddl.promise);
+  // t's first record waits for t_cdc: the batch is taken, the partition parked
+  const parked = await pipeline.handleBatch(batchOf([0, 1, 2]));
+  assert.ok(parked, "t's partition is parked");
+  let resumed = false;
+  parked.resumed.then(() => resumed = true);
+  // b's table is ready at once: its rows are written while t's wait
+  await handle(pipeline, { ...batchOf([0, 1]), topic: B });
+  await pipeline.flush();
+  assert.deepEqual(writer.ids(), [[0, 1]]);
+  assert.deepEqual(positionsOf(writer), [[`${B}:2`]], "t's position stays before its record 0");
+  assert.equal(resumed, false);
+  ddl.resolve();
+  await parked.resumed;
+  await pipeline.flush();
+  assert.deepEqual(writer.ids().at(-1), [0, 1, 2], "t's records in order, once t_cdc is ready");
+  assert.deepEqual(positionsOf(writer).at(-1), [`${TOPIC}:3`]);
+  assert.equal(pipeline.stats.consumed, 5);
+});
+
+Deno.test("Pipeline: a parked record's bad input goes by --on-error; a failed preparation stops", async () => {
+  const { pipeline, writer } = pipelineWith({ onError: "dead-letter" });
+  const ddl = deferred();
+  writer.preparing.set("t_cdc", ddl.promise);
+  const parked = await pipeline.handleBatch(
+    batchOf([0, 1, 2], (o) => o === 1 ? encoder.encode("not json") : event(o)),
+  );
+  ddl.resolve();
+  await parked!.resumed;
+  await pipeline.flush();
+  assert.deepEqual(writer.ids().flat(), [0, 2]);
+  assert.deepEqual(writer.batches.flatMap((b) => b.deadLetters.map((d) => d.offset)), [1]);
+  assert.deepEqual(positionsOf(writer).at(-1), [`${TOPIC}:3`]);
+
+  const failing = pipelineWith();
+  const fatal: Error[] = [];
+  failing.pipeline.start((error) => fatal.push(error));
+  failing.writer.preparing.set("t_cdc", Promise.reject(new Error("DDL refused")));
+  const stuck = await failing.pipeline.handleBatch(batchOf([0, 1]));
+  await assert.rejects(() => stuck!.resumed, /DDL refused/);
+  failing.pipeline.stop();
+  await failing.pipeline.flush();
+  assert.deepEqual(fatal.map((e) => e.message), ["DDL refused"]);
+  assert.deepEqual(
+    failing.writer.ids(),
+    [],
+    "nothing of the parked partition, no position past it",
+  );
+  assert.equal(failing.writer.batches.length, 0);
+});
+
+Deno.test("Pipeline with transactions: a change parked for its table still joins its transaction in commit order", async () => {
+  const { pipeline, writer } = twoTables(true);
+  const change = txChange;
+  const end = endOf;
+  // x (committed first) and y each change t and b; t waits for its table
+  const ddl = deferred();
+  writer.preparing.set("t_cdc", ddl.promise);
+  const parked = await pipeline.handleBatch({
+    ...batchOf([0, 1], (o) => change(o, o === 0 ? "x" : "y")),
+  });
+  assert.ok(parked);
+  await handle(pipeline, {
+    ...batchOf([0, 1], (o) => change(10 + o, o === 0 ? "x" : "y")),
+    topic: B,
+  });
+  await handle(pipeline, {
+    ...batchOf(
+      [0, 1, 2, 3],
+      (o) =>
+        o % 2 === 0 ? json({ status: "BEGIN", id: o === 0 ? "x" : "y" }) : end(o === 1 ? "x" : "y"),
+    ),
+    topic: T,
+  });
+  await pipeline.flush();
+  assert.deepEqual(writer.ids().flat(), [], "neither is whole while t's changes are parked");
+  ddl.resolve();
+  await parked.resumed;
+  await pipeline.flush();
+  assert.deepEqual(writer.ids().flat().sort(), [0, 1, 10, 11]);
+  // x's two rows before y's, table by table: t's 0 before 1, b's 10 before 11
+  const rows = writer.batches.flatMap((b) =>
+    b.tables.flatMap((t) => t.rows.map((r) => `${t.table}:${r[0]}`))
+  );
+  assert.deepEqual(rows.filter((r) => r.startsWith("t_cdc")), ["t_cdc:0", "t_cdc:1"]);
+  assert.deepEqual(rows.filter((r) => r.startsWith("b_cdc")), ["b_cdc:10", "b_cdc:11"]);
+  assert.equal(pipeline.stats.transactions, 2);
+  assert.equal(pipeline.stats.forcedTransactions, 0);
+});
+
+Deno.test("Pipeline: past MAX_PARKED partitions waiting for their tables, the source is held until one resumes", async () => {
+  const topics = Array.from({ length: MAX_PARKED + 1 }, (_, i) => `p.db.t${i}`);
+  const writer = new MemoryWriter();
+  const pipeline = new Pipeline({
+    tables: new Map(topics.map((topic, i) => [topic, `t${i}_cdc`])),
+    batchSize: 1000,
+    flushMs: 0,
+    onError: "fail",
+    mapping: DEFAULT_MAPPING_OPTIONS,
+  }, { decoder: new JsonDecoder(), writer, committer: new MemoryCommitter() });
+  const ddl = topics.map(() => deferred());
+  ddl.forEach((d, i) => writer.preparing.set(`t${i}_cdc`, d.promise));
+  const parked = [];
+  for (const topic of topics.slice(0, MAX_PARKED - 1)) {
+    parked.push(await pipeline.handleBatch({ ...batchOf([0]), topic }));
+  }
+  // the last one with room: its batch is taken, and the next is held
+  let held = true;
+  const last = pipeline.handleBatch({ ...batchOf([0]), topic: topics[MAX_PARKED - 1] })
+    .finally(() => held = false);
+  await waitUntil(() => writer.tables.length === PREPARED_AT_ONCE);
+  for (let i = 0; i < 100; i++) await Promise.resolve();
+  assert.equal(held, true, `${MAX_PARKED} partitions parked: the source waits`);
+  ddl[0].resolve();
+  await parked[0]!.resumed;
+  await last;
+  assert.equal(held, false, "one resumed: the source goes on");
+  ddl.forEach((d) => d.resolve());
+  await Promise.all([...parked, await last].map((p) => p?.resumed));
+  await handle(pipeline, { ...batchOf([0]), topic: topics[MAX_PARKED] });
+  await pipeline.flush();
+  assert.equal(writer.ids().flat().length, MAX_PARKED + 1);
 });

@@ -37,6 +37,8 @@ export interface RunningSink {
   /** Peak RSS so far in bytes, sampled by the caller's polls; 0 when not sampled. */
   sampleRss(): number;
   stop(): Promise<void>;
+  /** What the contender logged so far, where it is a process of the bench's. */
+  log?(): string;
 }
 
 /** Backtick-quotes an identifier. */
@@ -78,15 +80,28 @@ export function startCdc(
   sink: string,
   extra: string[],
 ): RunningSink {
-  const cdc = new CdcProcess(cdcArgs(source, sink, extra));
+  return startCdcWith(db, cdcArgs(source, sink, extra), sink, [source.topic]);
+}
+
+/**
+ * Starts `cdc` with `args`, writing into `sink`; its visible rows are the stored next offsets of
+ * `topics`, summed over their partitions (each starting at offset 0).
+ */
+export function startCdcWith(
+  db: mysql.Connection,
+  args: string[],
+  sink: string,
+  topics: readonly string[],
+): RunningSink {
+  const cdc = new CdcProcess(args);
   let peak = 0;
   return {
     async visible() {
       if (cdc.exited) throw new Error(`cdc stream exited before finishing:\n${cdc.stderr}`);
       return await scalar(
         db,
-        `SELECT COALESCE(SUM(next_offset), 0) FROM ${ident(sink)}.__cdc_offsets WHERE topic = ?`,
-        [source.topic],
+        `SELECT COALESCE(SUM(next_offset), 0) FROM ${ident(sink)}.__cdc_offsets WHERE topic IN (?)`,
+        [topics],
       ).catch((error) => {
         if (/doesn't exist/.test(String(error))) return 0;
         throw error;
@@ -108,6 +123,7 @@ export function startCdc(
       const status = await cdc.stop();
       if (status.code !== 0) throw new Error(`cdc stream exited ${status.code}:\n${cdc.stderr}`);
     },
+    log: () => cdc.stderr,
   };
 }
 
@@ -245,7 +261,11 @@ export interface CeilingInput {
 }
 
 /** `CHECKSUM TABLE` of `database`.`table`. */
-async function checksum(db: mysql.Connection, database: string, table: string): Promise<number> {
+export async function checksum(
+  db: mysql.Connection,
+  database: string,
+  table: string,
+): Promise<number> {
   const [rows] = await db.query(`CHECKSUM TABLE ${ident(database)}.${ident(table)}`) as unknown as [
     { Checksum: number | string }[],
   ];

@@ -11,6 +11,7 @@ import { kafkaClient } from "../../lib/kafka/client.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
 import { steadyBackoff, waitFor } from "../../lib/util/retry.ts";
 import { databaseConnectorConfig, deleteConnector, registerConnector } from "../helpers.ts";
+import { partitionOf } from "./stats.ts";
 
 /** The source table's name in every benchmark database. */
 export const TABLE = "items";
@@ -279,13 +280,15 @@ export type TopicCodec = typeof TOPIC_CODECS[number];
 /**
  * Copies the `count` records of `from` (one partition), keys and values as they are, into a new
  * topic `to` whose `compression.type` is `codec`: the broker recompresses what it is sent, so
- * the copy's log holds batches of that codec, as a user's topic configured so does.
+ * the copy's log holds batches of that codec, as a user's topic configured so does. With
+ * `partitions` above 1, each record goes to its key's partition (tests/bench/workloads.ts).
  */
 export async function copyTopic(
   from: string,
   to: string,
   count: number,
   codec: TopicCodec,
+  partitions = 1,
 ): Promise<void> {
   const kafka = kafkaClient({ brokers: [BOOTSTRAP] }, "cdc-bench");
   const admin = kafka.admin();
@@ -294,7 +297,11 @@ export async function copyTopic(
   await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
   try {
     await admin.createTopics({
-      topics: [{ topic: to, configEntries: [{ name: "compression.type", value: codec }] }],
+      topics: [{
+        topic: to,
+        numPartitions: partitions,
+        configEntries: [{ name: "compression.type", value: codec }],
+      }],
       waitForLeaders: true,
     });
     await consumer.subscribe({ topics: [from], fromBeginning: true });
@@ -304,7 +311,7 @@ export async function copyTopic(
         autoCommit: false,
         eachBatch: async ({ batch }) => {
           const messages = batch.messages.slice(0, count - copied)
-            .map(({ key, value }) => ({ key, value, partition: 0 }));
+            .map(({ key, value }) => ({ key, value, partition: partitionOf(key, partitions) }));
           if (messages.length === 0) return;
           await producer.send({ topic: to, messages, acks: -1 }).catch(reject);
           copied += messages.length;

@@ -214,3 +214,30 @@ export function ratioTable(results: readonly ContenderResult[], base: ContenderR
   }
   return lines.join("\n");
 }
+
+/** Partition of a record key among `partitions`: a hash of its bytes, as a keyed producer's. */
+export function partitionOf(key: Uint8Array | null, partitions: number): number {
+  if (key === null) return 0;
+  let hash = 0x811c9dc5; // FNV-1a
+  for (const byte of key) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % partitions;
+}
+
+/** Each contender's time to its first visible row and its peak RSS: medians, then every round. */
+export function firstRowTable(results: readonly ContenderResult[]): string {
+  const seconds = (n: number) => `${n.toFixed(2)} s`;
+  const lines = [
+    "| contender | first row (median) | rounds | peak RSS (median) | rounds |",
+    "| --- | --- | --- | --- | --- |",
+  ];
+  for (const r of results) {
+    const first = r.rounds.map((x) => x.firstRowSeconds).filter((x) => x !== undefined);
+    const rss = r.rounds.map((x) => x.peakRssMiB).filter((x) => x !== undefined);
+    lines.push(
+      `| ${r.name} | ${first.length ? seconds(median(first)) : "n/a"} | ${
+        first.map(seconds).join(", ")
+      } | ${mib(rss.length ? median(rss) : undefined)} | ${rss.map(mib).join(", ")} |`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
   drainTable,
+  firstRowTable,
   latencyTable,
   median,
+  partitionOf,
   percentile,
   ratioTable,
   sqlLiteral,
@@ -148,4 +150,33 @@ Deno.test("ratioTable: each median against the base's, and each round against th
       "\n",
     ),
   );
+});
+
+Deno.test("firstRowTable: medians of the first row and peak RSS, then each round", () => {
+  const table = firstRowTable([{
+    name: "many",
+    rssNote: "",
+    rounds: [0.4, 0.6, 0.5].map((firstRowSeconds, i) => ({
+      round: i + 1,
+      seconds: 1,
+      eventsPerSecond: 1,
+      firstRowSeconds,
+      peakRssMiB: 100 + i,
+    })),
+  }]);
+  assert.equal(
+    table.split("\n")[2],
+    "| many | 0.50 s | 0.40 s, 0.60 s, 0.50 s | 101 MiB | 100 MiB, 101 MiB, 102 MiB |",
+  );
+});
+
+Deno.test("partitionOf: one partition takes every key; a key always goes to the same one", () => {
+  const key = new TextEncoder().encode("key 1");
+  assert.equal(partitionOf(key, 1), 0);
+  assert.equal(partitionOf(null, 12), 0);
+  assert.equal(partitionOf(key, 12), partitionOf(new TextEncoder().encode("key 1"), 12));
+  const spread = new Set(
+    Array.from({ length: 200 }, (_, i) => partitionOf(new TextEncoder().encode(`k${i}`), 12)),
+  );
+  assert.equal(spread.size, 12);
 });

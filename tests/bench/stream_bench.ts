@@ -16,6 +16,13 @@
  *    codec (its `compression.type`: the broker recompresses, so its log holds that codec's
  *    batches), and `cdc stream` drains each in alternating rounds; each codec's median against
  *    the uncompressed topic's.
+ * 5. `--tables N` and/or `--partitions P`: instead, the same N events also spread over N tables
+ *    of one connector (drained by one `cdc stream --table-regex`), and/or the backlog copied
+ *    into a topic of P partitions; `cdc stream` drains each shape and the one-table topic in
+ *    rotating rounds: rates against the one-table rate, time to the first row, peak RSS; the
+ *    server's LOAD DATA ceiling of both table shapes. `--add-table`: then, per round, a table's
+ *    topic is created while the many tables stream: the rejoin, the new table's first row, and
+ *    how long the other tables stood still then against before.
  *
  * Prints a Markdown report (stdout) and writes JSON with `--json <file>`. Needs the local stack.
  *
@@ -24,10 +31,20 @@
 import { parseArgs } from "node:util";
 import type mysql from "mysql2/promise";
 import { delay, steadyBackoff, waitFor } from "../../lib/util/retry.ts";
-import { connectMysql, deleteConnector } from "../helpers.ts";
+import { connectMysql, deleteConnector, streamArgs } from "../helpers.ts";
+import {
+  type AddedTable,
+  addTableWhileStreaming,
+  buildManyCeilingInput,
+  makeManyTablesBacklog,
+  type ManyCeilingInput,
+  type ManyTablesSource,
+  runManyCeiling,
+} from "./workloads.ts";
 import {
   buildCeilingInput,
   cdcArgs,
+  type CeilingInput,
   countRows,
   drain,
   ident,
@@ -38,6 +55,7 @@ import {
   runCeiling,
   type RunningSink,
   startCdc,
+  startCdcWith,
   startJdbc,
   toMiB,
 } from "./contenders.ts";
@@ -47,6 +65,7 @@ import {
   copyTopic,
   insertRows,
   makeBacklog,
+  readRecordValues,
   secondsSince,
   stackAdmin,
   TABLE,
@@ -60,6 +79,7 @@ import {
 import {
   type ContenderResult,
   drainTable,
+  firstRowTable,
   type LatencyResult,
   latencyResult,
   latencyTable,
@@ -71,7 +91,8 @@ import {
 const USAGE = `usage: deno task bench [--events N] [--rounds N] [--mode insert|mirror|scd2]
        [--workload inserts|updates] [--contenders cdc,jdbc,insert,load] [--json FILE]
        deno task bench --codecs uncompressed,gzip,snappy,lz4,zstd [--events N] [--rounds N]
-       deno task bench --latency [--rate N] [--duration SECONDS] [--rounds N] [--json FILE]`;
+       deno task bench --latency [--rate N] [--duration SECONDS] [--rounds N] [--json FILE]
+       deno task bench [--tables N [--add-table]] [--partitions N] [--events N] [--rounds N] [--json FILE]`;
 
 const CONTENDERS = ["cdc", "jdbc", "insert", "load"] as const;
 type Contender = typeof CONTENDERS[number];
@@ -104,6 +125,9 @@ const { values: flags } = (() => {
         duration: { type: "string", default: "60" },
         json: { type: "string" },
         codecs: { type: "string" },
+        tables: { type: "string", default: "1" },
+        "add-table": { type: "boolean", default: false },
+        partitions: { type: "string", default: "1" },
         "http-listen": { type: "string" },
       },
     });
@@ -115,6 +139,8 @@ const N = positiveInt("events", flags.events);
 const ROUNDS = positiveInt("rounds", flags.rounds ?? "3");
 const RATE = positiveInt("rate", flags.rate);
 const DURATION = positiveInt("duration", flags.duration);
+const TABLES = positiveInt("tables", flags.tables);
+const PARTITIONS = positiveInt("partitions", flags.partitions);
 if (flags.mode !== "insert" && flags.mode !== "mirror" && flags.mode !== "scd2") {
   usage(`--mode must be insert, mirror or scd2, got "${flags.mode}"`);
 }
@@ -164,18 +190,22 @@ const db = await connectMysql();
 const loadBefore = loadAverage();
 say(`load average before: ${loadBefore}; run ${run}`);
 
-/** Drops every database this run made (they all start with the run's prefix). */
-async function dropRunDatabases(connection: mysql.Connection): Promise<void> {
+/** Drops every database this run made (they all start with the run's prefix, then `part`). */
+async function dropRunDatabases(connection: mysql.Connection, part = ""): Promise<void> {
   const [rows] = await connection.query({
     sql: "SHOW DATABASES",
     rowsAsArray: true,
   }) as unknown as [string[][]];
   for (const [name] of rows) {
-    if (name.startsWith(`bench_${run}`)) await connection.query(`DROP DATABASE ${ident(name)}`);
+    if (name.startsWith(`bench_${run}${part}`)) {
+      await connection.query(`DROP DATABASE ${ident(name)}`);
+    }
   }
 }
 
 const topics: string[] = [];
+/** The `--add-table` rounds, after the drains: a table's topic created while streaming. */
+const added: AddedTable[] = [];
 let report: string;
 let json: Record<string, unknown>;
 try {
@@ -183,6 +213,10 @@ try {
     const results = await latencyRounds();
     report = latencyReport(results);
     json = { results };
+  } else if (TABLES > 1 || PARTITIONS > 1) {
+    const results = await workloadRounds();
+    report = workloadReport(results);
+    json = { events: N, tables: TABLES, partitions: PARTITIONS, results, added };
   } else if (CODECS.length > 0) {
     const results = await codecRounds(CODECS as TopicCodec[]);
     report = codecReport(results);
@@ -465,6 +499,236 @@ function codecReport(results: ContenderResult[]): string {
     drainTable(results),
     "",
     ratioTable(results, results[0]),
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// Many tables, many partitions
+
+/**
+ * `cdc stream` draining the one-table topic, the same number of events over `--tables` tables
+ * (one `--table-regex`), and the backlog in a `--partitions`-partition topic, in rotating rounds.
+ */
+async function workloadRounds(): Promise<ContenderResult[]> {
+  const source = await makeBacklog(db, `bench_${run}_src`, N, say);
+  topics.push(source.topic);
+  interface Shape {
+    name: string;
+    args: (sink: string) => string[];
+    topics: string[];
+    /** Rows in the sink once drained. */
+    rows: (sink: string) => Promise<number>;
+    /** The source tables of a many-table shape. */
+    tables?: string[];
+  }
+  const batchFlags = ["--batch-size", String(BATCH)];
+  const shapes: Shape[] = [{
+    name: "`cdc stream`, 1 table, 1 partition",
+    args: (sink) => cdcArgs(source, sink, batchFlags),
+    topics: [source.topic],
+    rows: (sink) => countRows(db, sink, `${TABLE}_cdc`),
+  }];
+  let many: ManyTablesSource | undefined;
+  if (TABLES > 1) {
+    many = await makeManyTablesBacklog(db, `bench_${run}_many`, N, TABLES, say);
+    topics.push(...many.topics);
+    shapes.push({
+      name: `\`cdc stream --table-regex '${many.regex}'\`, ${TABLES} tables`,
+      args: (sink) => manyArgs(many!, sink, batchFlags),
+      topics: many.topics,
+      tables: many.tables,
+      rows: async (sink) => {
+        let rows = 0;
+        for (const table of many!.tables) rows += await countRows(db, sink, `${table}_cdc`);
+        return rows;
+      },
+    });
+  }
+  if (PARTITIONS > 1) {
+    const topicPrefix = `bench_${run}_p${PARTITIONS}`;
+    const copy = { ...source, topicPrefix, topic: `${topicPrefix}.${source.database}.${TABLE}` };
+    const started = performance.now();
+    await copyTopic(source.topic, copy.topic, N, "uncompressed", PARTITIONS);
+    topics.push(copy.topic);
+    say(
+      `${copy.topic}: the backlog copied into ${PARTITIONS} partitions in ${
+        secondsSince(started)
+      } s`,
+    );
+    shapes.push({
+      name: `\`cdc stream\`, 1 table, ${PARTITIONS} partitions`,
+      args: (sink) => cdcArgs(copy, sink, batchFlags),
+      topics: [copy.topic],
+      rows: (sink) => countRows(db, sink, `${TABLE}_cdc`),
+    });
+  }
+  const results = new Map<Shape, RoundResult[]>(shapes.map((s) => [s, []]));
+  // the server's own ceiling of the one-table and the many-table shapes, from cdc's round 1 rows
+  const infile = TABLES > 1 && await localInfileAllowed(db);
+  const dir = await Deno.makeTempDir({ prefix: "cdc-bench-" });
+  let oneCeiling: CeilingInput | undefined;
+  let manyCeiling: ManyCeilingInput | undefined;
+  const ceilings = { one: [] as RoundResult[], many: [] as RoundResult[] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    // each round starts with another shape, so that none always runs on a fresher machine
+    const order = shapes.map((_, i) => shapes[(i + round - 1) % shapes.length]);
+    for (const [i, shape] of order.entries()) {
+      const load = loadAverage();
+      const sink = `bench_${run}_cdc_${round}_${i}`;
+      const started = performance.now();
+      const cdc = startCdcWith(db, shape.args(sink), sink, shape.topics);
+      const { seconds, firstRow, afterFirstRow, peakRss } = await drain(cdc, N, started)
+        .finally(() => cdc.stop());
+      const rows = await shape.rows(sink);
+      if (rows !== N) throw new Error(`${shape.name}: ${rows} rows in ${sink}, expected ${N}`);
+      if (infile && shape === shapes[0] && !oneCeiling) {
+        await Deno.mkdir(`${dir}/one`);
+        oneCeiling = await buildCeilingInput(db, sink, `${TABLE}_cdc`, `${dir}/one`, BATCH);
+      }
+      if (infile && shape.tables && !manyCeiling) {
+        await Deno.mkdir(`${dir}/many`);
+        manyCeiling = await buildManyCeilingInput(db, sink, shape.tables, `${dir}/many`, BATCH);
+      }
+      results.get(shape)!.push({
+        round,
+        load,
+        seconds,
+        eventsPerSecond: N / seconds,
+        afterFirstRowPerSecond: N / afterFirstRow,
+        firstRowSeconds: firstRow,
+        peakRssMiB: toMiB(peakRss),
+      });
+      say(
+        `round ${round}, ${shape.name}: ${Math.round(N / seconds)} events/s, first row after ${
+          firstRow.toFixed(2)
+        } s, peak RSS ${Math.round(toMiB(peakRss))} MiB (load ${load})`,
+      );
+      await db.query(`DROP DATABASE ${ident(sink)}`);
+    }
+    const ceilingRuns: [RoundResult[], () => Promise<number>][] = [];
+    if (oneCeiling) {
+      const input = oneCeiling;
+      const target = `bench_${run}_load_one_${round}`;
+      ceilingRuns.push([ceilings.one, () => runCeiling(db, input, target, input.loadFile, true)]);
+    }
+    if (manyCeiling) {
+      const input = manyCeiling;
+      ceilingRuns.push([
+        ceilings.many,
+        () => runManyCeiling(db, input, `bench_${run}_load_many_${round}`),
+      ]);
+    }
+    for (const [into, ceiling] of round % 2 ? ceilingRuns : ceilingRuns.reverse()) {
+      const load = loadAverage();
+      const seconds = await ceiling();
+      into.push({ round, load, seconds, eventsPerSecond: N / seconds });
+      say(`round ${round}, ceiling: ${Math.round(N / seconds)} events/s (load ${load})`);
+    }
+    await dropRunDatabases(db, "_load_");
+  }
+  await Deno.remove(dir, { recursive: true });
+  if (many && flags["add-table"]) added.push(...await addedTableRounds(many, batchFlags));
+  const cdcResults = shapes.map((shape) => ({
+    name: shape.name,
+    rssNote: "the cdc process (VmHWM)",
+    rounds: results.get(shape)!,
+  }));
+  const ceilingResults = [
+    { name: "ceiling: `mariadb` client, LOAD DATA, 1 table", rounds: ceilings.one },
+    { name: `ceiling: \`mariadb\` client, LOAD DATA, ${TABLES} tables`, rounds: ceilings.many },
+  ].filter((c) => c.rounds.length > 0).map((c) => ({ ...c, rssNote: "n/a" }));
+  return [...cdcResults, ...ceilingResults];
+}
+
+/** `cdc stream --table-regex` of the many-table source into `sink`. */
+function manyArgs(many: ManyTablesSource, sink: string, extra: string[]): string[] {
+  // deno-fmt-ignore
+  return streamArgs([], sink, "--table-regex", many.regex, "--database", many.database,
+    "--topic-prefix", many.topicPrefix, ...extra);
+}
+
+async function addedTableRounds(
+  many: ManyTablesSource,
+  batchFlags: string[],
+): Promise<AddedTable[]> {
+  const results: AddedTable[] = [];
+  // the added table's records: the first table's, read before any round
+  const values = await readRecordValues(many.topics[0], Math.floor(N / TABLES));
+  for (let round = 1; round <= ROUNDS; round++) {
+    const load = loadAverage();
+    const sink = `bench_${run}_add_${round}`;
+    const table = `${many.topicPrefix}.${many.database}.t${many.tables.length + round - 1}`;
+    topics.push(table);
+    const cdc = startCdcWith(
+      db,
+      manyArgs(many, sink, [...batchFlags, "--table-refresh", "1s"]),
+      sink,
+      [...many.topics, table],
+    );
+    try {
+      const result = await addTableWhileStreaming(db, many, cdc, sink, N, table, values);
+      results.push({ round, load, ...result });
+      say(
+        `round ${round}, a table added: rejoined in ${result.rejoinMs} ms, its first row after ` +
+          `${result.firstRowSeconds.toFixed(2)} s; the others stood still at most ` +
+          `${result.stallDuringSeconds.toFixed(2)} s then, ${
+            result.stallBeforeSeconds.toFixed(2)
+          } s before (load ${load})`,
+      );
+    } finally {
+      await cdc.stop();
+    }
+    await db.query(`DROP DATABASE ${ident(sink)}`);
+  }
+  return results;
+}
+
+function addedTableReport(): string {
+  if (added.length === 0) return "";
+  const s = (n: number) => `${n.toFixed(2)} s`;
+  return [
+    "",
+    `A table's topic created while the ${TABLES} tables stream (\`--table-refresh 1s\`, once a ` +
+    `quarter of the events are written): cdc's rejoin, the new table's first row after its ` +
+    `topic appeared, and the longest time the other tables' stored positions stood still from ` +
+    `then until the new table was drained, against the longest before it in the same run (polls ` +
+    `every 20 ms).`,
+    "",
+    "| round | load | rejoin | new table's first row | others' longest stall, during | before |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...added.map((a) =>
+      `| ${a.round} | ${a.load} | ${a.rejoinMs} ms | ${s(a.firstRowSeconds)} | ${
+        s(a.stallDuringSeconds)
+      } | ${s(a.stallBeforeSeconds)} |`
+    ),
+  ].join("\n");
+}
+
+function ceilingsOf(results: ContenderResult[]): ContenderResult[] {
+  return results.filter((r) => r.name.startsWith("ceiling"));
+}
+
+function workloadReport(results: ContenderResult[]): string {
+  return [
+    `${N.toLocaleString("en-US")} events made by Debezium in each shape; ${ROUNDS} rounds, each ` +
+    `shape once per round, the order rotating; drain = events / (start to all rows visible); ` +
+    `first row = start to the first row visible (50 ms polls).`,
+    "",
+    drainTable(results),
+    "",
+    ratioTable(results.filter((r) => !r.name.startsWith("ceiling")), results[0]),
+    "",
+    ...(ceilingsOf(results).length === 2
+      ? [
+        "The server's own rate in the same shapes (the rows cdc wrote in round 1, tables " +
+        "created beforehand, 5,000 rows per transaction):",
+        "",
+        ratioTable(ceilingsOf(results), ceilingsOf(results)[0]),
+        "",
+      ]
+      : []),
+    firstRowTable(results.filter((r) => !r.name.startsWith("ceiling"))),
+    addedTableReport(),
   ].join("\n");
 }
 

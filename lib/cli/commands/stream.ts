@@ -27,7 +27,7 @@ import type { Listen } from "../../ops/http_server.ts";
 import { StreamMonitor } from "../../ops/monitor.ts";
 import { pingMysql } from "../../mysql/endpoint.ts";
 import { RegistryClient } from "../../avro/registry.ts";
-import { abortable, retry } from "../../util/retry.ts";
+import { abortable, retry, waitFor } from "../../util/retry.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { MysqlSink } from "../../sink/mysql_sink.ts";
 import type { RowWriter } from "../../sink/writer.ts";
@@ -43,6 +43,8 @@ import {
   streamTarget,
   type StreamTargetOptions,
   streamTargetOptions,
+  tableRegexOption,
+  type TableTarget,
 } from "../options/stream_target.ts";
 import { Pipeline, statusLine } from "../../pipeline/pipeline.ts";
 import type { OnError, TransactionOptions } from "../../pipeline/stages.ts";
@@ -74,6 +76,7 @@ export interface StreamOptions
   transactions: boolean;
   transactionBuffer: number;
   transactionTimeout: number;
+  tableRefresh: number;
   binaryHandlingMode: MappingOptions["binaryHandlingMode"];
   httpListen?: Listen;
 }
@@ -85,7 +88,8 @@ export function streamCommand(): Command {
     "stream Debezium change events of one or more tables into <table>_cdc tables, exactly once",
     runStream,
   );
-  command.addOption(tableOption("source table to stream").makeOptionMandatory());
+  command.addOption(tableOption("source table to stream"));
+  command.addOption(tableRegexOption());
   for (
     const option of [...topicOptions(), ...kafkaOptions(), ...registryOptions(), ...mysqlOptions()]
   ) {
@@ -93,6 +97,15 @@ export function streamCommand(): Command {
   }
   const options = [
     ...streamTargetOptions(),
+    envOption({
+      flags: "--table-refresh <duration>",
+      description: "with --table-regex: how often the topics are listed for tables created " +
+        "since (a new table joins the group's subscription: the process leaves and joins the " +
+        "group again, reading the other tables meanwhile)",
+      env: "CDC_TABLE_REFRESH",
+      default: "10s",
+      parse: duration,
+    }),
     envOption({
       flags: "--start-from <where>",
       description: "where a partition starts that has no position stored in the sink: " +
@@ -215,13 +228,20 @@ export function streamCommand(): Command {
 /** Runs the stream until SIGINT/SIGTERM (exit 0) or a fatal error (exit 1). */
 async function runStream(options: StreamOptions): Promise<number> {
   const target = streamTarget(options);
-  const topics = new Map(target.tables.map((t) => [t.topic, t.cdcTable]));
+  // the tables streamed: those named, then those --table-regex finds (the maps grow)
+  const topics = new Map<string, string>();
+  const topicOf = new Map<string, string>();
+  const addTables = (tables: readonly TableTarget[]) => {
+    for (const t of tables) {
+      topics.set(t.topic, t.cdcTable);
+      topicOf.set(dataCollectionOf(options.topicPrefix, t.topic), t.topic);
+    }
+  };
+  addTables(target.tables);
   const transactions: TransactionOptions | undefined = options.transactions
     ? {
       topic: transactionTopic(options.topicPrefix),
-      topicOf: new Map(
-        target.tables.map((t) => [dataCollectionOf(options.topicPrefix, t.topic), t.topic]),
-      ),
+      topicOf,
       maxHeldBytes: options.transactionBuffer,
       timeoutMs: options.transactionTimeout,
       oneInstant: options.mode === "scd2",
@@ -272,17 +292,23 @@ async function runStream(options: StreamOptions): Promise<number> {
     bulkLoad: options.writeMethod === "load",
     onRetry: monitor.sinkRetrying,
   });
-  // what is read: the tables' topics and, with --transactions, the transaction topic
-  const sourceTopics = transactions ? [...topics.keys(), transactions.topic] : [...topics.keys()];
+  /** What is read now: the tables' topics and, with --transactions, the transaction topic. */
+  const sourceTopics = () =>
+    transactions ? [...topics.keys(), transactions.topic] : [...topics.keys()];
   const source = new KafkaSource({
     kafka: await kafkaConnection(options),
     groupId,
-    topics: sourceTopics,
+    topics: sourceTopics(),
     oneProcess: transactions !== undefined,
     events: monitor.sourceEvents,
     sessionTimeoutMs: options.sessionTimeout,
     retryTimeoutMs: options.retryTimeout,
+    storedPositions: (topics) => writer.storedPositions(topics),
   });
+  /** Tables --table-regex names that are not streamed yet, among the topics there are now. */
+  const newTables = async () =>
+    target.matching?.(await source.listTopics(stop.signal)).filter((t) => !topics.has(t.topic)) ??
+      [];
   const pipeline = new Pipeline(
     {
       tables: topics,
@@ -312,6 +338,29 @@ async function runStream(options: StreamOptions): Promise<number> {
     // through abortable(); the finally block then closes what was opened.
     await waitForServices(options, registry, writer, source, stop.signal);
     monitor.started();
+    if (target.matching) {
+      let found: TableTarget[] = [];
+      await waitFor(
+        "a table matching --table-regex",
+        async () => {
+          found = await newTables();
+          return found.length > 0 || topics.size > 0;
+        },
+        Infinity,
+        {
+          signal: stop.signal,
+          progressEveryMs: 15_000,
+          onProgress: () =>
+            log.info(
+              `waiting for a topic ${options.topicPrefix}.${options.database}.<table> whose ` +
+                `table matches --table-regex ${options.tableRegex}: is the connector registered, ` +
+                `and does such a table have rows? (cdc connector status)`,
+            ),
+        },
+      );
+      addTables(found);
+      await source.addTopics(found.map((t) => t.topic));
+    }
     await source.waitForTopics(
       stop.signal,
       (missing) =>
@@ -325,7 +374,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     const plan = await readResumePlan({
       committed: () => source.committedOffsets(options.waitTimeout, stop.signal),
       // the transaction topic's too: without it, a restart would start that topic at its end
-      stored: () => abortable(writer.storedPositions(sourceTopics), stop.signal),
+      stored: () => abortable(writer.storedPositions(sourceTopics()), stop.signal),
       watermarks: () => source.watermarks(options.waitTimeout, stop.signal),
     }, {
       groupId,
@@ -354,7 +403,7 @@ async function runStream(options: StreamOptions): Promise<number> {
     const start = planPositions(plan);
     pipeline.seed(start);
     log.info(
-      `streaming ${[...topics].map(([t, c]) => `${t} → ${c}`).join(", ")} from Kafka ${
+      `streaming ${tableList(topics)} from Kafka ${
         describeKafka(source.options.kafka)
       } into ${writer.description} (group ${groupId})`,
     );
@@ -366,6 +415,17 @@ async function runStream(options: StreamOptions): Promise<number> {
     );
     pipeline.start(fail);
     streamingSince = Date.now();
+    if (target.matching) {
+      timers.push(tableWatch(newTables, options.tableRefresh, async (found) => {
+        log.info(
+          `new table(s) matching --table-regex: ${
+            found.map((t) => `${t.topic} → ${t.cdcTable}`).join(", ")
+          }; each is read from its stored position, else its first offset`,
+        );
+        addTables(found);
+        await source.addTopics(found.map((t) => t.topic));
+      }, fail));
+    }
     if (options.statusInterval > 0) timers.push(statusTimer(pipeline, options.statusInterval));
     await stopped;
   } catch (error) {
@@ -423,6 +483,37 @@ async function waitForServices(
     ),
     source.waitForBroker(options.waitTimeout, signal),
   ]);
+}
+
+/** `a → a_cdc, b → b_cdc`; past 10 tables, the first 10 and how many more. */
+function tableList(topics: ReadonlyMap<string, string>): string {
+  const shown = [...topics].slice(0, 10).map(([t, c]) => `${t} → ${c}`).join(", ");
+  return topics.size > 10 ? `${topics.size} tables: ${shown} and ${topics.size - 10} more` : shown;
+}
+
+/**
+ * Every `intervalMs`, the tables that `find` finds are handed to `add`, one look at a time;
+ * a look-up that gave up (Kafka unreachable past the retry timeout) goes to `onFatal`.
+ */
+function tableWatch(
+  find: () => Promise<TableTarget[]>,
+  intervalMs: number,
+  add: (found: TableTarget[]) => Promise<void>,
+  onFatal: (error: Error) => void,
+): ReturnType<typeof setInterval> {
+  let looking = false;
+  return setInterval(async () => {
+    if (looking) return;
+    looking = true;
+    try {
+      const found = await find();
+      if (found.length > 0) await add(found);
+    } catch (error) {
+      onFatal(error as Error);
+    } finally {
+      looking = false;
+    }
+  }, intervalMs);
 }
 
 function statusTimer(pipeline: Pipeline, intervalMs: number): ReturnType<typeof setInterval> {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Option } from "commander";
+import { InvalidArgumentError, type Option } from "commander";
 import { createHash } from "node:crypto";
 import { GROUP_ID_MAX_LENGTH } from "../../sink/bookkeeping.ts";
 import { CliError, EXIT } from "../errors.ts";
@@ -16,7 +16,9 @@ import { envOption } from "./option.ts";
 
 /** The options that identify a stream. */
 export interface StreamTargetOptions extends TopicOptions {
-  table: string[];
+  table?: string[];
+  /** `--table-regex`: every table of the database whose whole name matches. */
+  tableRegex?: RegExp;
   mode: ModeName;
   sinkDatabase?: string;
   tableTemplate?: string;
@@ -49,7 +51,7 @@ export const streamTargetOptions = (): Option[] => [
   envOption({
     flags: "--group-id <id>",
     description: "Kafka consumer group, also the key of stored positions " +
-      `(default: cdc.<database>.<tables>, or cdc.<database>.<n>-tables-<hash> past ` +
+      `(default: cdc.<database>.<tables>, with /<regex>/ among them for --table-regex, or cdc.<database>.<n>-tables-<hash> past ` +
       `${GROUP_ID_MAX_LENGTH} characters; keep it when changing the table list; at most ` +
       `${GROUP_ID_MAX_LENGTH} characters)`,
     env: "CDC_GROUP_ID",
@@ -62,13 +64,42 @@ export const streamTargetOptions = (): Option[] => [
   }),
 ];
 
+/** A source table, its topic and its target table. */
+export interface TableTarget {
+  table: string;
+  topic: string;
+  cdcTable: string;
+}
+
 /** A stream's tables with their topics and target tables, its mode, group and sink database. */
 export interface StreamTarget {
-  /** Source table → topic and target table, in the order given, without repeats. */
-  tables: { table: string; topic: string; cdcTable: string }[];
+  /** The tables named by `--table`, in the order given, without repeats. */
+  tables: TableTarget[];
+  /** Set with `--table-regex`: the tables, among `topics`, that it names beside `tables`. */
+  matching?: (topics: Iterable<string>) => TableTarget[];
   mode: SinkMode;
   groupId: string;
   sinkDatabase: string;
+}
+
+/** `--table-regex <regex>` (`CDC_TABLE_REGEX`): a regular expression of whole table names. */
+export const tableRegexOption = (): Option =>
+  envOption({
+    flags: "--table-regex <regex>",
+    description: "stream every table of --database whose whole name matches this regular " +
+      "expression (JavaScript syntax), tables created later too, each from its first offset; " +
+      "with --table, those as well",
+    env: "CDC_TABLE_REGEX",
+    parse: tableRegex,
+  });
+
+/** `t[0-9]+` → a RegExp matching whole names only; a usage error when it does not compile. */
+export function tableRegex(text: string): RegExp {
+  try {
+    return new RegExp(`^(?:${text})$`);
+  } catch (error) {
+    throw new InvalidArgumentError(`not a regular expression: ${(error as Error).message}`);
+  }
 }
 
 /**
@@ -77,22 +108,49 @@ export interface StreamTarget {
  * than the stored positions' `group_id` column holds.
  */
 export function streamTarget(options: StreamTargetOptions): StreamTarget {
-  const tables = [...new Set(options.table)];
+  const tables = [...new Set(options.table ?? [])];
+  const regex = options.tableRegex;
+  if (tables.length === 0 && !regex) {
+    throw new CliError(
+      "name the tables to stream: --table (repeat it) or --table-regex",
+      EXIT.usage,
+    );
+  }
   const mode = SINK_MODES[options.mode];
   const template = options.tableTemplate ?? mode.defaultTemplate;
   const sinkDatabase = options.sinkDatabase ?? options.database;
+  const target = (table: string): TableTarget => {
+    const cdcTable = cdcTableName(template, table);
+    refuseSourceAsTarget(options.database, table, sinkDatabase, cdcTable);
+    return { table, topic: tableTopic(options, table), cdcTable };
+  };
+  // the regex joins the list as /regex/ (no table name holds a slash): one group per choice
+  const named = regex ? [...tables, `/${regexSource(regex)}/`] : tables;
   return {
-    tables: tables.map((table) => {
-      const cdcTable = cdcTableName(template, table);
-      refuseSourceAsTarget(options.database, table, sinkDatabase, cdcTable);
-      return { table, topic: tableTopic(options, table), cdcTable };
+    tables: tables.map(target),
+    matching: regex && ((topics) => {
+      const prefix = `${options.topicPrefix}.${options.database}.`;
+      const found: TableTarget[] = [];
+      for (const topic of topics) {
+        if (!topic.startsWith(prefix)) continue;
+        const table = topic.slice(prefix.length);
+        if (regex.test(table) && !tables.includes(table) && tableTopic(options, table) === topic) {
+          found.push(target(table));
+        }
+      }
+      return found.sort((a, b) => a.table.localeCompare(b.table));
     }),
     mode,
     groupId: options.groupId === undefined
-      ? defaultGroupId(options.database, tables)
+      ? defaultGroupId(options.database, named)
       : checkedGroupId(options.groupId),
     sinkDatabase,
   };
+}
+
+/** The text given to `--table-regex`, without the anchors {@linkcode tableRegex} adds. */
+function regexSource(regex: RegExp): string {
+  return regex.source.slice("^(?:".length, -")$".length);
 }
 
 /**

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { GROUP_ID_MAX_LENGTH } from "../../sink/bookkeeping.ts";
 import { CliError, EXIT } from "../errors.ts";
-import { defaultGroupId, streamTarget, type StreamTargetOptions } from "./stream_target.ts";
+import { InvalidArgumentError } from "commander";
+import {
+  defaultGroupId,
+  streamTarget,
+  type StreamTargetOptions,
+  tableRegex,
+} from "./stream_target.ts";
 
 const options = (table: string[], groupId?: string): StreamTargetOptions => ({
   table,
@@ -43,4 +49,36 @@ Deno.test("streamTarget: a --group-id longer than group_id holds is a usage erro
       e instanceof CliError && e.exitCode === EXIT.usage &&
       /--group-id \(CDC_GROUP_ID\) must be 1 to 255 characters.*got 256/.test(e.message),
   );
+});
+
+Deno.test("streamTarget --table-regex: whole names of the database's topics; a group of its own", () => {
+  const target = streamTarget({ ...options([]), tableRegex: tableRegex("t[0-9]+") });
+  assert.deepEqual(target.tables, []);
+  assert.equal(target.groupId, "cdc.inventory./t[0-9]+/");
+  const found = target.matching!([
+    "dbserver1.inventory.t2",
+    "dbserver1.inventory.t10",
+    "dbserver1.inventory.t1x", // not a whole match
+    "dbserver1.other.t3", // another database
+    "other.inventory.t4", // another connector
+    "dbserver1.transaction",
+  ]);
+  assert.deepEqual(found, [
+    { table: "t10", topic: "dbserver1.inventory.t10", cdcTable: "t10_cdc" },
+    { table: "t2", topic: "dbserver1.inventory.t2", cdcTable: "t2_cdc" },
+  ]);
+  // with --table too: those named are not found again, and the group names both
+  const both = streamTarget({ ...options(["t2"]), tableRegex: tableRegex("t.*") });
+  assert.equal(both.groupId, "cdc.inventory./t.*/,t2");
+  assert.deepEqual(both.matching!(["dbserver1.inventory.t2"]), []);
+});
+
+Deno.test("streamTarget: no --table and no --table-regex is a usage error; a bad regex too", () => {
+  assert.throws(
+    () => streamTarget(options([])),
+    (e: unknown) =>
+      e instanceof CliError && e.exitCode === EXIT.usage && /--table-regex/.test(e.message),
+  );
+  assert.throws(() => tableRegex("t[0-9"), InvalidArgumentError);
+  assert.ok(!tableRegex("a|b").test("ab"), "alternatives are anchored as a whole");
 });
