@@ -9,7 +9,7 @@
  * 3.3.x (its AvroData never reads the option), so on this stack an explicit NULL in a nullable
  * column with a DEFAULT arrives as the DEFAULT: the bytes on the topic hold it, and no
  * consumer can tell it from a written default. This test pins that down (it fails the day a
- * converter keeps the NULL: then flip its expectation and the README), and proves everything
+ * converter keeps the NULL: then flip its expectation and docs/design.md), and proves everything
  * around it: defaults, values, and NULL in a column without a DEFAULT land exactly.
  */
 import assert from "node:assert/strict";

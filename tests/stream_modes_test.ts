@@ -131,7 +131,7 @@ async function difference(
   return Number(n);
 }
 
-/** The scd2 "as of T" query (README): the rows valid at instant `at`. */
+/** The scd2 "as of T" query (docs/guide.md): the rows valid at instant `at`. */
 function asOf(table: string, at: string): string {
   return `(SELECT * FROM ${table} WHERE __valid_from <= '${at}'
             AND (__valid_to IS NULL OR __valid_to > '${at}') AND __deleted = 0)`;

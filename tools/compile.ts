@@ -57,7 +57,7 @@ export const ALLOWED_ENV: readonly string[] = [
  *
  * Not granted: write (nothing is written to disk; output is stdout/stderr),
  * run, ffi, sys (neither kafkajs, mysql2, avsc nor commander ask for os
- * information; probed with `--no-prompt`, see README), import.
+ * information; probed with `--no-prompt`, see docs/deployment.md), import.
  */
 export const PERMISSION_FLAGS: readonly string[] = [
   "--allow-net",

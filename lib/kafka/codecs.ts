@@ -6,7 +6,7 @@
  * gzip and zstd come from the runtime (`node:zlib`); lz4 (the LZ4 frame format) and snappy
  * from `@platformatic/wasm-utils`, a WebAssembly build of the Rust codecs whose `bundled`
  * entry carries its module inline, so the compiled binary needs no file and no permission
- * for it (the measured choice: README, "Why these libraries").
+ * for it (the measured choice: docs/design.md, "Why these libraries"; BENCHMARKS.md).
  *
  * @module
  */

@@ -4,7 +4,7 @@
  * {@linkcode StreamMetrics} is the pipeline's observer: the pipeline only
  * says what happened, this module counts it. Lag, seconds behind the source
  * and memory are read when scraped, not maintained on the hot path. Every
- * metric is listed in the README (section "Metrics").
+ * metric is listed in docs/reference.md, generated from this registry (`deno task docs`).
  *
  * @module
  */

@@ -11,7 +11,7 @@
  * topic's stops at its first END not applied yet. A crash loses what is held and nothing
  * else: it is read again.
  *
- * Edges, each decided here (README, "Source transactions"):
+ * Edges, each decided here (docs/transactions.md):
  * - a change without a transaction (a snapshot read; a connector without the metadata) is
  *   applied as it comes, after whatever its partition holds;
  * - an END whose table is not streamed here counts nothing of that table;

@@ -1,8 +1,8 @@
 /**
  * `tests/bench/kafka_read.ts` with `@platformatic/kafka` instead of kafkajs: reads `n` records
  * of a backlog topic, handling nothing, with the same fetch limits as `cdc stream`, and prints
- * the wall and CPU time it took. The comparison behind keeping kafkajs (README, "Why these
- * libraries"):
+ * the wall and CPU time it took. The comparison behind keeping kafkajs (docs/design.md, "Why
+ * these libraries"; BENCHMARKS.md):
  *
  *   deno run -A tests/bench/platformatic_read.ts perf200k.perf200k.items 200000
  *   deno run -A tests/bench/kafka_read.ts perf200k.perf200k.items 200000

@@ -274,7 +274,8 @@ function registerCommand(): Command {
     envOption({
       flags: "--converter <kind>",
       description: "Avro converter on the Connect worker (both write the Confluent format; " +
-        "apicurio turns an explicit NULL in a column with a DEFAULT into the DEFAULT: see README)",
+        "apicurio turns an explicit NULL in a column with a DEFAULT into the DEFAULT: " +
+        "see docs/design.md)",
       env: "CDC_CONVERTER",
       default: "apicurio",
       choices: ["apicurio", "confluent"],
