@@ -1,11 +1,13 @@
 /**
- * Kafka with authentication: the stack's broker also listens with SASL (PLAIN and
- * SCRAM-SHA-512) and with TLS (a certificate from the stack's CA). `cdc` streams, tails and waits through
- * both; a refused password or an unknown CA is a clear error, and no secret shows.
+ * Kafka with authentication: the stack's broker also listens with SASL (PLAIN, SCRAM-SHA-256
+ * and SCRAM-SHA-512), with TLS (a certificate from the stack's CA), and with both at once
+ * (SASL_SSL, as managed clusters run). `cdc` streams, tails and waits through them; a refused
+ * password or an unknown CA is a clear error, and no secret shows.
  */
 import assert from "node:assert/strict";
 import {
   BOOTSTRAP_SASL,
+  BOOTSTRAP_SASL_TLS,
   BOOTSTRAP_TLS,
   KAFKA_SASL_ACCOUNT,
   STACK_CA_FILE,
@@ -28,6 +30,17 @@ const SASL = [
 ]; // deno-fmt-ignore
 const SASL_ENV = { CDC_KAFKA_PASSWORD: KAFKA_SASL_ACCOUNT.password };
 const TLS = ["--bootstrap-servers", BOOTSTRAP_TLS, "--kafka-ca-file", STACK_CA_FILE];
+/** SASL_SSL: SCRAM-SHA-256 inside TLS. */
+const SASL_TLS = [
+  "--bootstrap-servers",
+  BOOTSTRAP_SASL_TLS,
+  "--kafka-sasl-mechanism",
+  "scram-sha-256",
+  "--kafka-username",
+  KAFKA_SASL_ACCOUNT.username,
+  "--kafka-ca-file",
+  STACK_CA_FILE,
+]; // deno-fmt-ignore
 
 /** The first `max` events of customers, through Kafka reached with `kafka` flags. */
 function tailCustomers(max: number, kafka: string[], env: Record<string, string> = {}) {
@@ -46,7 +59,7 @@ function tailCustomers(max: number, kafka: string[], env: Record<string, string>
 
 Deno.test({
   name:
-    "kafka auth: stream over SASL/PLAIN, SASL/SCRAM-SHA-512 and TLS into _cdc; no password shows",
+    "kafka auth: stream over SASL/PLAIN, SASL/SCRAM-SHA-512, TLS and SCRAM-SHA-256 in TLS into _cdc; no password shows",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -55,6 +68,7 @@ Deno.test({
       [SASL, SASL_ENV, `${BOOTSTRAP_SASL} \\(SASL plain as cdc\\)`],
       [scram, SASL_ENV, `${BOOTSTRAP_SASL} \\(SASL scram-sha-512 as cdc\\)`],
       [TLS, {}, `${BOOTSTRAP_TLS} \\(TLS\\)`],
+      [SASL_TLS, SASL_ENV, `${BOOTSTRAP_SASL_TLS} \\(SASL scram-sha-256 as cdc, TLS\\)`],
     ] as const;
     for (const [kafka, env, described] of ways) {
       // the later --bootstrap-servers wins over the one in streamArgs

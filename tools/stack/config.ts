@@ -59,21 +59,23 @@ export interface KafkaNodePorts {
   kafka: number;
   /** The KRaft controller listener. */
   controller: number;
-  /** SASL_PLAINTEXT (PLAIN, SCRAM-SHA-512; account {@link KAFKA_SASL_ACCOUNT}). */
+  /** SASL_PLAINTEXT (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; account {@link KAFKA_SASL_ACCOUNT}). */
   sasl: number;
   /** SSL (certificate signed by the CA in {@link STACK_CA_FILE}). */
   tls: number;
+  /** SASL_SSL: the SASL mechanisms of `sasl` over the TLS of `tls`, as managed clusters run. */
+  saslTls: number;
 }
 
 /**
- * Ports of Kafka node `node` (1-based): node 1 has 19092-19095, node n those plus 10·(n−1)
- * (node 2: 19102-19105, node 3: 19112-19115), all plus `$CDC_STACK_PORT_OFFSET`. No other
- * port of the stack ends in 102-135, so stacks whose offsets differ by a multiple of 1000
+ * Ports of Kafka node `node` (1-based): node 1 has 19092-19096, node n those plus 10·(n−1)
+ * (node 2: 19102-19106, node 3: 19112-19116), all plus `$CDC_STACK_PORT_OFFSET`. No other
+ * port of the stack ends in 092-136, so stacks whose offsets differ by a multiple of 1000
  * never collide, whatever their node counts.
  */
 export function kafkaNodePorts(node: number): KafkaNodePorts {
   const base = 19092 + 10 * (node - 1) + PORT_OFFSET;
-  return { kafka: base, controller: base + 1, sasl: base + 2, tls: base + 3 };
+  return { kafka: base, controller: base + 1, sasl: base + 2, tls: base + 3, saslTls: base + 4 };
 }
 
 /** The node ids of the Kafka cluster: 1 to {@link KAFKA_NODES}. */
@@ -87,10 +89,12 @@ export const PORTS = {
   /** Kafka node 1 (the others: {@link kafkaNodePorts}). */
   kafka: kafkaNodePorts(1).kafka,
   kafkaController: kafkaNodePorts(1).controller,
-  /** Kafka's SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-512; account {@link KAFKA_SASL_ACCOUNT}). */
+  /** Kafka's SASL_PLAINTEXT listener (PLAIN, SCRAM; account {@link KAFKA_SASL_ACCOUNT}). */
   kafkaSasl: kafkaNodePorts(1).sasl,
   /** Kafka's SSL listener (certificate signed by the CA in {@link STACK_CA_FILE}). */
   kafkaTls: kafkaNodePorts(1).tls,
+  /** Kafka's SASL_SSL listener (both of the above at once). */
+  kafkaSaslTls: kafkaNodePorts(1).saslTls,
   registry: 18081 + PORT_OFFSET,
   /** The registry's Quarkus management interface (health, metrics). */
   registryManagement: 18091 + PORT_OFFSET,
@@ -108,10 +112,11 @@ function bootstrap(listener: keyof KafkaNodePorts): string {
 
 /** Kafka bootstrap servers: every node, comma-separated (split it for a kafkajs `brokers` list). */
 export const BOOTSTRAP = bootstrap("kafka");
-/** Kafka bootstrap servers of the SASL_PLAINTEXT and the SSL listener (every node has both). */
+/** Kafka bootstrap servers of the SASL_PLAINTEXT, SSL and SASL_SSL listeners (every node has all). */
 export const BOOTSTRAP_SASL = bootstrap("sasl");
 export const BOOTSTRAP_TLS = bootstrap("tls");
-/** The account the broker accepts on its SASL listener (PLAIN and SCRAM-SHA-512). */
+export const BOOTSTRAP_SASL_TLS = bootstrap("saslTls");
+/** The account the broker accepts on its SASL listeners (PLAIN, SCRAM-SHA-256 and -512). */
 export const KAFKA_SASL_ACCOUNT = { username: "cdc", password: "cdc-kafka-secret" } as const;
 /** Base URL of the registry's Confluent-compatible API. */
 export const REGISTRY_URL = `http://${HOST}:${PORTS.registry}/apis/ccompat/v7`;

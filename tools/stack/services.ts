@@ -332,6 +332,29 @@ export const KAFKA_REPLICATION = {
   minInsync: KAFKA_NODES >= 3 ? 2 : 1,
 } as const;
 
+/** The SASL mechanisms of the SASL listeners, as Kafka names them. */
+const SASL_MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] as const;
+
+/** A SASL listener's logins: PLAIN's one account inline; SCRAM users live in the metadata. */
+function saslListenerProperties(listener: string): Record<string, string> {
+  return Object.fromEntries(SASL_MECHANISMS.map((mechanism) => [
+    `listener.name.${listener}.${mechanism.toLowerCase()}.sasl.jaas.config`,
+    mechanism === "PLAIN"
+      ? "org.apache.kafka.common.security.plain.PlainLoginModule required " +
+        `user_${KAFKA_SASL_ACCOUNT.username}="${KAFKA_SASL_ACCOUNT.password}";`
+      // added once the broker answers (afterReady)
+      : "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+  ]));
+}
+
+/** A TLS listener's certificate: PEM, signed by the stack's CA. */
+function tlsListenerProperties(listener: string, keystore: string): Record<string, string> {
+  return {
+    [`listener.name.${listener}.ssl.keystore.type`]: "PEM",
+    [`listener.name.${listener}.ssl.keystore.location`]: keystore,
+  };
+}
+
 /** `server.properties` of Kafka node `node`. */
 function kafkaServerProperties(
   node: number,
@@ -346,25 +369,23 @@ function kafkaServerProperties(
     "controller.quorum.voters": KAFKA_NODE_IDS
       .map((id) => `${id}@${HOST}:${kafkaNodePorts(id).controller}`).join(","),
     "listeners": `PLAINTEXT://${HOST}:${ports.kafka},CONTROLLER://${HOST}:${ports.controller},` +
-      `SASL_PLAINTEXT://${HOST}:${ports.sasl},SSL://${HOST}:${ports.tls}`,
+      `SASL_PLAINTEXT://${HOST}:${ports.sasl},SSL://${HOST}:${ports.tls},` +
+      `SASL_SSL://${HOST}:${ports.saslTls}`,
     "advertised.listeners": `PLAINTEXT://${HOST}:${ports.kafka},` +
-      `SASL_PLAINTEXT://${HOST}:${ports.sasl},SSL://${HOST}:${ports.tls}`,
+      `SASL_PLAINTEXT://${HOST}:${ports.sasl},SSL://${HOST}:${ports.tls},` +
+      `SASL_SSL://${HOST}:${ports.saslTls}`,
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
-    "listener.security.protocol.map":
-      "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL",
+    "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT," +
+      "SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL",
     // clients that authenticate (cdc's --kafka-sasl-mechanism, --kafka-tls); every node has
-    // both listeners, since a client is sent on to each partition's leader on the listener it
+    // every listener, since a client is sent on to each partition's leader on the listener it
     // came in by
-    "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-512",
-    "listener.name.sasl_plaintext.plain.sasl.jaas.config":
-      "org.apache.kafka.common.security.plain.PlainLoginModule required " +
-      `user_${KAFKA_SASL_ACCOUNT.username}="${KAFKA_SASL_ACCOUNT.password}";`,
-    // SCRAM users live in the cluster metadata: added once the broker answers (afterReady)
-    "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config":
-      "org.apache.kafka.common.security.scram.ScramLoginModule required;",
-    "listener.name.ssl.ssl.keystore.type": "PEM",
-    "listener.name.ssl.ssl.keystore.location": keystore,
+    "sasl.enabled.mechanisms": SASL_MECHANISMS.join(","),
+    ...saslListenerProperties("sasl_plaintext"),
+    ...saslListenerProperties("sasl_ssl"),
+    ...tlsListenerProperties("ssl", keystore),
+    ...tlsListenerProperties("sasl_ssl", keystore),
     "log.dirs": data,
     "num.partitions": 1,
     "default.replication.factor": factor,
@@ -400,9 +421,9 @@ function kafkaNode(node: number): Service {
   const name = kafkaServiceName(node);
   return {
     name,
-    ports: [ports.kafka, ports.controller, ports.sasl, ports.tls],
-    endpoint: `${HOST}:${ports.kafka} (SASL/PLAIN ${HOST}:${ports.sasl}, ` +
-      `TLS ${HOST}:${ports.tls}, controller ${HOST}:${ports.controller})`,
+    ports: [ports.kafka, ports.controller, ports.sasl, ports.tls, ports.saslTls],
+    endpoint: `${HOST}:${ports.kafka} (SASL ${HOST}:${ports.sasl}, TLS ${HOST}:${ports.tls}, ` +
+      `SASL+TLS ${HOST}:${ports.saslTls}, controller ${HOST}:${ports.controller})`,
     dependsOn: [],
     startDeadlineMs: 180_000,
     stopGraceMs: 60_000,
@@ -441,26 +462,31 @@ function kafkaNode(node: number): Service {
         return false;
       }
     },
-    // the SCRAM user is cluster metadata: added once, through node 1
+    // SCRAM users are cluster metadata: added once, through node 1
     afterReady: node === 1 ? addScramUser : undefined,
   };
 }
 
 async function addScramUser(say: Say): Promise<void> {
-  const marker = `${kafkaDir(1)}/scram-user-added`;
+  // named for both mechanisms, so a stack made when it had SCRAM-SHA-512 only gets SHA-256 too
+  const marker = `${kafkaDir(1)}/scram-sha-256-and-512-user-added`;
   if (exists(marker)) return;
-  say(`kafka: adding the SCRAM-SHA-512 user ${KAFKA_SASL_ACCOUNT.username}`);
-  await kafkaTool("kafka.admin.ConfigCommand", [
-    "--bootstrap-server",
-    BOOTSTRAP,
-    "--alter",
-    "--entity-type",
-    "users",
-    "--entity-name",
-    KAFKA_SASL_ACCOUNT.username,
-    "--add-config",
-    `SCRAM-SHA-512=[password=${KAFKA_SASL_ACCOUNT.password}]`,
-  ]); // deno-fmt-ignore
+  const scram = SASL_MECHANISMS.filter((mechanism) => mechanism.startsWith("SCRAM-"));
+  say(`kafka: adding the ${scram.join(" and ")} user ${KAFKA_SASL_ACCOUNT.username}`);
+  // one mechanism per request: Kafka refuses to alter one user's credentials twice in one
+  for (const mechanism of scram) {
+    await kafkaTool("kafka.admin.ConfigCommand", [
+      "--bootstrap-server",
+      BOOTSTRAP,
+      "--alter",
+      "--entity-type",
+      "users",
+      "--entity-name",
+      KAFKA_SASL_ACCOUNT.username,
+      "--add-config",
+      `${mechanism}=[password=${KAFKA_SASL_ACCOUNT.password}]`,
+    ]); // deno-fmt-ignore
+  }
   await Deno.writeTextFile(marker, `${new Date().toISOString()}\n`);
 }
 
