@@ -41,7 +41,7 @@ try {
   }
   const source = await makeBacklog(db, name, Number(count), say, workload as Workload);
   console.log(
-    `${source.topic}: cpu_per_event.sh ${source.topicPrefix} ${source.database} ${TABLE}`,
+    `${source.topics[0]}: cpu_per_event.sh ${source.topicPrefix} ${source.database} ${TABLE}`,
   );
 } finally {
   await db.end();
