@@ -863,9 +863,13 @@ interface Timeline {
 }
 
 /**
- * Makes units 1 .. `units` at `RATE` changes per second on `writer`, whatever units are due in
- * one query (the one-table source: a multi-row INSERT, its own transaction; the orders source:
- * each order its own transaction), noting when each returned. Returns the changes/s achieved.
+ * Makes units 1 .. `units` at `RATE` changes per second on `writer`, noting when each committed.
+ * The one-table source: the rows due in one multi-row INSERT, one transaction, committed when it
+ * returns. The orders source: each order its own transaction and its own query (queued on the
+ * one connection, so they run back to back), committed when that query returns; one query of
+ * every transaction due would return only after the last of them committed, and the earlier ones,
+ * stamped so, showed negative latencies (Debezium's own included).
+ * Returns the changes/s achieved.
  */
 async function steadySource(
   writer: mysql.Connection,
@@ -880,8 +884,20 @@ async function steadySource(
       await delay(1); // pacing the source, not waiting for a condition
       continue;
     }
-    await writer.query(SHAPE.units(next, due + 1, true));
-    timeline.committedAt.fill(performance.now(), next * UNIT, (due + 1) * UNIT);
+    if (WORKLOAD === "transactions") {
+      const committed: Promise<unknown>[] = [];
+      for (let unit = next; unit <= due; unit++) {
+        committed.push(
+          writer.query(SHAPE.units(unit, unit + 1, true)).then(() =>
+            timeline.committedAt.fill(performance.now(), unit * UNIT, (unit + 1) * UNIT)
+          ),
+        );
+      }
+      await Promise.all(committed);
+    } else {
+      await writer.query(SHAPE.units(next, due + 1, true));
+      timeline.committedAt.fill(performance.now(), next * UNIT, (due + 1) * UNIT);
+    }
     next = due + 1;
   }
   return units * UNIT / ((performance.now() - started) / 1000);
@@ -971,7 +987,13 @@ async function latencyRounds(): Promise<LatencyResult[]> {
           endWatch = await watchTransactionEnds(source, `${sinkDb}-ends`, timeline.endedAt);
         }
         // the consumers have joined once they hold the warm-up's records: later ones arrive live
-        await waitFor("the warm-up records", () => watched(1), 120_000);
+        await waitFor("the warm-up records", () => watched(1), 120_000).catch((error) => {
+          throw new Error(
+            `${error.message}: ${topicWatch!.received()}/${UNIT} change(s) at the topic consumer` +
+              (endWatch ? `, ${endWatch.received()}/1 END marker(s) at the END consumer` : ""),
+            { cause: error },
+          );
+        });
         const watching = watch(sink, units, timeline, (DURATION + 300) * 1000);
         achievedRate = await steadySource(writer, units, timeline);
         await watching;
@@ -1031,9 +1053,9 @@ function latencyReport(results: LatencyResult[]): string {
       RATE / UNIT
     } source transactions/s, each an order and its ${LINES_PER_ORDER} lines (an INSERT into ` +
       `${ORDERS}, one into ${ORDER_LINES}, committed), captured by Debezium with transaction ` +
-      `metadata; the transactions due are sent as one multi-statement query, each committed on ` +
-      `its own. Latency of a row = when the first poll (every 5 ms) saw it in the sink - when ` +
-      `the query holding its transaction returned (commit); "Debezium alone" = when a Kafka ` +
+      `metadata; each transaction is its own query, the ones due queued on one connection. ` +
+      `Latency of a row = when the first poll (every 5 ms) saw it in the sink - when the query ` +
+      `of its transaction returned (commit); "Debezium alone" = when a Kafka ` +
       `consumer in the bench received its event, or its transaction's END marker (what ` +
       `\`--transactions\` waits for), - the same commit.`
     : `Source: ${RATE} inserts/s for ${DURATION} s into a table captured by Debezium, each INSERT ` +
