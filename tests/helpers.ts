@@ -162,8 +162,11 @@ export async function runCdc(args: string[], env: Record<string, string> = {}) {
   return { code: status.code, stdout: process.stdout, stderr: process.stderr };
 }
 
-/** A MariaDB connection to the stack as the admin user. */
-export function connectMysql(database?: string): Promise<mysql.Connection> {
+/** A MariaDB connection to the stack as the admin user (`options`: mysql2's, beside these). */
+export function connectMysql(
+  database?: string,
+  options: mysql.ConnectionOptions = {},
+): Promise<mysql.Connection> {
   return mysql.createConnection({
     host: STACK.mysql.host,
     port: STACK.mysql.port,
@@ -173,6 +176,7 @@ export function connectMysql(database?: string): Promise<mysql.Connection> {
     supportBigNumbers: true,
     bigNumberStrings: true,
     dateStrings: true,
+    ...options,
   });
 }
 

@@ -35,6 +35,12 @@ const FILE_NAME = "cdc-batch";
 /** A batch's text is handed over in chunks of about this many bytes. */
 const CHUNK_BYTES = 64 * 1024;
 
+/**
+ * A text's first buffer; it doubles as lines need room. Small, because `--transactions` keeps
+ * a text per table for every source transaction it holds (most of a few hundred bytes).
+ */
+const FIRST_BUFFER_BYTES = 512;
+
 const UTF8 = new TextEncoder();
 
 /** A string as one field: the field and line separators and the escape character escaped. */
@@ -174,7 +180,7 @@ export class LoadDataText {
   readonly format: LoadDataFormat;
   #rows = 0;
   readonly #chunks: Buffer[] = [];
-  #buffer = new Uint8Array(16 * 1024);
+  #buffer = new Uint8Array(FIRST_BUFFER_BYTES);
   #pos = 0;
   #lineStart = 0;
   #firstField = true;
@@ -308,11 +314,23 @@ export class LoadDataText {
     this.#firstField = true;
   }
 
-  /** Appends every complete line of `other` (of the same format), as they are, with their tags. */
+  /**
+   * Appends every complete line of `other` (of the same format), as they are, with their tags.
+   * Its chunks of a good size join this text's as they are; smaller pieces (a held source
+   * transaction's few lines) are copied into this text's buffer, so that a batch of many such
+   * texts is still a few large chunks, and none of them keeps `other`'s buffers alive.
+   */
   append(other: LoadDataText): void {
-    this.#handOver();
     if (this.#pos > this.#lineStart) throw new Error("a line is being written");
-    for (const chunk of other.chunks()) this.#chunks.push(chunk);
+    for (const chunk of other.#chunks) {
+      if (chunk.length < CHUNK_BYTES / 2) this.#copyLines(chunk);
+      else {
+        this.#handOver();
+        this.#chunks.push(chunk);
+      }
+    }
+    // the lines still in its buffer: copied, since `other` may go on writing into it
+    this.#copyLines(other.#buffer.subarray(0, other.#lineStart));
     this.#rows += other.rows;
     for (const [tag, n] of other.#tags) this.#tags.set(tag, (this.#tags.get(tag) ?? 0) + n);
   }
@@ -326,6 +344,16 @@ export class LoadDataText {
   chunks(): readonly Buffer[] {
     this.#handOver();
     return this.#chunks;
+  }
+
+  /** Appends complete lines' bytes into the buffer (no line being written). */
+  #copyLines(lines: Uint8Array): void {
+    if (lines.length === 0) return;
+    this.#reserve(lines.length);
+    this.#buffer.set(lines, this.#pos);
+    this.#pos += lines.length;
+    this.#lineStart = this.#pos;
+    if (this.#pos >= CHUNK_BYTES) this.#handOver();
   }
 
   /** Writes the tab before a field but the first; the position to write the field at. */

@@ -152,3 +152,41 @@ Deno.test("LoadDataText.append: the other text's lines keep their tags", () => {
   text.append(other);
   assert.deepEqual([text.rows, text.tagged("c"), text.tagged("d"), text.tagged("t")], [3, 1, 1, 1]);
 });
+
+Deno.test("LoadDataText.append: many small texts make a few large chunks, holding no buffer of theirs", () => {
+  // --transactions keeps a text per table for each source transaction held, then appends each
+  // whole transaction to the batch's: the batch must stay a few chunks (a packet each), not one
+  // per transaction, and keep no held text's buffer alive
+  const format = loadDataFormat([column("s", { name: "TEXT" })], "ignore");
+  const text = new LoadDataText(format);
+  const expected: string[] = [];
+  for (let i = 0; i < 5_000; i++) {
+    const other = new LoadDataText(format);
+    for (let line = 0; line < 4; line++) {
+      const value = `transaction ${i} line ${line} ünï 😀`;
+      other.add([value], "c");
+      expected.push(value);
+    }
+    text.append(other);
+    other.add(["written after the append: not in the batch"]);
+  }
+  const chunks = text.chunks();
+  const bytes = chunks.reduce((sum, c) => sum + c.length, 0);
+  assert.ok(chunks.length <= Math.ceil(bytes / (32 * 1024)) + 1, `${chunks.length} chunks`);
+  const others = chunks.filter((c) => c.buffer.byteLength < 32 * 1024);
+  assert.deepEqual(others.map((c) => c.length), [], "no chunk is a held text's buffer");
+  assert.equal(textOf(text), expected.join("\n") + "\n");
+  assert.deepEqual([text.rows, text.tagged("c")], [20_000, 20_000]);
+  // a large text's chunks join as they are
+  const large = new LoadDataText(format);
+  for (let i = 0; i < 20_000; i++) large.add([`row ${i}`]);
+  const before = large.chunks().length;
+  const into = new LoadDataText(format);
+  into.add(["first"]);
+  into.append(large);
+  assert.ok(into.chunks().length >= before, "not copied into one buffer");
+  assert.equal(
+    textOf(into),
+    ["first", ...Array.from({ length: 20_000 }, (_, i) => `row ${i}`)].join("\n") + "\n",
+  );
+});

@@ -76,6 +76,10 @@ interface Held {
   since: number;
   /** Where its records wait. */
   partitions: Set<string>;
+  /** Its holds in those partitions' queues (so applying it does not walk whole queues). */
+  holds: Hold[];
+  /** Its ENDs not applied yet, in commit order (one, unless the END was sent again). */
+  ends: End[];
 }
 
 /** Records of one partition waiting behind a transaction: its own, or changes outside one. */
@@ -94,6 +98,54 @@ interface End {
   held: Held;
   partition: number;
   offset: number;
+  /** Its place in commit order (among the ENDs seen). */
+  seq: number;
+  /** Set once its transaction is applied (it leaves the queue of ENDs when it leads it). */
+  done?: boolean;
+}
+
+/**
+ * A first-in first-out queue whose `shift` takes constant time: with a backlog, tens of
+ * thousands of transactions are held at once (the transaction topic and the smaller tables' topics
+ * are read far ahead of the largest), and each one applied must not cost a walk over the others.
+ */
+class Fifo<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  first(): T | undefined {
+    return this.#items[this.#head];
+  }
+
+  last(): T | undefined {
+    return this.length > 0 ? this.#items[this.#items.length - 1] : undefined;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.length === 0) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i]!;
+  }
 }
 
 /** The most recent ids applied, so that a late change of one is not held again. */
@@ -105,9 +157,22 @@ const key = (topic: string, partition: number) => `${topic}\0${partition}`;
 export class TransactionAssembler {
   readonly #options: AssemblerOptions;
   readonly #held = new Map<string, Held>();
-  readonly #queues = new Map<string, Hold[]>();
-  /** ENDs seen and not applied yet, in commit order. */
-  readonly #ends: End[] = [];
+  readonly #queues = new Map<string, Fifo<Hold>>();
+  /**
+   * ENDs seen and not applied yet, in commit order (an END applied out of order stays, `done`,
+   * until it leads); the first is never `done`.
+   */
+  readonly #ends = new Fifo<End>();
+  #endsSeen = 0;
+  /** ENDs not applied yet, per partition of the transaction topic. */
+  readonly #endsWaiting = new Map<number, number>();
+  /**
+   * Bytes held, as {@linkcode holding} counts them, kept as stagings change: each staging's
+   * bytes when last measured, and the stagings handed out since (their rows may have grown).
+   */
+  #heldBytes = 0;
+  readonly #measured = new Map<BatchBuffer, number>();
+  readonly #grown = new Set<BatchBuffer>();
   /** The transaction topic's next offset read, per partition. */
   readonly #markersRead = new Map<number, number>();
   readonly #applied = new Set<string>();
@@ -160,17 +225,24 @@ export class TransactionAssembler {
       held.changes++;
       held.partitions.add(key(topic, partition));
       this.#latest.set(key(topic, partition), held);
-      const tail = queue.at(-1);
-      if (tail?.held !== held) queue.push({ held, topic, partition, next: -1 });
+      const tail = queue.last();
+      if (tail?.held !== held) {
+        const hold: Hold = { held, topic, partition, next: -1 };
+        queue.push(hold);
+        held.holds.push(hold);
+      }
+      this.#grown.add(held.staging);
       return held.staging;
     }
     if (queue.length === 0) return this.#options.main;
-    const tail = queue.at(-1)!;
+    const tail = queue.last()!;
     if (tail.held || !tail.staging) {
       const staging = new BatchBuffer(this.#options.now);
       queue.push({ staging, topic, partition, next: -1 });
+      this.#grown.add(staging);
       return staging;
     }
+    this.#grown.add(tail.staging);
     return tail.staging;
   }
 
@@ -178,7 +250,7 @@ export class TransactionAssembler {
   advance(topic: string, partition: number, next: number): void {
     const queue = this.#queue(topic, partition);
     if (queue.length === 0) this.#options.main.advance(topic, partition, next);
-    else queue.at(-1)!.next = next;
+    else queue.last()!.next = next;
   }
 
   /** A record of the transaction topic at `offset`: BEGIN (nothing to do) or END. */
@@ -196,7 +268,10 @@ export class TransactionAssembler {
         held.expected = expected;
         held.since = this.#options.now();
         // first: the topic's position must not pass an END whose transaction is not applied
-        this.#ends.push({ held, partition, offset });
+        const end: End = { held, partition, offset, seq: this.#endsSeen++ };
+        this.#ends.push(end);
+        held.ends.push(end);
+        this.#endsWaiting.set(partition, (this.#endsWaiting.get(partition) ?? 0) + 1);
       }
     }
     this.markersRead(partition, offset + 1);
@@ -205,7 +280,7 @@ export class TransactionAssembler {
   /** The transaction topic is read up to `next` in `partition`. */
   markersRead(partition: number, next: number): void {
     this.#markersRead.set(partition, Math.max(next, this.#markersRead.get(partition) ?? 0));
-    if (!this.#ends.some((end) => end.partition === partition)) {
+    if (!this.#endsWaiting.get(partition)) {
       // quiet: storing it alone would be a write, whose own markers would come back
       this.#options.main.advance(this.#options.transactionTopic, partition, next, true);
     }
@@ -227,11 +302,11 @@ export class TransactionAssembler {
 
   /** The transaction to apply next, and why when it is not whole; undefined: none yet. */
   #next(): { held: Held; reason?: string } | undefined {
-    const end = this.#ends[0];
+    const end = this.#ends.first();
     if (end && this.#complete(end.held)) return { held: end.held };
     const stuck = end ? this.#stuck(end.held) : this.#endless();
     if (stuck) return stuck;
-    if (this.holding.bytes <= this.#options.maxHeldBytes) return undefined;
+    if (this.#bytesHeld() <= this.#options.maxHeldBytes) return undefined;
     const oldest = this.#oldest();
     return oldest && {
       held: oldest,
@@ -248,7 +323,7 @@ export class TransactionAssembler {
     const visited = new Set<Held>();
     while (!visited.has(held)) {
       visited.add(held);
-      const ahead = [...held.partitions].map((k) => this.#queues.get(k)?.[0]?.held)
+      const ahead = [...held.partitions].map((k) => this.#queues.get(k)?.first()?.held)
         .find((head) => head && head !== held);
       if (!ahead) return [held, reason];
       held = ahead;
@@ -259,11 +334,29 @@ export class TransactionAssembler {
     return [held, reason];
   }
 
-  #queue(topic: string, partition: number): Hold[] {
+  #queue(topic: string, partition: number): Fifo<Hold> {
     const k = key(topic, partition);
     let queue = this.#queues.get(k);
-    if (!queue) this.#queues.set(k, queue = []);
+    if (!queue) this.#queues.set(k, queue = new Fifo());
     return queue;
+  }
+
+  /** {@linkcode holding}'s bytes, measuring only the stagings handed out since last time. */
+  #bytesHeld(): number {
+    for (const staging of this.#grown) {
+      const bytes = staging.approximateBytes;
+      this.#heldBytes += bytes - (this.#measured.get(staging) ?? 0);
+      this.#measured.set(staging, bytes);
+    }
+    this.#grown.clear();
+    return this.#heldBytes;
+  }
+
+  /** A staging joins the batch: its bytes are held no more. */
+  #released(staging: BatchBuffer): void {
+    this.#heldBytes -= this.#measured.get(staging) ?? 0;
+    this.#measured.delete(staging);
+    this.#grown.delete(staging);
   }
 
   #heldOf(id: string): Held {
@@ -276,6 +369,8 @@ export class TransactionAssembler {
         changes: 0,
         since: this.#options.now(),
         partitions: new Set(),
+        holds: [],
+        ends: [],
       };
       this.#held.set(id, held);
     }
@@ -302,10 +397,8 @@ export class TransactionAssembler {
    * start) or are lost; waiting for them would hold the stream for nothing.
    */
   #passed(held: Held, topic: string): boolean {
-    const order = (h: Held) => {
-      const i = this.#ends.findIndex((end) => end.held === h);
-      return i < 0 ? Infinity : i; // no END yet: it commits after every END seen
-    };
+    // no END yet: it commits after every END seen
+    const order = (h: Held) => h.ends[0]?.seq ?? Infinity;
     let partitions = 0;
     for (const [k, latest] of this.#latest) {
       if (!k.startsWith(`${topic}\0`)) continue;
@@ -343,7 +436,7 @@ export class TransactionAssembler {
     if (!this.#options.caughtUp(this.#options.transactionTopic)) return undefined;
     const now = this.#options.now();
     for (const queue of this.#queues.values()) {
-      const held = queue[0]?.held;
+      const held = queue.first()?.held;
       if (held && !held.expected && now - held.since >= this.#options.timeoutMs) {
         return {
           held,
@@ -360,7 +453,7 @@ export class TransactionAssembler {
   #oldest(): Held | undefined {
     let oldest: Held | undefined;
     for (const queue of this.#queues.values()) {
-      const held = queue[0]?.held;
+      const held = queue.first()?.held;
       if (held && (!oldest || held.since < oldest.since)) oldest = held;
     }
     return oldest;
@@ -376,26 +469,31 @@ export class TransactionAssembler {
     if (this.#options.oneInstant && !reason) {
       this.#instant = held.staging.alignSourceTimes(this.#instant);
     }
+    this.#released(held.staging);
     main.absorb(held.staging);
     if (reason) events?.forced?.(held.id, held.changes, reason);
     else events?.applied?.(held.id, held.changes);
-    for (const k of held.partitions) {
-      const queue = this.#queues.get(k)!;
-      // its holds behind another transaction's (possible only past the edges above) stay
-      // where they are, and are applied as changes outside a transaction once they lead
-      for (const hold of queue) {
-        if (hold.held === held) {
-          hold.held = undefined;
-          hold.staging ??= new BatchBuffer(this.#options.now);
+    // its holds behind another transaction's (possible only past the edges above) stay
+    // where they are, and are applied as changes outside a transaction once they lead
+    for (const hold of held.holds) {
+      hold.held = undefined;
+      hold.staging ??= new BatchBuffer(this.#options.now);
+    }
+    for (const k of held.partitions) this.#drain(this.#queues.get(k)!);
+    const end = held.ends.shift();
+    if (end) {
+      end.done = true;
+      this.#endsWaiting.set(end.partition, this.#endsWaiting.get(end.partition)! - 1);
+      while (this.#ends.first()?.done) this.#ends.shift();
+      // the next END of its partition not applied (the first, where there is one partition)
+      let next: number | undefined;
+      for (const e of this.#ends) {
+        if (!e.done && e.partition === end.partition) {
+          next = e.offset;
+          break;
         }
       }
-      this.#drain(queue);
-    }
-    const ended = this.#ends.findIndex((end) => end.held === held);
-    if (ended >= 0) {
-      const [end] = this.#ends.splice(ended, 1);
-      const next = this.#ends.find((e) => e.partition === end.partition)?.offset ??
-        this.#markersRead.get(end.partition);
+      next ??= this.#markersRead.get(end.partition);
       if (next !== undefined) {
         main.advance(this.#options.transactionTopic, end.partition, next, true);
       }
@@ -408,11 +506,14 @@ export class TransactionAssembler {
   }
 
   /** Applies the holds at the head of a queue that wait for no transaction. */
-  #drain(queue: Hold[]): void {
+  #drain(queue: Fifo<Hold>): void {
     const { main } = this.#options;
-    while (queue.length > 0 && !queue[0].held) {
+    while (queue.length > 0 && !queue.first()!.held) {
       const hold = queue.shift()!;
-      if (hold.staging) main.absorb(hold.staging);
+      if (hold.staging) {
+        this.#released(hold.staging);
+        main.absorb(hold.staging);
+      }
       if (hold.next >= 0) main.advance(hold.topic, hold.partition, hold.next);
     }
   }

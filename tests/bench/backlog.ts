@@ -8,7 +8,11 @@
  *   deno run -A tests/bench/backlog.ts many200 200000 inserts 200
  *   # -> the events over 200 tables t000..t199, topics many200.many200.t000 ...
  *
- * `updates`: each key changed 10 times (tests/bench/source.ts's `Workload`).
+ * `updates`: each key changed 10 times; `transactions`: orders and their lines, each order one
+ * source transaction, with Debezium's transaction metadata (tests/bench/source.ts's `Workload`):
+ *
+ *   deno run -A tests/bench/backlog.ts tx200k 200000 transactions
+ *   # -> cpu_per_event.sh tx200k tx200k orders 200000 --table order_lines [--transactions]
  *
  * Needs the local stack. The name becomes the source database and the topic prefix; an
  * existing database of that name is replaced.
@@ -22,10 +26,12 @@ import { makeManyTablesBacklog } from "./workloads.ts";
 const [name, count, workload = "inserts", tables = "1"] = Deno.args;
 if (
   !name || !/^[a-z][a-z0-9_]*$/.test(name) || !(Number(count) > 0) ||
-  (workload !== "inserts" && workload !== "updates") || !(Number(tables) > 0)
+  !["inserts", "updates", "transactions"].includes(workload) || !(Number(tables) > 0) ||
+  (workload === "transactions" && Number(tables) > 1)
 ) {
   console.error(
-    "usage: deno run -A tests/bench/backlog.ts <name: a-z, 0-9, _> <events> [inserts|updates] [tables]",
+    "usage: deno run -A tests/bench/backlog.ts <name: a-z, 0-9, _> <events> " +
+      "[inserts|updates|transactions] [tables]",
   );
   Deno.exit(2);
 }
@@ -40,8 +46,13 @@ try {
     Deno.exit(0);
   }
   const source = await makeBacklog(db, name, Number(count), say, workload as Workload);
+  const [first, ...others] = source.tables;
   console.log(
-    `${source.topic}: cpu_per_event.sh ${source.topicPrefix} ${source.database} ${TABLE}`,
+    `${source.topics.join(", ")}: cpu_per_event.sh ${source.topicPrefix} ${source.database} ${
+      first === TABLE ? TABLE : first
+    } ${count}${others.map((t) => ` --table ${t}`).join("")}${
+      source.transactionTopic ? " [--transactions]" : ""
+    }`,
   );
 } finally {
   await db.end();

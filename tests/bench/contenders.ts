@@ -32,8 +32,11 @@ const MiB = 1024 * 1024;
 
 /** A sink contender while it runs: how many source rows are visible, and how to stop it. */
 export interface RunningSink {
-  /** Source rows visible in the sink, committed (ids 0 .. n-1 when it returns n). */
-  visible(): Promise<number>;
+  /**
+   * Source rows visible in the sink, committed, per topic it reads (in the order it was given
+   * them): the first n records of a topic when its figure is n.
+   */
+  visibleByTopic(): Promise<number[]>;
   /** Peak RSS so far in bytes, sampled by the caller's polls; 0 when not sampled. */
   sampleRss(): number;
   stop(): Promise<void>;
@@ -51,15 +54,32 @@ async function scalar(db: mysql.Connection, sql: string, values: unknown[] = [])
   return Number(rows[0]?.[0] ?? 0);
 }
 
+/** Source rows visible in `sink`, committed: over every topic it reads. */
+export async function visibleRows(sink: RunningSink): Promise<number> {
+  return (await sink.visibleByTopic()).reduce((a, b) => a + b, 0);
+}
+
 /** Rows in `database`.`table`. */
 export function countRows(db: mysql.Connection, database: string, table: string): Promise<number> {
   return scalar(db, `SELECT COUNT(*) FROM ${ident(database)}.${ident(table)}`);
 }
 
-/** The `cdc stream` arguments reading `source` into `sink` (its name is the group id too). */
+/** Rows in `database` of the tables cdc wrote for `tables` (`<table>_<suffix>`), together. */
+export async function countSinkRows(
+  db: mysql.Connection,
+  database: string,
+  tables: readonly string[],
+  suffix: string,
+): Promise<number> {
+  let rows = 0;
+  for (const table of tables) rows += await countRows(db, database, `${table}_${suffix}`);
+  return rows;
+}
+
+/** The `cdc stream` arguments reading `source`'s tables into `sink` (its name is the group id too). */
 export function cdcArgs(source: CapturedSource, sink: string, extra: string[] = []): string[] {
   return streamArgs(
-    TABLE,
+    [...source.tables],
     sink,
     "--database",
     source.database,
@@ -80,7 +100,7 @@ export function startCdc(
   sink: string,
   extra: string[],
 ): RunningSink {
-  return startCdcWith(db, cdcArgs(source, sink, extra), sink, [source.topic]);
+  return startCdcWith(db, cdcArgs(source, sink, extra), sink, source.topics);
 }
 
 /**
@@ -96,16 +116,20 @@ export function startCdcWith(
   const cdc = new CdcProcess(args);
   let peak = 0;
   return {
-    async visible() {
+    async visibleByTopic() {
       if (cdc.exited) throw new Error(`cdc stream exited before finishing:\n${cdc.stderr}`);
-      return await scalar(
-        db,
-        `SELECT COALESCE(SUM(next_offset), 0) FROM ${ident(sink)}.__cdc_offsets WHERE topic IN (?)`,
-        [topics],
-      ).catch((error) => {
-        if (/doesn't exist/.test(String(error))) return 0;
+      const [rows] = await db.query({
+        sql: `SELECT topic, SUM(next_offset) FROM ${
+          ident(sink)
+        }.__cdc_offsets WHERE topic IN (?) GROUP BY topic`,
+        values: [topics],
+        rowsAsArray: true,
+      }).catch((error) => {
+        if (/doesn't exist/.test(String(error))) return [[]];
         throw error;
-      });
+      }) as unknown as [[string, string][]];
+      const next = new Map(rows.map(([topic, offset]) => [topic, Number(offset)]));
+      return topics.map((topic) => next.get(topic) ?? 0);
     },
     sampleRss() {
       const status = (() => {
@@ -159,9 +183,9 @@ export function jdbcSinkConfig(topic: string, database: string, mode: JdbcMode):
 }
 
 /**
- * Starts the JDBC sink connector `name` on `source`'s topic into `sink` (created here with the
- * source table's DDL). Visible rows are `MAX(id) + 1` (ids arrive in order, one partition), and
- * the RSS sampled is the whole Connect worker's.
+ * Starts the JDBC sink connector `name` on the one-table `source`'s topic into `sink` (created
+ * here with the source table's DDL). Visible rows are `MAX(id) + 1` (ids arrive in order, one
+ * partition), and the RSS sampled is the whole Connect worker's.
  */
 export async function startJdbc(
   db: mysql.Connection,
@@ -175,13 +199,16 @@ export async function startJdbc(
   await db.query(SOURCE_DDL);
   const pid = servicePid("connect");
   if (!pid) throw new Error("the stack's Connect worker is not running: deno task stack up");
+  if (source.tables.length !== 1 || source.tables[0] !== TABLE) {
+    throw new Error(`the JDBC sink contender reads the one-table source, not ${source.tables}`);
+  }
   const rssBefore = rssBytes(pid);
   let peak = rssBefore;
-  await registerConnector(name, jdbcSinkConfig(source.topic, sink, mode));
+  await registerConnector(name, jdbcSinkConfig(source.topics[0], sink, mode));
   return {
     rssBefore,
-    async visible() {
-      return await scalar(db, `SELECT COALESCE(MAX(id), -1) + 1 FROM ${ident(sink)}.${TABLE}`);
+    async visibleByTopic() {
+      return [await scalar(db, `SELECT COALESCE(MAX(id), -1) + 1 FROM ${ident(sink)}.${TABLE}`)];
     },
     sampleRss() {
       peak = Math.max(peak, rssBytes(pid));
@@ -207,7 +234,7 @@ export async function drain(
     "the first row visible",
     async () => {
       sink.sampleRss();
-      return await sink.visible() > 0;
+      return await visibleRows(sink) > 0;
     },
     DRAIN_DEADLINE_MS,
     { backoff: steadyBackoff(FIRST_ROW_POLL_MS) },
@@ -217,7 +244,7 @@ export async function drain(
     `${n} rows visible`,
     async () => {
       sink.sampleRss();
-      return await sink.visible() >= n;
+      return await visibleRows(sink) >= n;
     },
     DRAIN_DEADLINE_MS,
     { backoff: steadyBackoff(DRAIN_POLL_MS) },

@@ -7,13 +7,15 @@
 #
 #   tests/bench/cpu_per_event.sh TOPIC_PREFIX DATABASE TABLE N [extra cdc stream flags...]
 #
+# N counts the events of every table streamed (more with `--table`), not the markers of a
+# transaction topic (`--transactions`).
 # The topic is <prefix>.<database>.<table>: make one that stays with
 # `deno run -A tests/bench/backlog.ts <name> <events>` (the bench deletes its own). Each run streams into a fresh sink database and group, and
 # drops the database afterwards. Needs the local stack (`deno task stack up`) and its
 # `eval "$(deno task stack env)"` variables.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-[ $# -ge 4 ] || { sed -n '2,13p' "$0"; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,15p' "$0"; exit 2; }
 prefix=$1 database=$2 table=$3 events=$4
 shift 4
 sink="cpu_$(date +%s%N | cut -c1-13)"
@@ -36,7 +38,8 @@ deno run -A "$v8_flags" "${profile[@]}" main.ts stream --table "$table" --topic-
   >"/tmp/$sink.gc" 2>"/tmp/$sink.log" &
 pid=$!
 deadline=$((SECONDS + 600))
-until [ "$(sql "SELECT COALESCE(SUM(next_offset), 0) FROM $sink.__cdc_offsets" 2>/dev/null)" \
+until [ "$(sql "SELECT COALESCE(SUM(next_offset), 0) FROM $sink.__cdc_offsets
+  WHERE topic NOT LIKE '%.transaction'" 2>/dev/null)" \
   = "$events" ]; do
   kill -0 "$pid" 2>/dev/null || { cat "/tmp/$sink.log"; exit 1; }
   [ $SECONDS -lt $deadline ] || { echo "not drained within 10 min" >&2; kill "$pid"; exit 1; }

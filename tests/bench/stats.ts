@@ -241,3 +241,22 @@ export function firstRowTable(results: readonly ContenderResult[]): string {
   }
   return lines.join("\n");
 }
+
+/**
+ * The changes a unit of a source makes (one row of the one-table source, one source
+ * transaction of the orders source): the sum of what it makes in each table, `perUnit`.
+ */
+export function unitSize(perUnit: readonly number[]): number {
+  return perUnit.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The change (numbered from 0 in the order the source makes them: unit by unit, in each unit
+ * table by table) that offset `offset` of table `table`'s topic carries, when every unit makes
+ * `perUnit[t]` changes in table `t` and each topic holds only the source's changes, from offset 0.
+ */
+export function changeOf(perUnit: readonly number[], table: number, offset: number): number {
+  const before = unitSize(perUnit.slice(0, table));
+  const per = perUnit[table];
+  return Math.floor(offset / per) * unitSize(perUnit) + before + offset % per;
+}

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  changeOf,
   drainTable,
   firstRowTable,
   latencyTable,
@@ -9,6 +10,7 @@ import {
   ratioTable,
   sqlLiteral,
   tsvField,
+  unitSize,
 } from "./stats.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -179,4 +181,24 @@ Deno.test("partitionOf: one partition takes every key; a key always goes to the 
     Array.from({ length: 200 }, (_, i) => partitionOf(new TextEncoder().encode(`k${i}`), 12)),
   );
   assert.equal(spread.size, 12);
+});
+
+Deno.test("unitSize and changeOf: a unit's changes, table by table, unit by unit", () => {
+  // one table, one change a unit: the offset is the change
+  assert.equal(unitSize([1]), 1);
+  assert.deepEqual([0, 1, 7].map((offset) => changeOf([1], 0, offset)), [0, 1, 7]);
+  // an order (1 change) and its 4 lines a unit: unit u is changes 5u (order) .. 5u + 4 (lines)
+  const orders = [1, 4];
+  assert.equal(unitSize(orders), 5);
+  assert.deepEqual([0, 1, 2].map((offset) => changeOf(orders, 0, offset)), [0, 5, 10]);
+  assert.deepEqual(
+    Array.from({ length: 8 }, (_, offset) => changeOf(orders, 1, offset)),
+    [1, 2, 3, 4, 6, 7, 8, 9],
+  );
+  // every change of the first 3 units is some table's offset, once
+  const all = [
+    ...Array.from({ length: 3 }, (_, o) => changeOf(orders, 0, o)),
+    ...Array.from({ length: 12 }, (_, o) => changeOf(orders, 1, o)),
+  ].sort((a, b) => a - b);
+  assert.deepEqual(all, Array.from({ length: 15 }, (_, i) => i));
 });

@@ -16,7 +16,12 @@
  *    codec (its `compression.type`: the broker recompresses, so its log holds that codec's
  *    batches), and `cdc stream` drains each in alternating rounds; each codec's median against
  *    the uncompressed topic's.
- * 5. `--tables N` and/or `--partitions P`: instead, the same N events also spread over N tables
+ * 5. `--workload transactions`: the N events are orders and their lines, each order one source
+ *    transaction of 5 inserts in two tables, captured with Debezium's transaction metadata;
+ *    `cdc stream` drains them without (`cdc`) and with `--transactions` (`cdc-tx`) in
+ *    alternating rounds: the cost of applying source transactions whole (issue 22.6). With
+ *    `--latency`, the steady source makes such transactions, streamed with and without it.
+ * 6. `--tables N` and/or `--partitions P`: instead, the same N events also spread over N tables
  *    of one connector (drained by one `cdc stream --table-regex`), and/or the backlog copied
  *    into a topic of P partitions; `cdc stream` drains each shape and the one-table topic in
  *    rotating rounds: rates against the one-table rate, time to the first row, peak RSS; the
@@ -46,6 +51,7 @@ import {
   cdcArgs,
   type CeilingInput,
   countRows,
+  countSinkRows,
   drain,
   ident,
   type JdbcMode,
@@ -58,25 +64,34 @@ import {
   startCdcWith,
   startJdbc,
   toMiB,
+  visibleRows,
 } from "./contenders.ts";
 import {
   type CapturedSource,
   captureSource,
   copyTopic,
-  insertRows,
+  LINES_PER_ORDER,
   makeBacklog,
+  ONE_TABLE,
+  ORDER_LINES,
+  ORDERS,
+  ORDERS_SOURCE,
   readRecordValues,
   secondsSince,
+  type SourceShape,
   stackAdmin,
   TABLE,
   TOPIC_CODECS,
   type TopicCodec,
   type TopicWatch,
   UPDATE_PASSES,
-  watchTopic,
+  watchTopics,
+  watchTransactionEnds,
+  withTopicPrefix,
   type Workload,
 } from "./source.ts";
 import {
+  changeOf,
   type ContenderResult,
   drainTable,
   firstRowTable,
@@ -86,16 +101,24 @@ import {
   median,
   ratioTable,
   type RoundResult,
+  unitSize,
 } from "./stats.ts";
 
 const USAGE = `usage: deno task bench [--events N] [--rounds N] [--mode insert|mirror|scd2]
        [--workload inserts|updates] [--contenders cdc,jdbc,insert,load] [--json FILE]
+       deno task bench --workload transactions [--contenders cdc,cdc-tx] [--events N] [--rounds N]
+       [--mode insert|mirror|scd2] [--json FILE]
        deno task bench --codecs uncompressed,gzip,snappy,lz4,zstd [--events N] [--rounds N]
-       deno task bench --latency [--rate N] [--duration SECONDS] [--rounds N] [--json FILE]
+       deno task bench --latency [--workload inserts|transactions] [--rate N] [--duration SECONDS]
+       [--rounds N] [--json FILE]
        deno task bench [--tables N [--add-table]] [--partitions N] [--events N] [--rounds N] [--json FILE]`;
 
-const CONTENDERS = ["cdc", "jdbc", "insert", "load"] as const;
+const CONTENDERS = ["cdc", "cdc-tx", "jdbc", "insert", "load"] as const;
 type Contender = typeof CONTENDERS[number];
+/** `cdc stream` without and with `--transactions`. */
+const CDC_KINDS = ["cdc", "cdc-tx"] as const;
+type CdcKind = typeof CDC_KINDS[number];
+const isCdc = (c: Contender): c is CdcKind => (CDC_KINDS as readonly string[]).includes(c);
 
 function usage(message: string): never {
   console.error(`bench: ${message}\n${USAGE}`);
@@ -119,7 +142,7 @@ const { values: flags } = (() => {
         rounds: { type: "string" },
         mode: { type: "string", default: "insert" },
         workload: { type: "string", default: "inserts" },
-        contenders: { type: "string", default: CONTENDERS.join(",") },
+        contenders: { type: "string" },
         latency: { type: "boolean", default: false },
         rate: { type: "string", default: "5000" },
         duration: { type: "string", default: "60" },
@@ -148,28 +171,58 @@ if (flags.mode !== "insert" && flags.mode !== "mirror" && flags.mode !== "scd2")
 const MODE = flags.mode as "insert" | "mirror" | "scd2";
 /** The JDBC sink has no versions: in scd2 runs it appends every event, as in `insert`. */
 const JDBC_MODE: JdbcMode = MODE === "mirror" ? "mirror" : "insert";
-if (flags.workload !== "inserts" && flags.workload !== "updates") {
-  usage(`--workload must be inserts or updates, got "${flags.workload}"`);
+if (!["inserts", "updates", "transactions"].includes(flags.workload)) {
+  usage(`--workload must be inserts, updates or transactions, got "${flags.workload}"`);
 }
-const WORKLOAD: Workload = flags.workload;
-if (WORKLOAD === "updates" && positiveInt("events", flags.events) % (UPDATE_PASSES + 1) !== 0) {
+const WORKLOAD = flags.workload as Workload;
+/** The source: orders as source transactions (`--workload transactions`), else one table. */
+const SHAPE: SourceShape = WORKLOAD === "transactions" ? ORDERS_SOURCE : ONE_TABLE;
+/** The changes a unit of the source (a row; an order and its lines) makes in each table, in all. */
+const PER_UNIT = SHAPE.tables.map((t) => t.perUnit);
+const UNIT = unitSize(PER_UNIT);
+if (WORKLOAD === "updates" && N % (UPDATE_PASSES + 1) !== 0) {
   usage(`--workload updates needs --events divisible by ${UPDATE_PASSES + 1}`);
 }
-const chosen = flags.contenders.split(",").map((c) => c.trim());
+if (WORKLOAD === "transactions" && N % UNIT !== 0) {
+  usage(`--workload transactions needs --events divisible by ${UNIT}`);
+}
+const chosen = (flags.contenders ??
+  (WORKLOAD === "transactions" ? CDC_KINDS : CONTENDERS.filter((c) => c !== "cdc-tx")).join(","))
+  .split(",").map((c) => c.trim());
 for (const c of chosen) {
   if (!(CONTENDERS as readonly string[]).includes(c)) {
     usage(`--contenders: unknown "${c}" (choose from ${CONTENDERS.join(", ")})`);
   }
 }
 const SELECTED = chosen as Contender[];
+if (WORKLOAD === "transactions") {
+  const other = SELECTED.filter((c) => !isCdc(c));
+  if (other.length > 0) {
+    usage(
+      `--workload transactions compares cdc without and with --transactions: choose from ` +
+        `${CDC_KINDS.join(", ")}, not ${other.join(", ")} (the ceilings and the JDBC sink do not ` +
+        `read a transactional source)`,
+    );
+  }
+  if (flags.codecs || flags.tables !== "1" || flags.partitions !== "1") {
+    usage("--workload transactions: not with --codecs, --tables or --partitions");
+  }
+} else if (SELECTED.includes("cdc-tx")) {
+  usage("--contenders cdc-tx needs --workload transactions (a source with transaction metadata)");
+}
+if (flags.latency && WORKLOAD === "updates") {
+  usage("--latency: the steady source makes inserts or transactions, not --workload updates");
+}
 const CODECS = (flags.codecs?.split(",") ?? []).map((c) => c.trim());
 for (const c of CODECS) {
   if (!(TOPIC_CODECS as readonly string[]).includes(c)) {
     usage(`--codecs: unknown "${c}" (choose from ${TOPIC_CODECS.join(", ")})`);
   }
 }
+/** The suffix of the tables cdc writes in the chosen mode. */
+const SUFFIX = MODE === "insert" ? "cdc" : MODE;
 /** The table cdc writes in the chosen mode. */
-const CDC_TABLE = `${TABLE}_${MODE === "insert" ? "cdc" : MODE}`;
+const CDC_TABLE = `${TABLE}_${SUFFIX}`;
 /** Rows each sink ends with: one per key in a mirror, one per event otherwise. */
 const FINAL_ROWS = MODE === "mirror" && WORKLOAD === "updates" ? N / (UPDATE_PASSES + 1) : N;
 /** cdc's flags beside the defaults: its sink mode, and the metrics endpoint when asked for. */
@@ -222,9 +275,9 @@ try {
     report = codecReport(results);
     json = { events: N, results };
   } else {
-    const results = await drainRounds();
-    report = drainReport(results);
-    json = { events: N, results };
+    const { source, results } = await drainRounds();
+    report = drainReport(source, results);
+    json = { events: N, workload: WORKLOAD, results };
   }
 } finally {
   await dropRunDatabases(db).catch((error) => say(`could not drop this run's databases: ${error}`));
@@ -258,12 +311,47 @@ if (flags.json) {
 // ---------------------------------------------------------------------------
 // Drain
 
-async function drainRounds(): Promise<ContenderResult[]> {
+/** `cdc stream`'s flags beside the defaults, without (`cdc`) or with (`cdc-tx`) `--transactions`. */
+function cdcFlags(kind: CdcKind): string[] {
+  return [...CDC_FLAGS, ...(kind === "cdc-tx" ? ["--transactions"] : [])];
+}
+
+/** `cdc stream`'s flags in the drain. */
+function cdcDrainFlags(kind: CdcKind): string[] {
+  return ["--batch-size", String(BATCH), ...cdcFlags(kind)];
+}
+
+/** How the drain's report names `cdc` of `kind`. */
+function cdcContender(kind: CdcKind): { name: string; rssNote: string } {
+  return {
+    name: `\`cdc stream ${
+      cdcDrainFlags(kind).join(" ")
+    }\` (\`deno run\` with the binary's permissions)`,
+    rssNote: "the cdc process (VmHWM)",
+  };
+}
+
+/** `cdc` of `kind` drains `source` into `sink`: its figures, once its rows are checked. */
+async function drainCdc(kind: CdcKind, source: CapturedSource, sink: string) {
+  const started = performance.now();
+  const cdc = startCdc(db, source, sink, cdcDrainFlags(kind));
+  const drained = await drain(cdc, N, started).finally(() => cdc.stop());
+  const rows = await countSinkRows(db, sink, source.tables, SUFFIX);
+  if (rows !== FINAL_ROWS) {
+    throw new Error(`${kind}: ${rows} rows in ${sink}'s _${SUFFIX} tables, expected ${FINAL_ROWS}`);
+  }
+  // a transaction applied not whole (its END or changes missing) would time the timeout instead
+  const notWhole = cdc.log?.().match(/applied as it is/g)?.length ?? 0;
+  if (notWhole > 0) say(`${kind}: ${notWhole} source transaction(s) applied not whole`);
+  return drained;
+}
+
+async function drainRounds(): Promise<{ source: CapturedSource; results: ContenderResult[] }> {
   if (WORKLOAD === "updates" && SELECTED.includes("jdbc")) {
     usage("--workload updates: the JDBC sink's progress (MAX(id)) cannot be told; leave out jdbc");
   }
   const source = await makeBacklog(db, `bench_${run}_src`, N, say, WORKLOAD);
-  topics.push(source.topic);
+  topics.push(...source.topics, ...(source.transactionTopic ? [source.transactionTopic] : []));
   const results = new Map<Contender, RoundResult[]>(SELECTED.map((c) => [c, []]));
   const infile = SELECTED.includes("load") && await localInfileAllowed(db);
   if (SELECTED.includes("load") && !infile) {
@@ -280,25 +368,23 @@ async function drainRounds(): Promise<ContenderResult[]> {
         results.get(c)!.push(result);
         say(`${c}: ${N} rows in ${seconds.toFixed(2)} s = ${Math.round(N / seconds)} events/s`);
       };
-      const cdcSink = `bench_${run}_cdc_${round}`;
-      // the ceiling replays cdc's own output, so cdc runs first in round 1 even when not selected
-      if (SELECTED.includes("cdc") || (!ceiling && (SELECTED.includes("insert") || infile))) {
-        const started = performance.now();
-        const cdc = startCdc(db, source, cdcSink, ["--batch-size", String(BATCH), ...CDC_FLAGS]);
-        const { seconds, firstRow, afterFirstRow, peakRss } = await drain(cdc, N, started)
-          .finally(() => cdc.stop());
-        const rows = await countRows(db, cdcSink, CDC_TABLE);
-        if (rows !== FINAL_ROWS) {
-          throw new Error(`cdc: ${rows} rows in ${cdcSink}.${CDC_TABLE}, expected ${FINAL_ROWS}`);
-        }
-        if (SELECTED.includes("cdc")) {
-          record("cdc", seconds, {
+      // the ceiling replays cdc's own output, so cdc runs in round 1 even when not selected
+      const needCeiling = !ceiling && (SELECTED.includes("insert") || infile);
+      // cdc without and with --transactions: each round starts with another
+      const kinds = SELECTED.filter(isCdc);
+      const order = kinds.map((_, i) => kinds[(i + round - 1) % kinds.length]);
+      if (needCeiling && !order.includes("cdc")) order.unshift("cdc");
+      for (const kind of order) {
+        const cdcSink = `bench_${run}_${kind.replace("-", "_")}_${round}`;
+        const { seconds, firstRow, afterFirstRow, peakRss } = await drainCdc(kind, source, cdcSink);
+        if (SELECTED.includes(kind)) {
+          record(kind, seconds, {
             firstRowSeconds: firstRow,
             afterFirstRowPerSecond: N / afterFirstRow,
             peakRssMiB: toMiB(peakRss),
           });
         }
-        if (!ceiling && (SELECTED.includes("insert") || infile)) {
+        if (kind === "cdc" && needCeiling) {
           const started = performance.now();
           ceiling = await ceilingInput(source, cdcSink, dir);
           say(
@@ -344,12 +430,8 @@ async function drainRounds(): Promise<ContenderResult[]> {
     : "insert.mode=upsert, primary.key.mode=record_key, delete.enabled=true";
   const upsert = MODE === "mirror";
   const describe: Record<Contender, { name: string; rssNote: string }> = {
-    cdc: {
-      name: `\`cdc stream ${CDC_FLAGS.join(" ")}${
-        CDC_FLAGS.length ? " " : ""
-      }--batch-size ${BATCH}\` (\`deno run\` with the binary's permissions)`,
-      rssNote: "the cdc process (VmHWM)",
-    },
+    cdc: cdcContender("cdc"),
+    "cdc-tx": cdcContender("cdc-tx"),
     jdbc: {
       name: `Debezium JDBC sink (batch.size ${BATCH}, ${jdbcMode})`,
       rssNote: "the whole Connect worker JVM (VmRSS peak; growth over the round in brackets)",
@@ -367,10 +449,13 @@ async function drainRounds(): Promise<ContenderResult[]> {
       rssNote: "n/a",
     },
   };
-  return SELECTED.filter((c) => results.get(c)!.length > 0).map((c) => ({
-    ...describe[c],
-    rounds: results.get(c)!,
-  }));
+  return {
+    source,
+    results: SELECTED.filter((c) => results.get(c)!.length > 0).map((c) => ({
+      ...describe[c],
+      rounds: results.get(c)!,
+    })),
+  };
 }
 
 /**
@@ -393,48 +478,81 @@ async function ceilingInput(source: CapturedSource, cdcSink: string, dir: string
   }
 }
 
-function drainReport(results: ContenderResult[]): string {
-  const sourceDb = `bench_${run}_src`;
-  const source: CapturedSource = {
-    database: sourceDb,
-    topicPrefix: sourceDb,
-    topic: `${sourceDb}.${sourceDb}.${TABLE}`,
-    connector: "",
-  };
-  const jdbc = jdbcSinkConfig(source.topic, `bench_${run}_jdbc_<round>`, JDBC_MODE);
-  const shown = Object.entries(jdbc)
-    .filter(([k]) =>
-      !k.startsWith("key.converter.") && !k.startsWith("value.converter.") &&
-      !k.includes("password")
-    )
-    .map(([k, v]) => `${k}=${v}`).join(", ");
+function drainReport(source: CapturedSource, results: ContenderResult[]): string {
   const ceilings = results.filter((r) => r.name.startsWith("`mariadb`"));
   const fastest = ceilings.sort((a, b) =>
     median(b.rounds.map((x) => x.eventsPerSecond)) -
     median(a.rounds.map((x) => x.eventsPerSecond))
   )[0];
+  const withoutTransactions = WORKLOAD === "transactions"
+    ? results.find((r) => r.name === cdcContender("cdc").name)
+    : undefined;
+  const how = (contender: Contender, line: () => string) =>
+    SELECTED.includes(contender) ? [line()] : [];
   return [
-    `${N.toLocaleString("en-US")} events made by Debezium (workload \`${WORKLOAD}\`), ${ROUNDS} ` +
-    `alternating rounds; drain = events / (contender start to all rows visible); first row = ` +
-    `seconds from the contender's start to its first committed row.`,
+    `${N.toLocaleString("en-US")} events made by Debezium (workload \`${WORKLOAD}\`${
+      WORKLOAD === "transactions"
+        ? `: ${N / UNIT} source transactions, each an INSERT of an order and one of ` +
+          `its ${LINES_PER_ORDER} lines, in ${source.tables.join(" and ")}`
+        : ""
+    }), ${ROUNDS} alternating rounds; drain = events / (contender start to all rows visible in ` +
+    `every table); first row = seconds from the contender's start to its first committed row.`,
     "",
     drainTable(results),
     "",
     ...(fastest ? ["Against the faster ceiling:", "", ratioTable(results, fastest), ""] : []),
+    ...(withoutTransactions
+      ? [
+        "With `--transactions` against without (issue 22.6's goal: at least 0.8):",
+        "",
+        ratioTable(results, withoutTransactions),
+        "",
+      ]
+      : []),
     "How each contender ran:",
     "",
-    `- cdc: \`cdc ${
-      cdcArgs(source, `bench_${run}_cdc_<round>`, ["--batch-size", String(BATCH)]).join(" ")
-    }\``,
-    `- JDBC sink: ${shown}, converters as the source connector's (Apicurio Avro)`,
-    `- ceiling, INSERTs: \`mariadb ${mariadbClientArgs("<db>", false).join(" ")} < insert.sql\``,
-    `- ceiling, LOAD DATA: \`mariadb ${mariadbClientArgs("<db>", true).join(" ")} < load.sql\``,
-    MODE === "mirror"
-      ? `- both ceiling files hold every change as a row (a history run of the same events, ` +
-        `untimed), upserted in offset order into cdc's own ${CDC_TABLE} DDL; every ceiling table ` +
-        `ends with the CHECKSUM TABLE of cdc's ${CDC_TABLE} of round 1.`
-      : `- both ceiling files are built from cdc's own ${CDC_TABLE} rows of round 1 before ` +
-        `timing, and every ceiling table ends with cdc's CHECKSUM TABLE.`,
+    ...CDC_KINDS.flatMap((kind) =>
+      how(
+        kind,
+        () =>
+          `- ${kind}: \`cdc ${
+            cdcArgs(source, `bench_${run}_${kind.replace("-", "_")}_<round>`, cdcDrainFlags(kind))
+              .join(" ")
+          }\``,
+      )
+    ),
+    ...how("jdbc", () => {
+      const jdbc = jdbcSinkConfig(source.topics[0], `bench_${run}_jdbc_<round>`, JDBC_MODE);
+      const shown = Object.entries(jdbc)
+        .filter(([k]) =>
+          !k.startsWith("key.converter.") && !k.startsWith("value.converter.") &&
+          !k.includes("password")
+        )
+        .map(([k, v]) => `${k}=${v}`).join(", ");
+      return `- JDBC sink: ${shown}, converters as the source connector's (Apicurio Avro)`;
+    }),
+    ...how(
+      "insert",
+      () =>
+        `- ceiling, INSERTs: \`mariadb ${
+          mariadbClientArgs("<db>", false).join(" ")
+        } < insert.sql\``,
+    ),
+    ...how(
+      "load",
+      () =>
+        `- ceiling, LOAD DATA: \`mariadb ${mariadbClientArgs("<db>", true).join(" ")} < load.sql\``,
+    ),
+    ...(fastest
+      ? [
+        MODE === "mirror"
+          ? `- both ceiling files hold every change as a row (a history run of the same events, ` +
+            `untimed), upserted in offset order into cdc's own ${CDC_TABLE} DDL; every ceiling ` +
+            `table ends with the CHECKSUM TABLE of cdc's ${CDC_TABLE} of round 1.`
+          : `- both ceiling files are built from cdc's own ${CDC_TABLE} rows of round 1 before ` +
+            `timing, and every ceiling table ends with cdc's CHECKSUM TABLE.`,
+      ]
+      : []),
   ].join("\n");
 }
 
@@ -444,16 +562,17 @@ function drainReport(results: ContenderResult[]): string {
 /** `cdc stream` draining the backlog copied into a topic per codec, in alternating rounds. */
 async function codecRounds(codecs: TopicCodec[]): Promise<ContenderResult[]> {
   const source = await makeBacklog(db, `bench_${run}_src`, N, say);
-  topics.push(source.topic);
+  topics.push(...source.topics);
   const copies = new Map<TopicCodec, CapturedSource>();
   for (const codec of codecs) {
-    const topicPrefix = `bench_${run}_${codec}`;
-    const copy = { ...source, topicPrefix, topic: `${topicPrefix}.${source.database}.${TABLE}` };
+    const copy = withTopicPrefix(source, `bench_${run}_${codec}`);
     const started = performance.now();
-    await copyTopic(source.topic, copy.topic, N, codec);
-    topics.push(copy.topic);
+    await copyTopic(source.topics[0], copy.topics[0], N, codec);
+    topics.push(...copy.topics);
     say(
-      `${copy.topic}: the backlog copied (compression.type ${codec}) in ${secondsSince(started)} s`,
+      `${copy.topics[0]}: the backlog copied (compression.type ${codec}) in ${
+        secondsSince(started)
+      } s`,
     );
     copies.set(codec, copy);
   }
@@ -511,22 +630,19 @@ function codecReport(results: ContenderResult[]): string {
  */
 async function workloadRounds(): Promise<ContenderResult[]> {
   const source = await makeBacklog(db, `bench_${run}_src`, N, say);
-  topics.push(source.topic);
+  topics.push(...source.topics);
   interface Shape {
     name: string;
     args: (sink: string) => string[];
-    topics: string[];
-    /** Rows in the sink once drained. */
-    rows: (sink: string) => Promise<number>;
-    /** The source tables of a many-table shape. */
-    tables?: string[];
+    source: CapturedSource;
+    /** Whether it is the many-table shape. */
+    many?: boolean;
   }
   const batchFlags = ["--batch-size", String(BATCH)];
   const shapes: Shape[] = [{
     name: "`cdc stream`, 1 table, 1 partition",
     args: (sink) => cdcArgs(source, sink, batchFlags),
-    topics: [source.topic],
-    rows: (sink) => countRows(db, sink, `${TABLE}_cdc`),
+    source,
   }];
   let many: ManyTablesSource | undefined;
   if (TABLES > 1) {
@@ -535,31 +651,24 @@ async function workloadRounds(): Promise<ContenderResult[]> {
     shapes.push({
       name: `\`cdc stream --table-regex '${many.regex}'\`, ${TABLES} tables`,
       args: (sink) => manyArgs(many!, sink, batchFlags),
-      topics: many.topics,
-      tables: many.tables,
-      rows: async (sink) => {
-        let rows = 0;
-        for (const table of many!.tables) rows += await countRows(db, sink, `${table}_cdc`);
-        return rows;
-      },
+      source: many,
+      many: true,
     });
   }
   if (PARTITIONS > 1) {
-    const topicPrefix = `bench_${run}_p${PARTITIONS}`;
-    const copy = { ...source, topicPrefix, topic: `${topicPrefix}.${source.database}.${TABLE}` };
+    const copy = withTopicPrefix(source, `bench_${run}_p${PARTITIONS}`);
     const started = performance.now();
-    await copyTopic(source.topic, copy.topic, N, "uncompressed", PARTITIONS);
-    topics.push(copy.topic);
+    await copyTopic(source.topics[0], copy.topics[0], N, "uncompressed", PARTITIONS);
+    topics.push(...copy.topics);
     say(
-      `${copy.topic}: the backlog copied into ${PARTITIONS} partitions in ${
+      `${copy.topics[0]}: the backlog copied into ${PARTITIONS} partitions in ${
         secondsSince(started)
       } s`,
     );
     shapes.push({
       name: `\`cdc stream\`, 1 table, ${PARTITIONS} partitions`,
       args: (sink) => cdcArgs(copy, sink, batchFlags),
-      topics: [copy.topic],
-      rows: (sink) => countRows(db, sink, `${TABLE}_cdc`),
+      source: copy,
     });
   }
   const results = new Map<Shape, RoundResult[]>(shapes.map((s) => [s, []]));
@@ -576,18 +685,24 @@ async function workloadRounds(): Promise<ContenderResult[]> {
       const load = loadAverage();
       const sink = `bench_${run}_cdc_${round}_${i}`;
       const started = performance.now();
-      const cdc = startCdcWith(db, shape.args(sink), sink, shape.topics);
+      const cdc = startCdcWith(db, shape.args(sink), sink, shape.source.topics);
       const { seconds, firstRow, afterFirstRow, peakRss } = await drain(cdc, N, started)
         .finally(() => cdc.stop());
-      const rows = await shape.rows(sink);
+      const rows = await countSinkRows(db, sink, shape.source.tables, "cdc");
       if (rows !== N) throw new Error(`${shape.name}: ${rows} rows in ${sink}, expected ${N}`);
       if (infile && shape === shapes[0] && !oneCeiling) {
         await Deno.mkdir(`${dir}/one`);
         oneCeiling = await buildCeilingInput(db, sink, `${TABLE}_cdc`, `${dir}/one`, BATCH);
       }
-      if (infile && shape.tables && !manyCeiling) {
+      if (infile && shape.many && !manyCeiling) {
         await Deno.mkdir(`${dir}/many`);
-        manyCeiling = await buildManyCeilingInput(db, sink, shape.tables, `${dir}/many`, BATCH);
+        manyCeiling = await buildManyCeilingInput(
+          db,
+          sink,
+          shape.source.tables,
+          `${dir}/many`,
+          BATCH,
+        );
       }
       results.get(shape)!.push({
         round,
@@ -736,126 +851,193 @@ function workloadReport(results: ContenderResult[]): string {
 // Latency
 
 /**
- * Per source row id (= its event's offset): when its INSERT returned (committed), when its event
- * reached a consumer of the topic, and when a sink poll first saw the row.
+ * Per change (numbered as {@linkcode changeOf} does; unit 0, the warm-up, first): when the query
+ * making it returned (committed), when its event reached a consumer of the topics, and when a
+ * sink poll first saw the row; per unit, when its transaction's END marker reached a consumer.
  */
 interface Timeline {
   committedAt: Float64Array;
   arrivedAt: Float64Array;
   seenAt: Float64Array;
+  endedAt: Float64Array;
 }
 
 /**
- * Inserts rows 1 .. total at `RATE` per second (a multi-row INSERT of whatever is due, each its
- * own transaction), noting when each returned.
+ * Makes units 1 .. `units` at `RATE` changes per second on `writer`, noting when each committed.
+ * The one-table source: the rows due in one multi-row INSERT, one transaction, committed when it
+ * returns. The orders source: each order its own transaction and its own query (queued on the
+ * one connection, so they run back to back), committed when that query returns; one query of
+ * every transaction due would return only after the last of them committed, and the earlier ones,
+ * stamped so, showed negative latencies (Debezium's own included).
+ * Returns the changes/s achieved.
  */
 async function steadySource(
-  source: CapturedSource,
-  total: number,
+  writer: mysql.Connection,
+  units: number,
   timeline: Timeline,
 ): Promise<number> {
-  const writer = await connectMysql(source.database);
-  try {
-    const started = performance.now();
-    let next = 1;
-    while (next <= total) {
-      const due = Math.min(total, Math.floor(RATE * (performance.now() - started) / 1000));
-      if (due < next) {
-        await delay(1); // pacing the source, not waiting for a condition
-        continue;
-      }
-      await writer.query(insertRows(next, due + 1, true));
-      timeline.committedAt.fill(performance.now(), next, due + 1);
-      next = due + 1;
+  const started = performance.now();
+  let next = 1;
+  while (next <= units) {
+    const due = Math.min(units, Math.floor(RATE * (performance.now() - started) / 1000 / UNIT));
+    if (due < next) {
+      await delay(1); // pacing the source, not waiting for a condition
+      continue;
     }
-    return total / ((performance.now() - started) / 1000);
-  } finally {
-    await writer.end();
+    if (WORKLOAD === "transactions") {
+      const committed: Promise<unknown>[] = [];
+      for (let unit = next; unit <= due; unit++) {
+        committed.push(
+          writer.query(SHAPE.units(unit, unit + 1, true)).then(() =>
+            timeline.committedAt.fill(performance.now(), unit * UNIT, (unit + 1) * UNIT)
+          ),
+        );
+      }
+      await Promise.all(committed);
+    } else {
+      await writer.query(SHAPE.units(next, due + 1, true));
+      timeline.committedAt.fill(performance.now(), next * UNIT, (due + 1) * UNIT);
+    }
+    next = due + 1;
   }
+  return units * UNIT / ((performance.now() - started) / 1000);
 }
 
-/** Polls `sink` until ids 0 .. total are visible, noting when each was first seen. */
+/**
+ * Polls `sink` until the changes of units 0 .. `units` are visible in every table, noting when
+ * each was first seen.
+ */
 async function watch(
   sink: RunningSink,
-  total: number,
+  units: number,
   timeline: Timeline,
   deadlineMs: number,
 ): Promise<void> {
-  let seen = 1; // row 0 is the warm-up
+  const seen = [...PER_UNIT]; // each topic's next offset not seen yet: unit 0 is the warm-up
+  const end = PER_UNIT.map((perUnit) => (units + 1) * perUnit);
   await waitFor(
-    `rows up to ${total} visible`,
+    `the changes of ${units} units visible`,
     async () => {
-      const visible = Math.min(await sink.visible(), total + 1);
-      if (visible > seen) {
-        timeline.seenAt.fill(performance.now(), seen, visible);
-        seen = visible;
-      }
-      return seen > total;
+      const visible = await sink.visibleByTopic();
+      const now = performance.now();
+      visible.forEach((next, topic) => {
+        for (; seen[topic] < Math.min(next, end[topic]); seen[topic]++) {
+          timeline.seenAt[changeOf(PER_UNIT, topic, seen[topic])] = now;
+        }
+      });
+      return seen.every((next, topic) => next >= end[topic]);
     },
     deadlineMs,
     { backoff: steadyBackoff(5) },
   );
 }
 
+/** How the latency report names a sink. */
+function latencyName(kind: CdcKind | "jdbc"): string {
+  if (kind === "jdbc") return `Debezium JDBC sink (batch.size ${BATCH})`;
+  const flags = cdcFlags(kind);
+  return flags.length ? `\`cdc stream ${flags.join(" ")}\`` : "`cdc stream` (default flags)";
+}
+
 async function latencyRounds(): Promise<LatencyResult[]> {
   const results: LatencyResult[] = [];
-  const total = RATE * DURATION;
-  const kinds = SELECTED.filter((c) => c === "cdc" || c === "jdbc");
+  const units = Math.floor(RATE * DURATION / UNIT);
+  const kinds = SELECTED.filter((c): c is CdcKind | "jdbc" => isCdc(c) || c === "jdbc");
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const kind of kinds) {
+    // each round starts with another sink
+    for (const kind of kinds.map((_, i) => kinds[(i + round - 1) % kinds.length])) {
       const load = loadAverage();
       say(`latency round ${round}/${ROUNDS}: ${kind}, load average ${load}`);
-      const source = await captureSource(db, `bench_${run}_lat_${kind}_${round}`);
-      topics.push(source.topic);
+      const source = await captureSource(
+        db,
+        `bench_${run}_lat_${kind.replace("-", "_")}_${round}`,
+        SHAPE,
+      );
+      topics.push(...source.topics, ...(source.transactionTopic ? [source.transactionTopic] : []));
       const sinkDb = `${source.database}_sink`;
-      // a warm-up row (id 0) seen by the sink first, so start-up is not counted as latency
-      await db.query(insertRows(0, 1, true));
-      const sink = kind === "cdc"
-        ? startCdc(db, source, sinkDb, CDC_FLAGS)
-        : await startJdbc(db, source, sinkDb, `${sinkDb}-jdbc`, JDBC_MODE);
+      const writer = await connectMysql(source.database, { multipleStatements: true });
+      // a warm-up unit (0) seen by the sink first, so start-up is not counted as latency
+      await writer.query(SHAPE.units(0, 1, true));
+      const sink = kind === "jdbc"
+        ? await startJdbc(db, source, sinkDb, `${sinkDb}-jdbc`, JDBC_MODE)
+        : startCdc(db, source, sinkDb, cdcFlags(kind));
       const timeline = {
-        committedAt: new Float64Array(total + 1),
-        arrivedAt: new Float64Array(total + 1),
-        seenAt: new Float64Array(total + 1),
+        committedAt: new Float64Array((units + 1) * UNIT),
+        arrivedAt: new Float64Array((units + 1) * UNIT),
+        seenAt: new Float64Array((units + 1) * UNIT),
+        endedAt: new Float64Array(units + 1),
       };
       let achievedRate: number;
       let topicWatch: TopicWatch | undefined;
+      let endWatch: TopicWatch | undefined;
+      // every record of the topics, and every END of the source's transactions, arrived
+      const watched = (n: number) =>
+        topicWatch!.received() >= n * UNIT && (endWatch?.received() ?? n) >= n;
       try {
-        await waitFor("the warm-up row", async () => await sink.visible() >= 1, 180_000, {
+        await waitFor("the warm-up unit", async () => await visibleRows(sink) >= UNIT, 180_000, {
           backoff: steadyBackoff(50),
         });
-        topicWatch = await watchTopic(source.topic, `${sinkDb}-watch`, timeline.arrivedAt);
-        // the consumer has joined once it holds the warm-up record: later ones arrive live
-        await waitFor("the warm-up record", () => topicWatch!.received() >= 1, 120_000);
-        const watching = watch(sink, total, timeline, (DURATION + 300) * 1000);
-        achievedRate = await steadySource(source, total, timeline);
-        await watching;
-        await waitFor(
-          "every record at the topic consumer",
-          () => topicWatch!.received() > total,
-          60_000,
+        topicWatch = await watchTopics(
+          source.topics,
+          `${sinkDb}-watch`,
+          timeline.arrivedAt,
+          (topic, offset) => changeOf(PER_UNIT, topic, offset),
         );
+        if (source.transactionTopic) {
+          endWatch = await watchTransactionEnds(source, `${sinkDb}-ends`, timeline.endedAt);
+        }
+        // the consumers have joined once they hold the warm-up's records: later ones arrive live
+        await waitFor("the warm-up records", () => watched(1), 120_000).catch((error) => {
+          throw new Error(
+            `${error.message}: ${topicWatch!.received()}/${UNIT} change(s) at the topic consumer` +
+              (endWatch ? `, ${endWatch.received()}/1 END marker(s) at the END consumer` : ""),
+            { cause: error },
+          );
+        });
+        const watching = watch(sink, units, timeline, (DURATION + 300) * 1000);
+        achievedRate = await steadySource(writer, units, timeline);
+        await watching;
+        await waitFor("every record at the topic consumers", () => watched(units + 1), 60_000);
       } finally {
         await topicWatch?.stop();
+        await endWatch?.stop();
         await sink.stop();
+        await writer.end();
         await deleteConnector(source.connector);
       }
-      const since = (at: Float64Array) =>
-        Array.from({ length: total }, (_, i) => at[i + 1] - timeline.committedAt[i + 1]);
+      // every change but the warm-up's: its time at `at` less its commit
+      const since = (at: (change: number) => number) =>
+        Array.from(
+          { length: units * UNIT },
+          (_, i) => at(UNIT + i) - timeline.committedAt[UNIT + i],
+        );
       results.push(
         latencyResult(
           `Debezium alone (commit to event at a topic consumer), ${kind} run`,
           round,
           load,
           achievedRate,
-          since(timeline.arrivedAt),
+          since((change) => timeline.arrivedAt[change]),
         ),
       );
-      const latencies = since(timeline.seenAt);
-      const name = kind === "cdc"
-        ? "`cdc stream` (default flags)"
-        : `Debezium JDBC sink (batch.size ${BATCH})`;
-      const result = latencyResult(name, round, load, achievedRate, latencies);
+      if (endWatch) {
+        results.push(
+          latencyResult(
+            `Debezium alone (commit to its transaction's END marker at a consumer), ${kind} run`,
+            round,
+            load,
+            achievedRate,
+            since((change) => timeline.endedAt[Math.floor(change / UNIT)]),
+          ),
+        );
+      }
+      const result = latencyResult(
+        latencyName(kind),
+        round,
+        load,
+        achievedRate,
+        since((change) => timeline.seenAt[change]),
+      );
       say(`${kind}: p50 ${Math.round(result.p50)} ms, p99 ${Math.round(result.p99)} ms`);
       results.push(result);
       await db.query(`DROP DATABASE ${ident(sinkDb)}`);
@@ -866,12 +1048,22 @@ async function latencyRounds(): Promise<LatencyResult[]> {
 }
 
 function latencyReport(results: LatencyResult[]): string {
+  const source = WORKLOAD === "transactions"
+    ? `Source: ${RATE} changes/s for ${DURATION} s as ${
+      RATE / UNIT
+    } source transactions/s, each an order and its ${LINES_PER_ORDER} lines (an INSERT into ` +
+      `${ORDERS}, one into ${ORDER_LINES}, committed), captured by Debezium with transaction ` +
+      `metadata; each transaction is its own query, the ones due queued on one connection. ` +
+      `Latency of a row = when the first poll (every 5 ms) saw it in the sink - when the query ` +
+      `of its transaction returned (commit); "Debezium alone" = when a Kafka ` +
+      `consumer in the bench received its event, or its transaction's END marker (what ` +
+      `\`--transactions\` waits for), - the same commit.`
+    : `Source: ${RATE} inserts/s for ${DURATION} s into a table captured by Debezium, each INSERT ` +
+      `its own transaction. Latency of a row = when the first poll (every 5 ms) saw it in the ` +
+      `sink - when its INSERT returned (commit); "Debezium alone" = when a Kafka consumer in the ` +
+      `bench received its event - the same commit (what every sink's figure includes).`;
   return [
-    `Source: ${RATE} inserts/s for ${DURATION} s into a table captured by Debezium, each INSERT its ` +
-    `own transaction. Latency of a row = when the first poll (every 5 ms) saw it in the sink - ` +
-    `when its INSERT returned (commit); "Debezium alone" = when a Kafka consumer in the bench ` +
-    `received its event - the same commit (what every sink's figure includes). ${ROUNDS} ` +
-    `alternating round(s), each on a fresh source table and topic.`,
+    `${source} ${ROUNDS} alternating round(s), each on a fresh source and topics.`,
     "",
     latencyTable(results),
   ].join("\n");

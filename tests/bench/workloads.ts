@@ -13,14 +13,14 @@ import { Buffer } from "node:buffer";
 import { kafkaClient } from "../../lib/kafka/client.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
 import { steadyBackoff, waitFor } from "../../lib/util/retry.ts";
-import { databaseConnectorConfig, deleteConnector, registerConnector } from "../helpers.ts";
 import {
+  awaitBacklog,
   type CapturedSource,
+  captureSource,
   insertRows,
+  secondsSince,
   SOURCE_DDL,
-  stackAdmin,
   TABLE,
-  topicSize,
 } from "./source.ts";
 import {
   buildCeilingInput,
@@ -31,10 +31,8 @@ import {
   type RunningSink,
 } from "./contenders.ts";
 
-/** The many-table source: its tables' topics, and the regex that names the tables. */
+/** The many-table source, and the regex that names its tables. */
 export interface ManyTablesSource extends CapturedSource {
-  tables: string[];
-  topics: string[];
   /** Matches every table of the source database (`--table-regex`). */
   regex: string;
 }
@@ -58,14 +56,11 @@ export async function makeManyTablesBacklog(
   say: (line: string) => void,
 ): Promise<ManyTablesSource> {
   const names = manyTableNames(tables);
-  await db.query(`DROP DATABASE IF EXISTS ${ident(database)}`);
-  await db.query(`CREATE DATABASE ${ident(database)}`);
-  await db.query(`USE ${ident(database)}`);
-  for (const name of names) {
-    await db.query(SOURCE_DDL.replace(`CREATE TABLE ${TABLE}`, `CREATE TABLE ${ident(name)}`));
-  }
-  const connector = `${database}-source`;
-  await registerConnector(connector, databaseConnectorConfig(database, database));
+  const ddl = (name: string) =>
+    SOURCE_DDL.replace(`CREATE TABLE ${TABLE}`, `CREATE TABLE ${ident(name)}`);
+  const source = await captureSource(db, database, {
+    tables: names.map((name) => ({ name, ddl: ddl(name) })),
+  });
   const started = performance.now();
   const each = Math.floor(n / tables);
   const counts = names.map((_, i) => each + (i === 0 ? n - each * tables : 0));
@@ -75,43 +70,8 @@ export async function makeManyTablesBacklog(
       await db.query(statement.replace(`INSERT INTO ${TABLE}`, `INSERT INTO ${ident(name)}`));
     }
   }
-  say(`inserted ${n} rows into ${tables} tables of ${database} in ${since(started)} s`);
-  const topics = names.map((name) => `${database}.${database}.${name}`);
-  const admin = await stackAdmin();
-  try {
-    let size = 0;
-    await waitFor(
-      `${n} events on ${tables} topics`,
-      async () => {
-        const sizes = await Promise.all(topics.map((topic) => topicSize(admin, topic)));
-        size = sizes.reduce((a, b) => a + b, 0);
-        return size >= n;
-      },
-      30 * 60_000,
-      {
-        backoff: steadyBackoff(1000),
-        progressEveryMs: 10_000,
-        onProgress: () => say(`Debezium: ${size}/${n} events on ${tables} topics`),
-      },
-    );
-  } finally {
-    await admin.disconnect();
-  }
-  say(`Debezium: all ${n} events on ${tables} topics ${since(started)} s after the first insert`);
-  await deleteConnector(connector);
-  return {
-    database,
-    topicPrefix: database,
-    topic: topics[0],
-    connector,
-    tables: names,
-    topics,
-    regex: "t[0-9]+",
-  };
-}
-
-function since(started: number): string {
-  return ((performance.now() - started) / 1000).toFixed(1);
+  say(`inserted ${n} rows into ${tables} tables of ${database} in ${secondsSince(started)} s`);
+  return { ...await awaitBacklog(source, n, say, started), regex: "t[0-9]+" };
 }
 
 /**
