@@ -255,18 +255,17 @@ Deno.test("TransactionAssembler: with oneInstant, a whole transaction's rows tak
   }
 });
 
-Deno.test("TransactionAssembler: a backlog's tens of thousands of held transactions apply in time linear in their number", () => {
+Deno.test("TransactionAssembler: a backlog's tens of thousands of held transactions apply in commit order", () => {
   // as a backlog is read: every END first (the transaction topic is small), then every change
-  // of a, then b's, each b change completing one transaction. Each one applied must not walk
-  // over the others held (issue 22.6 measured 0.16 of the rate without --transactions so).
+  // of a, then b's, each b change completing one transaction. (Each one applied must not walk
+  // over the others held: walking made this test take minutes; `deno task bench --workload
+  // transactions` measures the speed.)
   const n = 40_000;
   const t = setup({ maxHeldBytes: 1 << 30 });
-  const started = performance.now();
   for (let i = 0; i < n; i++) t.end(i, `t${i}`, { "db.a": 1, "db.b": 1 });
   for (let i = 0; i < n; i++) t.change(A, i, `t${i}`, 1);
   assert.deepEqual(t.batch(), { rows: {}, positions: {} }, "all held: b's changes are to come");
   for (let i = 0; i < n; i++) t.change(B, i, `t${i}`, 1);
-  const seconds = (performance.now() - started) / 1000;
   const { rows, positions } = t.batch();
   assert.equal(rows[A].length, n);
   assert.deepEqual([rows[A][0], rows[A][n - 1], rows[B][n - 1]], [
@@ -279,6 +278,4 @@ Deno.test("TransactionAssembler: a backlog's tens of thousands of held transacti
   assert.equal(t.said.at(-1), `applied t${n - 1} (2)`);
   assert.equal(t.assembler.holdsAnything, false);
   assert.equal(t.assembler.holding.bytes, 0);
-  // linear: well under a second on the project's 2 cores; walking the held ones took minutes
-  assert.ok(seconds < 10, `${seconds.toFixed(1)} s`);
 });
