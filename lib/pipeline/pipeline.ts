@@ -193,7 +193,8 @@ export class Pipeline {
       this.#progress.observed(topic, partition, batch.highWatermark);
       if (topic === this.#options.transactions?.topic) {
         await this.#handleMarkers(batch);
-        return undefined;
+        const resumed = this.#assembler!.readAhead(topic);
+        return resumed && { resumed };
       }
       const parked = this.#parked.get(partitionKey(topic, partition));
       if (parked) {
@@ -205,7 +206,16 @@ export class Pipeline {
         parked.nextOffset = Math.max(parked.nextOffset, batch.nextOffset);
         return { resumed: parked.resumed.promise };
       }
-      return await this.#handleRecords(topic, partition, batch.records, batch.nextOffset);
+      const waiting = await this.#handleRecords(
+        topic,
+        partition,
+        batch.records,
+        batch.nextOffset,
+      );
+      if (waiting) return waiting;
+      // every record handled: with --transactions, a topic read far ahead waits
+      const resumed = this.#assembler?.readAhead(topic);
+      return resumed && { resumed };
     });
     // Enough partitions wait for plans: the source fetches nothing more until one resumes,
     // which bounds both the records held and the preparations under way at once.

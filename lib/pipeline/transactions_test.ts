@@ -279,3 +279,53 @@ Deno.test("TransactionAssembler: a backlog's tens of thousands of held transacti
   assert.equal(t.assembler.holdsAnything, false);
   assert.equal(t.assembler.holding.bytes, 0);
 });
+
+/** Whether `promise` has settled (its callbacks run before the awaits' continuations). */
+async function settled(promise: Promise<void> | undefined): Promise<boolean> {
+  if (!promise) return true;
+  let done = false;
+  promise.then(() => done = true);
+  await Promise.resolve();
+  return done;
+}
+
+Deno.test("TransactionAssembler.readAhead: a topic read ahead waits until half of its limit is held", async () => {
+  // 64 KiB: the read-ahead limit is a quarter, 16 KiB; each held transaction counts 2 KiB
+  const t = setup({ maxHeldBytes: 64 * 1024 });
+  for (let i = 0; i < 40; i++) t.end(i, `t${i}`, { "db.a": 1, "db.b": 1 });
+  for (let i = 0; i < 40; i++) t.change(A, i, `t${i}`, 1);
+  const a = t.assembler.readAhead(A);
+  const markers = t.assembler.readAhead(T);
+  assert.ok(a && markers, "a and the transaction topic are ahead: they wait");
+  assert.equal(t.assembler.readAhead(B), undefined, "b is what t0 needs: it never waits");
+  for (let i = 0; i < 30; i++) t.change(B, i, `t${i}`, 1);
+  assert.deepEqual([await settled(a), await settled(markers)], [false, false], "20 held: 40 KiB");
+  for (let i = 30; i < 34; i++) t.change(B, i, `t${i}`, 1);
+  // 6 held, 12 KiB: under the limit, not under half of it
+  assert.deepEqual([await settled(a), await settled(markers)], [false, false], "6 held");
+  for (let i = 34; i < 40; i++) t.change(B, i, `t${i}`, 1);
+  assert.deepEqual([await settled(a), await settled(markers)], [true, true]);
+  assert.equal(t.said.length, 40);
+  assert.equal(t.said.filter((s) => s.startsWith("forced")).length, 0);
+});
+
+Deno.test("TransactionAssembler.readAhead: a waiting topic goes on as soon as the next transaction needs it", async () => {
+  const t = setup({ maxHeldBytes: 64 * 1024 });
+  for (let i = 0; i < 40; i++) t.end(i, `t${i}`, { "db.a": 1, "db.b": 1 });
+  for (let i = 0; i < 10; i++) t.change(A, i, `t${i}`, 1);
+  const a = t.assembler.readAhead(A);
+  assert.ok(a, "t0 needs only b: a waits");
+  // b goes past a: t0..t9 apply, t10..t30 are held, and t10 needs a
+  for (let i = 0; i < 31; i++) t.change(B, i, `t${i}`, 1);
+  assert.equal(await settled(a), true, "a goes on while 30 transactions are held");
+  assert.equal(t.assembler.readAhead(A), undefined);
+  const b = t.assembler.readAhead(B);
+  assert.ok(b, "now b is ahead");
+  for (let i = 10; i < 40; i++) t.change(A, i, `t${i}`, 1);
+  assert.equal(await settled(b), true, "t31..t39 need b again");
+  for (let i = 31; i < 40; i++) t.change(B, i, `t${i}`, 1);
+  assert.equal(t.said.length, 40);
+  assert.equal(t.said.filter((s) => s.startsWith("forced")).length, 0);
+  const { rows } = t.batch();
+  assert.deepEqual([rows[A].length, rows[B].length], [40, 40]);
+});
