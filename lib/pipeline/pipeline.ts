@@ -193,8 +193,7 @@ export class Pipeline {
       this.#progress.observed(topic, partition, batch.highWatermark);
       if (topic === this.#options.transactions?.topic) {
         await this.#handleMarkers(batch);
-        const resumed = this.#assembler!.readAhead(topic);
-        return resumed && { resumed };
+        return this.#readAhead(topic);
       }
       const parked = this.#parked.get(partitionKey(topic, partition));
       if (parked) {
@@ -206,21 +205,22 @@ export class Pipeline {
         parked.nextOffset = Math.max(parked.nextOffset, batch.nextOffset);
         return { resumed: parked.resumed.promise };
       }
-      const waiting = await this.#handleRecords(
-        topic,
-        partition,
-        batch.records,
-        batch.nextOffset,
-      );
-      if (waiting) return waiting;
-      // every record handled: with --transactions, a topic read far ahead waits
-      const resumed = this.#assembler?.readAhead(topic);
-      return resumed && { resumed };
+      return await this.#handleRecords(topic, partition, batch.records, batch.nextOffset) ??
+        this.#readAhead(topic);
     });
     // Enough partitions wait for plans: the source fetches nothing more until one resumes,
     // which bounds both the records held and the preparations under way at once.
     while (this.#parked.size >= MAX_PARKED && !this.#stopping) await this.#resumed.promise;
     return parked;
+  }
+
+  /**
+   * With `--transactions`, a topic whose records are all handled and that is read far ahead of
+   * the others waits before its next fetch (lib/pipeline/transactions.ts `readAhead`).
+   */
+  #readAhead(topic: string): ParkedPartition | undefined {
+    const resumed = this.#assembler?.readAhead(topic);
+    return resumed && { resumed };
   }
 
   /**
