@@ -77,6 +77,11 @@ async function takeOver(
     );
 
     for (const table of tables) await verify(db, sink, table);
+  } catch (error) {
+    // what each process did is what tells a stall from a loss
+    console.error(`the killed process's log:\n${first.stderr}`);
+    console.error(`the surviving process's log:\n${second.stderr}`);
+    throw error;
   } finally {
     const status = await second.stop("SIGTERM");
     await first.stop("SIGKILL");
@@ -99,11 +104,17 @@ Deno.test({
           `SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM \`${sink}\`.\`${table}_cdc\`
             WHERE __op = 'c' AND note = IF(id = 0, 'first', CONCAT('row ', id))`,
         ))[0];
+      // a failed query counts as not yet, and the deadline's error names the last one
+      let seen = { n: "none yet", ids: "" };
       await waitFor(
         `all ${ROWS + 1} inserts of ${table} in ${table}_cdc`,
-        async () => Number((await inserts().catch(() => ({ n: "0" }))).n) >= ROWS + 1,
+        async () => Number((seen = await inserts()).n) >= ROWS + 1,
         120_000,
-      );
+      ).catch((error) => {
+        throw new Error(`${error.message}; last count ${seen.n} (${seen.ids} ids)`, {
+          cause: error,
+        });
+      });
       const { n, ids } = await inserts();
       assert.equal(Number(n), ROWS + 1, `${table}: every insert once, with its values`);
       assert.equal(Number(ids), ROWS + 1);
