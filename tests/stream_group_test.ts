@@ -44,7 +44,9 @@ async function takeOver(
   }
   const args = streamArgs(tables, sink, "--flush-ms", "100", "--mode", mode);
   const first = new CdcProcess(args);
-  await first.waitForLog(/streaming /);
+  // on a fresh stack this test may be the one that registers the connector: the topics then
+  // appear only once its initial snapshot is through (a suite of its own: 60 s were too few)
+  await first.waitForLog(/streaming /, 180_000);
   const second = new CdcProcess(args);
   try {
     await second.waitForLog(/streaming /);
