@@ -35,10 +35,7 @@ const FILE_NAME = "cdc-batch";
 /** A batch's text is handed over in chunks of about this many bytes. */
 const CHUNK_BYTES = 64 * 1024;
 
-/**
- * A text's first buffer; it doubles as lines need room. Small, because `--transactions` keeps
- * a text per table for every source transaction it holds (most of a few hundred bytes).
- */
+/** A text's first buffer; it doubles as lines need room (a batch of a small table's few). */
 const FIRST_BUFFER_BYTES = 512;
 
 const UTF8 = new TextEncoder();
@@ -171,6 +168,13 @@ function escapeByte(b: number): number {
   return 0;
 }
 
+/** Where a {@linkcode LoadDataText} ended when marked: rows, bytes and tags ever added. */
+export interface TextMark {
+  readonly bytes: number;
+  readonly rows: number;
+  readonly tags: readonly number[];
+}
+
 /**
  * One target's rows as LOAD DATA text, written as bytes as they arrive: a batch is held as a
  * few byte chunks, not as thousands of values the garbage collector has to trace. Rows come
@@ -178,30 +182,38 @@ function escapeByte(b: number): number {
  */
 export class LoadDataText {
   readonly format: LoadDataFormat;
-  #rows = 0;
   readonly #chunks: Buffer[] = [];
+  #chunkBytes = 0;
   #buffer = new Uint8Array(FIRST_BUFFER_BYTES);
+  /** Where the buffer's lines start: those before it were moved to another text. */
+  #start = 0;
   #pos = 0;
   #lineStart = 0;
   #firstField = true;
-  /** Lines ended with each tag. */
-  readonly #tags = new Map<string, number>();
+  /** Rows, bytes and lines of each tag ever added, and how many of them were moved out. */
+  #rowsAdded = 0;
+  #rowsMoved = 0;
+  #bytesMoved = 0;
+  readonly #tagNames: string[] = [];
+  readonly #tagsAdded: number[] = [];
+  readonly #tagsMoved: number[] = [];
 
   constructor(format: LoadDataFormat) {
     this.format = format;
   }
 
-  /** Rows added. */
+  /** Rows held. */
   get rows(): number {
-    return this.#rows;
+    return this.#rowsAdded - this.#rowsMoved;
   }
 
   /**
-   * Rows whose line was ended with `tag` (a change event's op): a writer tells from these
+   * Rows held whose line was ended with `tag` (a change event's op): a writer tells from these
    * counts, without reading the text, whether a statement can take the rows as they are.
    */
   tagged(tag: string): number {
-    return this.#tags.get(tag) ?? 0;
+    const i = this.#tagNames.indexOf(tag);
+    return i < 0 ? 0 : this.#tagsAdded[i] - this.#tagsMoved[i];
   }
 
   /** Appends a row: one line, fields separated by tabs; `tag` as in {@linkcode endLine}. */
@@ -301,8 +313,8 @@ export class LoadDataText {
   endLine(tag?: string): void {
     this.#reserve(1);
     this.#buffer[this.#pos++] = 0x0a;
-    this.#rows++;
-    if (tag !== undefined) this.#tags.set(tag, (this.#tags.get(tag) ?? 0) + 1);
+    this.#rowsAdded++;
+    if (tag !== undefined) this.#tagsAdded[this.#tagIndex(tag)]++;
     this.#firstField = true;
     this.#lineStart = this.#pos;
     if (this.#pos >= CHUNK_BYTES) this.#handOver();
@@ -315,35 +327,84 @@ export class LoadDataText {
   }
 
   /**
-   * Appends every complete line of `other` (of the same format), as they are, with their tags.
-   * Its chunks of a good size join this text's as they are; smaller pieces (a held source
-   * transaction's few lines) are copied into this text's buffer, so that a batch of many such
-   * texts is still a few large chunks, and none of them keeps `other`'s buffers alive.
+   * Where this text ends now, for {@linkcode append}: lines added later are not before it, and
+   * it stays where it is while lines before it are moved out.
    */
-  append(other: LoadDataText): void {
+  mark(): TextMark {
+    return {
+      bytes: this.#bytesMoved + this.byteLength,
+      rows: this.#rowsAdded,
+      tags: this.#tagsAdded.slice(),
+    };
+  }
+
+  /**
+   * Moves the complete lines of `other` (of the same format) before `upTo` (every one when not
+   * given), as they are, with their tags, after this text's: they leave `other`. Its chunks of a
+   * good size join this text's as they are; smaller pieces (a held source transaction's few
+   * lines) are copied into this text's buffer, so that a batch of many such texts is still a
+   * few large chunks. `other`'s buffer, once emptied, is written again from its start.
+   */
+  append(other: LoadDataText, upTo?: TextMark): void {
     if (this.#pos > this.#lineStart) throw new Error("a line is being written");
-    for (const chunk of other.#chunks) {
+    let bytes = upTo ? upTo.bytes - other.#bytesMoved : other.byteLength;
+    other.#bytesMoved += bytes;
+    while (bytes > 0) {
+      const chunk = other.#chunks[0];
+      if (!chunk) break;
+      if (chunk.length > bytes) {
+        this.#copyLines(chunk.subarray(0, bytes));
+        other.#chunks[0] = chunk.subarray(bytes);
+        other.#chunkBytes -= bytes;
+        bytes = 0;
+        break;
+      }
+      other.#chunks.shift();
+      other.#chunkBytes -= chunk.length;
+      bytes -= chunk.length;
       if (chunk.length < CHUNK_BYTES / 2) this.#copyLines(chunk);
       else {
         this.#handOver();
         this.#chunks.push(chunk);
+        this.#chunkBytes += chunk.length;
       }
     }
-    // the lines still in its buffer: copied, since `other` may go on writing into it
-    this.#copyLines(other.#buffer.subarray(0, other.#lineStart));
-    this.#rows += other.rows;
-    for (const [tag, n] of other.#tags) this.#tags.set(tag, (this.#tags.get(tag) ?? 0) + n);
+    if (bytes > 0) {
+      // copied, since `other` goes on writing into its buffer
+      this.#copyLines(other.#buffer.subarray(other.#start, other.#start + bytes));
+      other.#start += bytes;
+      if (other.#start === other.#pos) other.#start = other.#pos = other.#lineStart = 0;
+    }
+    const rows = (upTo?.rows ?? other.#rowsAdded) - other.#rowsMoved;
+    other.#rowsMoved += rows;
+    this.#rowsAdded += rows;
+    for (let i = 0; i < other.#tagNames.length; i++) {
+      const n = (upTo ? upTo.tags[i] ?? other.#tagsMoved[i] : other.#tagsAdded[i]) -
+        other.#tagsMoved[i];
+      other.#tagsMoved[i] += n;
+      this.#tagsAdded[this.#tagIndex(other.#tagNames[i])] += n;
+    }
   }
 
-  /** Bytes of the complete lines so far. */
+  /** Bytes of the complete lines held. */
   get byteLength(): number {
-    return this.#chunks.reduce((sum, c) => sum + c.length, 0) + this.#lineStart;
+    return this.#chunkBytes + this.#lineStart - this.#start;
   }
 
   /** The text as bytes, in order, in chunks of about 64 KiB. */
   chunks(): readonly Buffer[] {
     this.#handOver();
     return this.#chunks;
+  }
+
+  #tagIndex(tag: string): number {
+    let i = this.#tagNames.indexOf(tag);
+    if (i < 0) {
+      i = this.#tagNames.push(tag) - 1;
+      this.#tagsAdded.push(0);
+      this.#tagsMoved.push(0);
+    }
+    return i;
   }
 
   /** Appends complete lines' bytes into the buffer (no line being written). */
@@ -366,23 +427,33 @@ export class LoadDataText {
     return ++this.#pos;
   }
 
-  /** Room for `n` more bytes (and a separator). */
+  /** Room for `n` more bytes (and a separator), moving what is held to the buffer's start. */
   #reserve(n: number): void {
     if (this.#pos + n + 1 <= this.#buffer.length) return;
-    const grown = new Uint8Array(Math.max(this.#buffer.length * 2, this.#pos + n + 1));
-    grown.set(this.#buffer.subarray(0, this.#pos));
-    this.#buffer = grown;
+    const start = this.#start;
+    const held = this.#pos - start;
+    if (held + n + 1 <= this.#buffer.length) this.#buffer.copyWithin(0, start, this.#pos);
+    else {
+      const grown = new Uint8Array(Math.max(this.#buffer.length * 2, held + n + 1));
+      grown.set(this.#buffer.subarray(start, this.#pos));
+      this.#buffer = grown;
+    }
+    this.#start = 0;
+    this.#pos -= start;
+    this.#lineStart -= start;
   }
 
   /** Keeps the complete lines written as a chunk; the next lines go to a new buffer. */
   #handOver(): void {
     const complete = this.#lineStart;
-    if (complete === 0) return;
+    if (complete === this.#start) return;
     const rest = this.#buffer.subarray(complete, this.#pos);
-    this.#chunks.push(Buffer.from(this.#buffer.buffer, 0, complete));
+    this.#chunks.push(Buffer.from(this.#buffer.buffer, this.#start, complete - this.#start));
+    this.#chunkBytes += complete - this.#start;
     const next = new Uint8Array(this.#buffer.length);
     next.set(rest);
     this.#buffer = next;
+    this.#start = 0;
     this.#pos = rest.length;
     this.#lineStart = 0;
   }

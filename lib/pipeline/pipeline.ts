@@ -372,7 +372,9 @@ export class Pipeline {
         continue;
       }
       try {
-        const { value } = await this.#stages.decoder.decode(record.value);
+        // without a wait once its schema is known: a backlog has two markers per transaction
+        const { value } = this.#stages.decoder.decodeKnown(record.value) ??
+          await this.#stages.decoder.decode(record.value);
         assembler.marker(partition, record.offset, transactionMarker(value));
       } catch (error) {
         this.#failed(topic, partition, record, error);

@@ -28,7 +28,7 @@
  */
 import type { Envelope } from "../debezium/envelope.ts";
 import type { TransactionMarker } from "../debezium/transactions.ts";
-import { BatchBuffer } from "../sink/batch.ts";
+import { BatchBuffer, type BufferMark } from "../sink/batch.ts";
 
 /** What the assembler tells (for the log and metrics). */
 export interface AssemblerEvents {
@@ -62,21 +62,38 @@ export interface AssemblerOptions {
   events?: AssemblerEvents;
 }
 
+/**
+ * A data partition's records held behind a transaction, in offset order: its holds, and the
+ * rows of all of them in one staging buffer (a transaction's rows there are a range: no
+ * buffer of its own, which with a backlog of tens of thousands held cost more than the rows).
+ */
+interface Lane {
+  topic: string;
+  partition: number;
+  holds: Fifo<Hold>;
+  staging: BatchBuffer;
+  /** Its staging's bytes when last measured. */
+  bytes: number;
+  /** The transaction of its latest change (a later one proves earlier ones read). */
+  latest?: Held;
+}
+
 /** A source transaction being held. */
 interface Held {
   id: string;
-  /** Its changes so far, as the batch will take them. */
-  staging: BatchBuffer;
-  /** The distinct `data_collection_order`s seen, per topic (a re-sent change counts once). */
-  seen: Map<string, Set<number>>;
+  /** Its distinct changes so far, per topic (a re-sent change counts once: see `lanes`). */
+  seen: Map<string, number>;
+  /**
+   * Where its records wait, each with the highest `data_collection_order` seen there: a
+   * partition has a transaction's changes in that order, so a lower or equal one is re-sent.
+   */
+  lanes: Map<Lane, number>;
   changes: number;
   /** Set once its END arrived: its changes per streamed topic. */
   expected?: Map<string, number>;
   /** When it was first seen, or its END arrived, for the timeout. */
   since: number;
-  /** Where its records wait. */
-  partitions: Set<string>;
-  /** Its holds in those partitions' queues (so applying it does not walk whole queues). */
+  /** Its holds in those lanes' queues (so applying it does not walk whole queues). */
   holds: Hold[];
   /** Its ENDs not applied yet, in commit order (one, unless the END was sent again). */
   ends: End[];
@@ -84,13 +101,13 @@ interface Held {
 
 /** Records of one partition waiting behind a transaction: its own, or changes outside one. */
 interface Hold {
-  /** The transaction, or undefined for changes outside one (kept in `staging`). */
+  /** The transaction, or undefined for changes outside one. */
   held?: Held;
-  staging?: BatchBuffer;
-  topic: string;
-  partition: number;
+  lane: Lane;
   /** The partition's next offset once this hold is applied. */
   next: number;
+  /** Where its rows end in its lane's staging; unset while it is the lane's last hold. */
+  end?: BufferMark;
 }
 
 /** An END seen, where it is in the transaction topic. */
@@ -143,8 +160,12 @@ class Fifo<T> {
     return item;
   }
 
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i]!;
+  /** The first item that `test` accepts. */
+  find(test: (item: T) => boolean): T | undefined {
+    for (let i = this.#head; i < this.#items.length; i++) {
+      if (test(this.#items[i]!)) return this.#items[i];
+    }
+    return undefined;
   }
 }
 
@@ -165,13 +186,12 @@ const READ_AHEAD_BYTES = 8 * 1024 * 1024;
  */
 const HELD_OVERHEAD_BYTES = 2048;
 
-const key = (topic: string, partition: number) => `${topic}\0${partition}`;
-
 /** Holds source transactions until they are whole, and applies them in commit order. */
 export class TransactionAssembler {
   readonly #options: AssemblerOptions;
   readonly #held = new Map<string, Held>();
-  readonly #queues = new Map<string, Fifo<Hold>>();
+  /** Each topic's lanes, by partition. */
+  readonly #lanes = new Map<string, Lane[]>();
   /**
    * ENDs seen and not applied yet, in commit order (an END applied out of order stays, `done`,
    * until it leads); the first is never `done`.
@@ -181,17 +201,20 @@ export class TransactionAssembler {
   /** ENDs not applied yet, per partition of the transaction topic. */
   readonly #endsWaiting = new Map<number, number>();
   /**
-   * Bytes held, as {@linkcode holding} counts them, kept as stagings change: each staging's
-   * bytes when last measured, and the stagings handed out since (their rows may have grown).
+   * Bytes held, as the lanes' stagings were last measured, and the lanes written to since
+   * (measured again when next asked).
    */
   #heldBytes = 0;
-  readonly #measured = new Map<BatchBuffer, number>();
-  readonly #grown = new Set<BatchBuffer>();
+  readonly #grown = new Set<Lane>();
   /** The transaction topic's next offset read, per partition. */
   readonly #markersRead = new Map<number, number>();
   readonly #applied = new Set<string>();
-  /** The transaction of each partition's latest change (a later one proves earlier ones read). */
-  readonly #latest = new Map<string, Held>();
+  /**
+   * The same ids in the order applied, to forget the oldest by: a set's own oldest, found by
+   * iterating it, is found past every id deleted before it until the set is rebuilt.
+   */
+  readonly #appliedOrder: string[] = [];
+  #appliedNext = 0;
   /** The source time given to the last whole transaction (see `oneInstant`). */
   #instant?: string;
   /** Topics told to wait by {@linkcode readAhead}, each with what settles when it may go on. */
@@ -209,64 +232,47 @@ export class TransactionAssembler {
   /** Source transactions held, and their changes. */
   get holding(): { transactions: number; changes: number; bytes: number } {
     let changes = 0;
-    let bytes = 0;
-    for (const held of this.#held.values()) {
-      changes += held.changes;
-      bytes += held.staging.approximateBytes;
-    }
-    for (const queue of this.#queues.values()) {
-      for (const hold of queue) bytes += hold.staging?.approximateBytes ?? 0;
-    }
-    return { transactions: this.#held.size, changes, bytes };
+    for (const held of this.#held.values()) changes += held.changes;
+    return { transactions: this.#held.size, changes, bytes: this.#bytesHeld() };
   }
 
   /**
-   * Where the change at `offset` of a data partition goes: its transaction's staging, or
-   * (outside one) the batch itself or, behind a held transaction, a hold of its own. Also
-   * where a bad record's dead letter goes (`envelope` undefined).
+   * Where the change at `offset` of a data partition goes: its partition's staging (in its
+   * transaction, or outside one behind a held transaction), or the batch itself. Also where a
+   * bad record's dead letter goes (`envelope` undefined).
    */
   destination(
     topic: string,
     partition: number,
     envelope: Envelope | undefined,
   ): BatchBuffer {
-    const queue = this.#queue(topic, partition);
+    const lane = this.#lane(topic, partition);
     const transaction = envelope?.transaction;
     if (transaction && !this.#applied.has(transaction.id)) {
       const held = this.#heldOf(transaction.id);
       const order = Number(transaction.data_collection_order);
-      let seen = held.seen.get(topic);
-      if (!seen) held.seen.set(topic, seen = new Set());
-      seen.add(order);
-      held.changes++;
-      held.partitions.add(key(topic, partition));
-      this.#latest.set(key(topic, partition), held);
-      const tail = queue.last();
-      if (tail?.held !== held) {
-        const hold: Hold = { held, topic, partition, next: -1 };
-        queue.push(hold);
-        held.holds.push(hold);
+      const highest = held.lanes.get(lane);
+      if (highest === undefined || order > highest) {
+        held.lanes.set(lane, order);
+        held.seen.set(topic, (held.seen.get(topic) ?? 0) + 1);
       }
-      this.#grown.add(held.staging);
-      return held.staging;
+      held.changes++;
+      lane.latest = held;
+      if (lane.holds.last()?.held !== held) this.#hold(lane, held);
+      this.#grown.add(lane);
+      return lane.staging;
     }
-    if (queue.length === 0) return this.#options.main;
-    const tail = queue.last()!;
-    if (tail.held || !tail.staging) {
-      const staging = new BatchBuffer(this.#options.now);
-      queue.push({ staging, topic, partition, next: -1 });
-      this.#grown.add(staging);
-      return staging;
-    }
-    this.#grown.add(tail.staging);
-    return tail.staging;
+    if (lane.holds.length === 0) return this.#options.main;
+    if (lane.holds.last()!.held) this.#hold(lane, undefined);
+    this.#grown.add(lane);
+    return lane.staging;
   }
 
   /** A data partition is read up to `next` (a record handled, or markers passed). */
   advance(topic: string, partition: number, next: number): void {
-    const queue = this.#queue(topic, partition);
-    if (queue.length === 0) this.#options.main.advance(topic, partition, next);
-    else queue.last()!.next = next;
+    const lane = this.#lane(topic, partition);
+    if (lane.holds.length === 0) this.#options.main.advance(topic, partition, next);
+    else lane.holds.last()!.next = next;
   }
 
   /** A record of the transaction topic at `offset`: BEGIN (nothing to do) or END. */
@@ -350,7 +356,7 @@ export class TransactionAssembler {
     const next = this.#ends.first()?.held;
     const expected = next?.expected;
     if (!next || !expected) return false;
-    return (next.seen.get(topic)?.size ?? 0) >= (expected.get(topic) ?? 0);
+    return (next.seen.get(topic) ?? 0) >= (expected.get(topic) ?? 0);
   }
 
   /** The transaction to apply next, and why when it is not whole; undefined: none yet. */
@@ -376,8 +382,11 @@ export class TransactionAssembler {
     const visited = new Set<Held>();
     while (!visited.has(held)) {
       visited.add(held);
-      const ahead = [...held.partitions].map((k) => this.#queues.get(k)?.first()?.held)
-        .find((head) => head && head !== held);
+      let ahead: Held | undefined;
+      for (const lane of held.lanes.keys()) {
+        const head = lane.holds.first()?.held;
+        if (head && head !== held) ahead = head;
+      }
       if (!ahead) return [held, reason];
       held = ahead;
       reason = ahead.expected
@@ -387,29 +396,38 @@ export class TransactionAssembler {
     return [held, reason];
   }
 
-  #queue(topic: string, partition: number): Fifo<Hold> {
-    const k = key(topic, partition);
-    let queue = this.#queues.get(k);
-    if (!queue) this.#queues.set(k, queue = new Fifo());
-    return queue;
+  #lane(topic: string, partition: number): Lane {
+    let lanes = this.#lanes.get(topic);
+    if (!lanes) this.#lanes.set(topic, lanes = []);
+    return lanes[partition] ??= {
+      topic,
+      partition,
+      holds: new Fifo(),
+      staging: new BatchBuffer(this.#options.now),
+      bytes: 0,
+    };
   }
 
-  /** {@linkcode holding}'s bytes, measuring only the stagings handed out since last time. */
+  /** A new hold at the end of `lane`: the one before it ends where its staging is now. */
+  #hold(lane: Lane, held: Held | undefined): void {
+    const last = lane.holds.last();
+    if (last) last.end = lane.staging.mark();
+    const hold: Hold = { held, lane, next: -1 };
+    lane.holds.push(hold);
+    held?.holds.push(hold);
+  }
+
+  /** The bytes held, measuring only the lanes written to since last time. */
   #bytesHeld(): number {
-    for (const staging of this.#grown) {
-      const bytes = staging.approximateBytes;
-      this.#heldBytes += bytes - (this.#measured.get(staging) ?? 0);
-      this.#measured.set(staging, bytes);
-    }
+    for (const lane of this.#grown) this.#measure(lane);
     this.#grown.clear();
     return this.#heldBytes;
   }
 
-  /** A staging joins the batch: its bytes are held no more. */
-  #released(staging: BatchBuffer): void {
-    this.#heldBytes -= this.#measured.get(staging) ?? 0;
-    this.#measured.delete(staging);
-    this.#grown.delete(staging);
+  #measure(lane: Lane): void {
+    const bytes = lane.staging.approximateBytes;
+    this.#heldBytes += bytes - lane.bytes;
+    lane.bytes = bytes;
   }
 
   #heldOf(id: string): Held {
@@ -417,11 +435,10 @@ export class TransactionAssembler {
     if (!held) {
       held = {
         id,
-        staging: new BatchBuffer(this.#options.now),
         seen: new Map(),
+        lanes: new Map(),
         changes: 0,
         since: this.#options.now(),
-        partitions: new Set(),
         holds: [],
         ends: [],
       };
@@ -437,7 +454,7 @@ export class TransactionAssembler {
   #complete(held: Held): boolean {
     if (!held.expected) return false;
     for (const [topic, count] of held.expected) {
-      if ((held.seen.get(topic)?.size ?? 0) < count && !this.#passed(held, topic)) return false;
+      if ((held.seen.get(topic) ?? 0) < count && !this.#passed(held, topic)) return false;
     }
     return true;
   }
@@ -453,8 +470,9 @@ export class TransactionAssembler {
     // no END yet: it commits after every END seen
     const order = (h: Held) => h.ends[0]?.seq ?? Infinity;
     let partitions = 0;
-    for (const [k, latest] of this.#latest) {
-      if (!k.startsWith(`${topic}\0`)) continue;
+    for (const lane of this.#lanes.get(topic) ?? []) {
+      const latest = lane?.latest;
+      if (!latest) continue;
       partitions++;
       if (latest === held || !this.#held.has(latest.id) || order(latest) < order(held)) {
         return false;
@@ -469,7 +487,7 @@ export class TransactionAssembler {
    */
   #stuck(held: Held): { held: Held; reason: string } | undefined {
     const missing = [...held.expected!].filter(([topic, count]) =>
-      (held.seen.get(topic)?.size ?? 0) < count
+      (held.seen.get(topic) ?? 0) < count
     ).map(([topic]) => topic);
     if (!missing.every((topic) => this.#options.caughtUp(topic))) return undefined;
     if (this.#options.now() - held.since < this.#options.timeoutMs) return undefined;
@@ -488,9 +506,8 @@ export class TransactionAssembler {
   #endless(): { held: Held; reason: string } | undefined {
     if (!this.#options.caughtUp(this.#options.transactionTopic)) return undefined;
     const now = this.#options.now();
-    for (const queue of this.#queues.values()) {
-      const held = queue.first()?.held;
-      if (held && !held.expected && now - held.since >= this.#options.timeoutMs) {
+    for (const held of this.#heads()) {
+      if (!held.expected && now - held.since >= this.#options.timeoutMs) {
         return {
           held,
           reason: `no END came within ${
@@ -505,69 +522,76 @@ export class TransactionAssembler {
   /** The held transaction first seen, among those at the head of a partition. */
   #oldest(): Held | undefined {
     let oldest: Held | undefined;
-    for (const queue of this.#queues.values()) {
-      const held = queue.first()?.held;
-      if (held && (!oldest || held.since < oldest.since)) oldest = held;
+    for (const held of this.#heads()) {
+      if (!oldest || held.since < oldest.since) oldest = held;
     }
     return oldest;
   }
 
+  /** The transactions at the head of a partition. */
+  *#heads(): Iterable<Held> {
+    for (const lanes of this.#lanes.values()) {
+      for (const lane of lanes) {
+        const held = lane?.holds.first()?.held;
+        if (held) yield held;
+      }
+    }
+  }
+
   /**
    * Moves a transaction into the batch (`reason` set: it is incomplete or applied in parts),
-   * with the holds behind it that hold changes outside a transaction, and moves each
+   * then the holds behind it that hold changes outside a transaction, and moves each
    * partition's position on as far as nothing is held before it.
    */
   #apply(held: Held, reason?: string): void {
     const { main, events } = this.#options;
-    if (this.#options.oneInstant && !reason) {
-      this.#instant = held.staging.alignSourceTimes(this.#instant);
-    }
-    this.#released(held.staging);
-    main.absorb(held.staging);
-    if (reason) events?.forced?.(held.id, held.changes, reason);
-    else events?.applied?.(held.id, held.changes);
+    const start = this.#options.oneInstant && !reason ? main.mark() : undefined;
     // its holds behind another transaction's (possible only past the edges above) stay
     // where they are, and are applied as changes outside a transaction once they lead
+    let behind: string | undefined;
     for (const hold of held.holds) {
       hold.held = undefined;
-      hold.staging ??= new BatchBuffer(this.#options.now);
+      if (hold.lane.holds.first() === hold) this.#applyHold(hold.lane.holds.shift()!);
+      else behind ??= `part of it waits behind another transaction in ${hold.lane.topic}`;
     }
-    for (const k of held.partitions) this.#drain(this.#queues.get(k)!);
+    reason ??= behind;
+    if (start && !reason) this.#instant = main.alignSourceTimes(this.#instant, start);
+    if (reason) events?.forced?.(held.id, held.changes, reason);
+    else events?.applied?.(held.id, held.changes);
+    for (const lane of held.lanes.keys()) this.#drain(lane);
     const end = held.ends.shift();
     if (end) {
       end.done = true;
       this.#endsWaiting.set(end.partition, this.#endsWaiting.get(end.partition)! - 1);
       while (this.#ends.first()?.done) this.#ends.shift();
       // the next END of its partition not applied (the first, where there is one partition)
-      let next: number | undefined;
-      for (const e of this.#ends) {
-        if (!e.done && e.partition === end.partition) {
-          next = e.offset;
-          break;
-        }
-      }
-      next ??= this.#markersRead.get(end.partition);
+      const next = this.#ends.find((e) => !e.done && e.partition === end.partition)?.offset ??
+        this.#markersRead.get(end.partition);
       if (next !== undefined) {
         main.advance(this.#options.transactionTopic, end.partition, next, true);
       }
     }
     this.#held.delete(held.id);
     this.#applied.add(held.id);
-    if (this.#applied.size > REMEMBERED) {
-      this.#applied.delete(this.#applied.values().next().value!);
+    const forgotten = this.#appliedOrder[this.#appliedNext];
+    if (forgotten !== undefined) this.#applied.delete(forgotten);
+    this.#appliedOrder[this.#appliedNext] = held.id;
+    this.#appliedNext = (this.#appliedNext + 1) % REMEMBERED;
+  }
+
+  /** Applies the holds at the head of a lane that wait for no transaction. */
+  #drain(lane: Lane): void {
+    while (lane.holds.length > 0 && !lane.holds.first()!.held) {
+      this.#applyHold(lane.holds.shift()!);
     }
   }
 
-  /** Applies the holds at the head of a queue that wait for no transaction. */
-  #drain(queue: Fifo<Hold>): void {
+  /** Moves a hold's rows (the first of its lane's staging) into the batch, and its position. */
+  #applyHold(hold: Hold): void {
     const { main } = this.#options;
-    while (queue.length > 0 && !queue.first()!.held) {
-      const hold = queue.shift()!;
-      if (hold.staging) {
-        this.#released(hold.staging);
-        main.absorb(hold.staging);
-      }
-      if (hold.next >= 0) main.advance(hold.topic, hold.partition, hold.next);
-    }
+    const { lane } = hold;
+    main.absorb(lane.staging, hold.end);
+    if (hold.next >= 0) main.advance(lane.topic, lane.partition, hold.next);
+    this.#measure(lane);
   }
 }

@@ -12,6 +12,7 @@ import {
   type LoadDataFormat,
   loadDataFormat,
   LoadDataText,
+  type TextMark,
 } from "../mysql/load_data.ts";
 import { type Positions, setPosition } from "../kafka/mod.ts";
 import type { SqlValue } from "../mysql/values.ts";
@@ -71,10 +72,28 @@ export interface SinkBatch {
   positions: Positions;
 }
 
+/**
+ * Where a {@linkcode BatchBuffer} ended when marked (see {@linkcode BatchBuffer.absorb}): each
+ * table's rows and the dead letters ever added.
+ */
+export interface BufferMark {
+  readonly tables: readonly { target: RowTarget; rows: number; text?: TextMark }[];
+  readonly deadLetters: number;
+}
+
+/** A table's rows in a buffer, and how many were moved to another (see `absorb`). */
+interface TableSlot {
+  rows: TableRows;
+  /** Rows held as values moved out (they stay at the array's start until it is compacted). */
+  moved: number;
+  skipped: number;
+}
+
 /** Accumulates one batch; `drain()` hands it over and starts the next. */
 export class BatchBuffer {
-  #tables = new Map<RowTarget, TableRows>();
+  #tables = new Map<RowTarget, TableSlot>();
   #deadLetters: DeadLetter[] = [];
+  #deadLettersMoved = 0;
   #positions: Positions = new Map();
   #records = 0;
   #startedAt: number | undefined;
@@ -106,7 +125,7 @@ export class BatchBuffer {
    * the caller keeps one object per table and column list.
    */
   addRow(target: RowTarget, row: SqlValue[]): void {
-    const rows = this.#rowsOf(target);
+    const { rows } = this.#slotOf(target);
     if (rows.text) rows.text.add(row, opOf(row, target.layout));
     else rows.rows.push(row);
     this.#records++;
@@ -119,7 +138,7 @@ export class BatchBuffer {
    * leaves nothing behind.
    */
   textOf(target: RowTarget): LoadDataText {
-    const rows = this.#rowsOf(target);
+    const { rows } = this.#slotOf(target);
     if (!rows.text) throw new Error(`rows of ${target.table} are not bulk-loaded`);
     return rows.text;
   }
@@ -130,54 +149,98 @@ export class BatchBuffer {
     this.#touch();
   }
 
-  #rowsOf(target: RowTarget): TableRows {
-    let rows = this.#tables.get(target);
-    if (!rows) {
-      rows = {
+  #slotOf(target: RowTarget): TableSlot {
+    let slot = this.#tables.get(target);
+    if (!slot) {
+      const rows: TableRows = {
         ...target,
         rows: [],
         ...(target.loadData ? { text: new LoadDataText(target.loadData) } : {}),
       };
-      this.#tables.set(target, rows);
+      slot = { rows, moved: 0, skipped: 0 };
+      this.#tables.set(target, slot);
     }
-    return rows;
+    return slot;
+  }
+
+  /** Where this buffer ends now: {@linkcode absorb} can move what comes before it elsewhere. */
+  mark(): BufferMark {
+    const tables: { target: RowTarget; rows: number; text?: TextMark }[] = [];
+    for (const [target, slot] of this.#tables) {
+      const text = slot.rows.text?.mark();
+      tables.push({ target, rows: slot.moved + slot.rows.rows.length - slot.skipped, text });
+    }
+    return { tables, deadLetters: this.#deadLettersMoved + this.#deadLetters.length };
   }
 
   /**
-   * Moves everything `other` holds into this batch, after what it holds already: rows, lines
-   * and dead letters (not positions: the caller says how far they go). `other` is empty after.
+   * Moves what `other` holds before `upTo` (a {@linkcode mark} of it; everything when not given)
+   * into this batch, after what it holds already: rows, lines and dead letters (not positions:
+   * the caller says how far they go). They leave `other`, which goes on holding the rest.
    */
-  absorb(other: BatchBuffer): void {
+  absorb(other: BatchBuffer, upTo?: BufferMark): void {
+    let records = 0;
     for (const [target, theirs] of other.#tables) {
-      if (rowCount(theirs) === 0) continue;
-      const rows = this.#rowsOf(target);
-      if (rows.text && theirs.text) rows.text.append(theirs.text);
-      else for (const row of theirs.rows) rows.rows.push(row);
+      const at = upTo ? upTo.tables.find((t) => t.target === target) : undefined;
+      if (upTo && !at) continue; // its rows all came after the mark
+      const text = theirs.rows.text;
+      if (text) {
+        if (text.rows === 0) continue;
+        const into = this.#slotOf(target).rows.text!;
+        const before = into.rows;
+        into.append(text, at?.text);
+        records += into.rows - before;
+        continue;
+      }
+      const from = theirs.rows.rows;
+      const n = (at?.rows ?? theirs.moved + from.length - theirs.skipped) - theirs.moved;
+      if (n === 0) continue;
+      const into = this.#slotOf(target).rows.rows;
+      for (let i = theirs.skipped; i < theirs.skipped + n; i++) into.push(from[i]);
+      theirs.moved += n;
+      theirs.skipped += n;
+      // compacted once most of the array is moved: constant time per row
+      if (theirs.skipped === from.length || theirs.skipped * 2 >= from.length) {
+        from.splice(0, theirs.skipped);
+        theirs.skipped = 0;
+      }
+      records += n;
     }
-    for (const letter of other.#deadLetters) this.#deadLetters.push(letter);
-    if (other.#records > 0) {
-      this.#records += other.#records;
+    const letters = (upTo?.deadLetters ?? other.#deadLettersMoved + other.#deadLetters.length) -
+      other.#deadLettersMoved;
+    if (letters > 0) {
+      for (const letter of other.#deadLetters.splice(0, letters)) this.#deadLetters.push(letter);
+      other.#deadLettersMoved += letters;
+      records += letters;
+    }
+    other.#records -= records;
+    if (records > 0) {
+      this.#records += records;
       this.#touch();
     }
-    other.drain();
   }
 
   /**
-   * Gives every row held as values one source time: the latest among them, and not before
-   * `atLeast` (a `DATETIME(3)` text, as the rows hold it). Returns that time, or `atLeast` when no
-   * row holds one. Rows held as LOAD DATA text keep theirs.
+   * Gives every row held as values (after `since`, a {@linkcode mark} of this buffer, when
+   * given) one source time: the latest among them, and not before `atLeast` (a `DATETIME(3)`
+   * text, as the rows hold it). Returns that time, or `atLeast` when no row holds one. Rows
+   * held as LOAD DATA text keep theirs.
    */
-  alignSourceTimes(atLeast?: string): string | undefined {
+  alignSourceTimes(atLeast?: string, since?: BufferMark): string | undefined {
+    const rowsOf = (target: RowTarget, slot: TableSlot) => {
+      const first = since?.tables.find((t) => t.target === target)?.rows ?? 0;
+      return slot.rows.rows.slice(slot.skipped + first - slot.moved);
+    };
     let latest = atLeast;
-    for (const t of this.#tables.values()) {
-      for (const row of t.rows) {
-        const at = row[t.layout.sourceTs];
+    for (const [target, slot] of this.#tables) {
+      for (const row of rowsOf(target, slot)) {
+        const at = row[target.layout.sourceTs];
         if (typeof at === "string" && (latest === undefined || at > latest)) latest = at;
       }
     }
     if (latest === undefined) return undefined;
-    for (const t of this.#tables.values()) {
-      for (const row of t.rows) row[t.layout.sourceTs] = latest;
+    for (const [target, slot] of this.#tables) {
+      for (const row of rowsOf(target, slot)) row[target.layout.sourceTs] = latest;
     }
     return latest;
   }
@@ -185,8 +248,10 @@ export class BatchBuffer {
   /** Bytes held, roughly: the LOAD DATA text's, and an estimate for rows held as values. */
   get approximateBytes(): number {
     let bytes = 0;
-    for (const t of this.#tables.values()) {
-      bytes += t.text ? t.text.byteLength : t.rows.length * t.columnNames.length * 24;
+    for (const { rows, skipped } of this.#tables.values()) {
+      bytes += rows.text
+        ? rows.text.byteLength
+        : (rows.rows.length - skipped) * rows.columnNames.length * 24;
     }
     return bytes;
   }
@@ -209,14 +274,16 @@ export class BatchBuffer {
 
   /** Hands over the batch and empties the buffer. */
   drain(): SinkBatch {
-    const batch = {
+    const tables: TableRows[] = [];
+    for (const { rows, skipped } of this.#tables.values()) {
+      if (skipped > 0) rows.rows = rows.rows.slice(skipped);
       // a table whose only line was dropped (bad input) has nothing to write
-      tables: [...this.#tables.values()].filter((t) => rowCount(t) > 0),
-      deadLetters: this.#deadLetters,
-      positions: this.#positions,
-    };
+      if (rowCount(rows) > 0) tables.push(rows);
+    }
+    const batch = { tables, deadLetters: this.#deadLetters, positions: this.#positions };
     this.#tables = new Map();
     this.#deadLetters = [];
+    this.#deadLettersMoved = 0;
     this.#positions = new Map();
     this.#records = 0;
     this.#startedAt = undefined;

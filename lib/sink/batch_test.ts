@@ -74,10 +74,9 @@ Deno.test("BatchBuffer.absorb: another buffer's rows, lines and dead letters go 
     reason: "undecodable-avro",
     error: "x",
   });
-  held.advance("a", 0, 4);
   assert.ok(held.approximateBytes > 0);
   main.absorb(held);
-  assert.equal(held.pending, false, "the other buffer is emptied");
+  assert.deepEqual([held.size, held.approximateBytes], [0, 0], "the other buffer is emptied");
   assert.equal(main.size, 4);
   const batch = main.drain();
   const lines = Buffer.concat(batch.tables[0].text!.chunks()).toString().split("\n");
@@ -85,6 +84,61 @@ Deno.test("BatchBuffer.absorb: another buffer's rows, lines and dead letters go 
   assert.deepEqual(batch.tables[1].rows, [row("third", 2)]);
   assert.equal(batch.deadLetters.length, 1);
   assert.equal(batch.positions.size, 0, "positions are the caller's to set");
+});
+
+Deno.test("BatchBuffer.absorb: up to a mark, in steps, the rest staying behind in order", () => {
+  // --transactions keeps each partition's held rows in one buffer and moves a transaction's
+  // rows out when it is applied: a mark taken between two transactions splits them
+  const loaded = targetOf("a_cdc", "a", ["x"], [], "replace");
+  const plain = targetOf("b_cdc", "b", ["x"]);
+  const row = (x: string, op: string) => [x, op, null, null, null, 0, 0];
+  const held = new BatchBuffer();
+  const main = new BatchBuffer();
+  const marks = [];
+  let n = 0;
+  for (let tx = 0; tx < 3_000; tx++) {
+    held.addRow(loaded, row(`a${n++}`, tx % 2 ? "d" : "c"));
+    held.addRow(plain, row(`b${n++}`, "c"));
+    if (tx === 1) {
+      held.addDeadLetter({
+        topic: "a",
+        partition: 0,
+        offset: tx,
+        key: null,
+        value: null,
+        reason: "undecodable-avro",
+        error: "x",
+      });
+    }
+    marks.push(held.mark());
+  }
+  held.addRow(loaded, row("after", "c"));
+  const texts: string[] = [];
+  const values: unknown[] = [];
+  const letters: number[] = [];
+  for (const [i, mark] of marks.entries()) {
+    main.absorb(held, mark);
+    assert.equal(main.size, i === 1 ? 3 : 2, `transaction ${i}`);
+    const batch = main.drain();
+    const text = batch.tables.find((t) => t.text)!.text!;
+    assert.deepEqual([text.rows, text.tagged("d")], [1, i % 2], `transaction ${i}'s tags`);
+    texts.push(Buffer.concat(text.chunks()).toString());
+    values.push(...batch.tables.find((t) => !t.text)!.rows.map((r) => r[0]));
+    letters.push(batch.deadLetters.length);
+  }
+  assert.deepEqual(texts.slice(0, 2), [
+    "a0\tc\t\\N\t\\N\t\\N\t0\t0\n",
+    "a2\td\t\\N\t\\N\t\\N\t0\t0\n",
+  ]);
+  assert.equal(texts.join("").split("\n").length, 3_001);
+  assert.deepEqual(values, Array.from({ length: 3_000 }, (_, i) => `b${2 * i + 1}`));
+  assert.deepEqual(letters.filter((l) => l > 0), [1]);
+  assert.equal(held.size, 1, "what came after the last mark stays");
+  main.absorb(held);
+  assert.equal(
+    Buffer.concat(main.drain().tables[0].text!.chunks()).toString().split("\t")[0],
+    "after",
+  );
 });
 
 Deno.test("BatchBuffer: a quiet position rides with the next batch, and is none on its own", () => {
