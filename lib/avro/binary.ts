@@ -14,6 +14,8 @@ import { Buffer } from "node:buffer";
 import { readZigZagLong } from "./decoder.ts";
 import type { AvroSchema, NamedTypes } from "./schema.ts";
 import { avroTypeName, resolve } from "./schema.ts";
+import { BadInputError } from "../util/errors.ts";
+import { InvalidUtf8Error } from "../util/utf8.ts";
 
 const FLOAT_BYTES = new Uint8Array(8);
 const FLOAT_VIEW = new DataView(FLOAT_BYTES.buffer);
@@ -98,6 +100,18 @@ export class UnsupportedSchemaError extends Error {
     super(`not read in place: ${JSON.stringify(schema).slice(0, 200)}`);
     this.name = "UnsupportedSchemaError";
   }
+}
+
+/**
+ * `error`, when the bytes (`length` after the frame, of schema `id`) are not Avro of their
+ * schema, as the bad input lib/avro/decoder.ts reports; any other error as it is.
+ */
+export function undecodableAvro(error: unknown, id: number, length: number): unknown {
+  if (!(error instanceof AvroReadError || error instanceof InvalidUtf8Error)) return error;
+  return new BadInputError(
+    "undecodable-avro",
+    `cannot decode ${length} bytes of Avro with schema id ${id}: ${error.message}`,
+  );
 }
 
 /** Reads one value at the cursor. */
@@ -250,9 +264,28 @@ export function compileReader(
       const size = resolved.size ?? 0;
       return (c) => c.bytes.subarray(c.take(size), c.pos);
     }
+    case "array": {
+      // not in row images: the data collections of a transaction marker
+      const read = compileReader(resolved.items!, names, inner);
+      return (c) => {
+        const items: unknown[] = [];
+        for (;;) {
+          const count = blockCount(c);
+          if (count === 0) return items;
+          if (count < 0) c.readLength(); // the block's size: its items are read all the same
+          // room made for the block at once: pushes would make room for 17 items at least
+          const from = items.length;
+          items.length = from + Math.abs(count);
+          for (let i = from; i < items.length; i++) {
+            items[i] = read(c);
+            if (c.pos > c.bytes.length) throw new AvroReadError("truncated buffer");
+          }
+        }
+      };
+    }
     default: {
       const read = PRIMITIVE_READERS[type];
-      if (!read) throw new UnsupportedSchemaError(resolved); // arrays and maps: not in row images
+      if (!read) throw new UnsupportedSchemaError(resolved); // maps: not in row images
       return read;
     }
   }
@@ -303,15 +336,8 @@ export function compileSkipper(schema: AvroSchema, names: NamedTypes): ValueSkip
 /** Skips an array's or map's blocks: a count (negative: followed by the block's size), items. */
 function skipBlocks(cursor: AvroCursor, item: ValueSkipper): void {
   for (;;) {
-    const count = cursor.readLong();
-    if (typeof count !== "number") throw new AvroReadError(`invalid block count ${count}`);
+    const count = blockCount(cursor);
     if (count === 0) return;
-    // every item takes a byte at least (arrays of nulls do not occur in Debezium's events)
-    if (Math.abs(count) > cursor.bytes.length - cursor.pos) {
-      throw new AvroReadError(
-        `a block of ${count} items in ${cursor.bytes.length - cursor.pos} bytes`,
-      );
-    }
     if (count < 0) {
       cursor.take(cursor.readLength());
       continue;
@@ -321,4 +347,17 @@ function skipBlocks(cursor: AvroCursor, item: ValueSkipper): void {
       if (cursor.pos > cursor.bytes.length) throw new AvroReadError("truncated buffer");
     }
   }
+}
+
+/** A block's count of items, checked against the bytes left. */
+function blockCount(cursor: AvroCursor): number {
+  const count = cursor.readLong();
+  if (typeof count !== "number") throw new AvroReadError(`invalid block count ${count}`);
+  // every item takes a byte at least (arrays of nulls do not occur in Debezium's events)
+  if (Math.abs(count) > cursor.bytes.length - cursor.pos) {
+    throw new AvroReadError(
+      `a block of ${count} items in ${cursor.bytes.length - cursor.pos} bytes`,
+    );
+  }
+  return count;
 }

@@ -101,6 +101,22 @@ Deno.test("compileSkipper: moves past exactly one value, blocks and unions inclu
   );
 });
 
+Deno.test("compileReader: arrays, in blocks of either kind (a negative count has a size)", () => {
+  const schema: AvroSchema = { type: "array", items: ["null", "long"] };
+  const read = compileReader(schema, namedTypes(schema));
+  const cursor = new AvroCursor();
+  const value = [1, null, -3, 2 ** 40];
+  cursor.reset(compileAvro(schema).toBuffer(value), 0);
+  assert.deepEqual(read(cursor), value);
+  cursor.checkEnd();
+  // two items in a block of -2 with its size (4 bytes), then one item, then the end
+  cursor.reset(Buffer.of(3, 8, 2, 2, 2, 4, 2, 2, 6, 0), 0);
+  assert.deepEqual(read(cursor), [1, 2, 3]);
+  cursor.checkEnd();
+  cursor.reset(Buffer.of(8, 2, 2), 0); // 4 items announced, 1 there
+  assert.throws(() => read(cursor), AvroReadError);
+});
+
 Deno.test("AvroCursor: truncation, trailing bytes and bad unions are read errors", () => {
   const bytes = compileAvro(RECORD).toBuffer(VALUE);
   const read = compileReader(RECORD, namedTypes(RECORD));

@@ -12,11 +12,11 @@
  */
 import {
   AvroCursor,
-  AvroReadError,
   compileReader,
   compileSkipper,
   optionalBranch,
   readUnionIndex,
+  undecodableAvro,
   UnsupportedSchemaError,
   type ValueReader,
   type ValueSkipper,
@@ -26,7 +26,6 @@ import type { AvroSchema, NamedTypes } from "../avro/schema.ts";
 import { METADATA_COLUMNS } from "./cdc_row.ts";
 import { type Envelope, imageSide, type KafkaPosition, READ_SOURCE_FIELDS } from "./envelope.ts";
 import type { CompiledSchema } from "../avro/decoder.ts";
-import { BadInputError } from "../util/errors.ts";
 import { type ColumnKind, kindOf, type LoadDataText } from "../mysql/load_data.ts";
 import { InvalidUtf8Error } from "../util/utf8.ts";
 import type { ColumnMapping } from "./type_mapping.ts";
@@ -34,8 +33,8 @@ import type { ColumnMapping } from "./type_mapping.ts";
 /**
  * Appends the `_cdc` row of the event in `bytes` (Confluent-framed) to the text `textFor`
  * gives for the event (read first: where a row goes may depend on its source transaction),
- * and returns the envelope without its row images. Throws {@linkcode BadInputError} for bad
- * input, having appended nothing.
+ * and returns the envelope without its row images. Throws `BadInputError` (lib/util/errors.ts)
+ * for bad input, having appended nothing.
  */
 export type LoadLineWriter = (
   bytes: Uint8Array,
@@ -109,7 +108,7 @@ function compile(schema: CompiledSchema, mappings: readonly ColumnMapping[]): Lo
       for (const read of readers) read(cursor, fields);
       cursor.checkEnd();
     } catch (error) {
-      throw undecodable(error, schema.id, bytes.length - 5);
+      throw undecodableAvro(error, schema.id, bytes.length - 5);
     }
     const envelope: Envelope = {
       op: String(fields.op),
@@ -133,22 +132,13 @@ function compile(schema: CompiledSchema, mappings: readonly ColumnMapping[]): Lo
     } catch (error) {
       text.dropLine();
       throw error instanceof InvalidUtf8Error
-        ? undecodable(error, schema.id, bytes.length - 5)
+        ? undecodableAvro(error, schema.id, bytes.length - 5)
         : error;
     }
     // tagged with the op: a keyed mode writes lines without deletes or truncates as they are
     text.endLine(envelope.op);
     return envelope;
   };
-}
-
-/** Bytes that are not Avro of their schema, as lib/avro/decoder.ts words it. */
-function undecodable(error: unknown, id: number, length: number): unknown {
-  if (!(error instanceof AvroReadError || error instanceof InvalidUtf8Error)) return error;
-  return new BadInputError(
-    "undecodable-avro",
-    `cannot decode ${length} bytes of Avro with schema id ${id}: ${error.message}`,
-  );
 }
 
 /** How one top-level field of the envelope is read: images located, `cdc`'s fields read. */

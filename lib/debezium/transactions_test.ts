@@ -1,6 +1,44 @@
 import assert from "node:assert/strict";
 import { BadInputError } from "../util/errors.ts";
-import { dataCollectionOf, transactionMarker, transactionTopic } from "./transactions.ts";
+import { Buffer } from "node:buffer";
+import type { AvroSchema } from "../avro/schema.ts";
+import { compileAvro } from "../avro/decoder.ts";
+import { compiled } from "./testing.ts";
+import {
+  compileMarkerReader,
+  dataCollectionOf,
+  transactionMarker,
+  transactionTopic,
+} from "./transactions.ts";
+
+/** The transaction topic's value schema, as the stack's Debezium 3.5 registers it. */
+const MARKER_SCHEMA: AvroSchema = {
+  type: "record",
+  name: "TransactionMetadataValue",
+  namespace: "io.debezium.connector.common",
+  fields: [
+    { name: "status", type: "string" },
+    { name: "id", type: "string" },
+    { name: "event_count", type: ["null", "long"], default: null },
+    {
+      name: "data_collections",
+      type: ["null", {
+        type: "array",
+        items: ["null", {
+          type: "record",
+          name: "collection",
+          namespace: "event",
+          fields: [
+            { name: "data_collection", type: "string" },
+            { name: "event_count", type: "long" },
+          ],
+        }],
+      }],
+      default: null,
+    },
+    { name: "ts_ms", type: "long" },
+  ],
+};
 
 Deno.test("transactionMarker: BEGIN, and END with its events per data collection", () => {
   // as the stack's Debezium 3.5 writes them (decoded by cdc tail)
@@ -39,6 +77,32 @@ Deno.test("transactionMarker: BEGIN, and END with its events per data collection
         e instanceof BadInputError && /not a Debezium transaction marker/.test(e.message),
     );
   }
+});
+
+Deno.test("compileMarkerReader: markers read from their bytes as the decoder's values give them", () => {
+  const schema = compiled(MARKER_SCHEMA, 7);
+  const read = compileMarkerReader(schema)!;
+  const framed = (value: unknown) =>
+    Buffer.concat([Buffer.of(0, 0, 0, 0, 7), compileAvro(MARKER_SCHEMA).toBuffer(value)]);
+  const begin = { status: "BEGIN", id: "0-1-4671", event_count: null, data_collections: null };
+  assert.deepEqual(read(framed({ ...begin, ts_ms: 1 })), { status: "BEGIN", id: "0-1-4671" });
+  const end = {
+    status: "END",
+    id: "0-1-4671",
+    event_count: 3,
+    data_collections: [
+      { data_collection: "txprobe.a", event_count: 2 },
+      { data_collection: "txprobe.b", event_count: 1 },
+    ],
+    ts_ms: 2,
+  };
+  assert.deepEqual(read(framed(end)), transactionMarker(end));
+  assert.throws(
+    () => read(framed(end).subarray(0, 20)),
+    (e: unknown) => e instanceof BadInputError && /schema id 7: truncated/.test(e.message),
+  );
+  // not a marker's schema (no status): the decoder's way, which tells what the value is
+  assert.equal(compileMarkerReader(compiled({ type: "record", name: "R", fields: [] })), undefined);
 });
 
 Deno.test("transactionTopic and dataCollectionOf: the names Debezium uses", () => {

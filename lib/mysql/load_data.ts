@@ -168,11 +168,9 @@ function escapeByte(b: number): number {
   return 0;
 }
 
-/** Where a {@linkcode LoadDataText} ended when marked: rows, bytes and tags ever added. */
-export interface TextMark {
-  readonly bytes: number;
-  readonly rows: number;
-  readonly tags: readonly number[];
+/** How many numbers the mark of a text at `mark[at]` takes (see `LoadDataText.markInto`). */
+export function textMarkLength(mark: readonly number[], at: number): number {
+  return 3 + mark[at + 2];
 }
 
 /**
@@ -183,6 +181,9 @@ export interface TextMark {
 export class LoadDataText {
   readonly format: LoadDataFormat;
   readonly #chunks: Buffer[] = [];
+  /** Where the first chunk's lines start: those before were moved to another text. */
+  #chunkStart = 0;
+  /** Bytes of the chunks' lines (from `#chunkStart` in the first). */
   #chunkBytes = 0;
   #buffer = new Uint8Array(FIRST_BUFFER_BYTES);
   /** Where the buffer's lines start: those before it were moved to another text. */
@@ -327,42 +328,55 @@ export class LoadDataText {
   }
 
   /**
-   * Where this text ends now, for {@linkcode append}: lines added later are not before it, and
-   * it stays where it is while lines before it are moved out.
+   * Writes where this text ends now into `mark` from `at`, for {@linkcode append}: lines added
+   * later are not before it, and it stays where it is while lines before it are moved out. It
+   * takes {@linkcode markLength} numbers (the bytes, rows and each tag's lines ever added): a
+   * held source transaction's end is marked in every partition it has changes in, and one
+   * array for all of a buffer's tables cost less than objects (lib/sink/batch.ts). Returns the
+   * index after it.
    */
-  mark(): TextMark {
-    return {
-      bytes: this.#bytesMoved + this.byteLength,
-      rows: this.#rowsAdded,
-      tags: this.#tagsAdded.slice(),
-    };
+  markInto(mark: number[], at: number): number {
+    mark[at++] = this.#bytesMoved + this.byteLength;
+    mark[at++] = this.#rowsAdded;
+    mark[at++] = this.#tagsAdded.length;
+    for (const n of this.#tagsAdded) mark[at++] = n;
+    return at;
+  }
+
+  /** How many numbers {@linkcode markInto} writes now. */
+  get markLength(): number {
+    return 3 + this.#tagsAdded.length;
   }
 
   /**
-   * Moves the complete lines of `other` (of the same format) before `upTo` (every one when not
-   * given), as they are, with their tags, after this text's: they leave `other`. Its chunks of a
-   * good size join this text's as they are; smaller pieces (a held source transaction's few
-   * lines) are copied into this text's buffer, so that a batch of many such texts is still a
-   * few large chunks. `other`'s buffer, once emptied, is written again from its start.
+   * Moves the complete lines of `other` (of the same format) before the mark at `upTo[at]`
+   * (see {@linkcode markInto}; every line when not given), as they are, with their tags, after
+   * this text's: they leave `other`. Its chunks of a good size join this text's as they are;
+   * smaller pieces (a held source transaction's few lines) are copied into this text's buffer,
+   * so that a batch of many such texts is still a few large chunks. `other`'s buffer, once
+   * emptied, is written again from its start.
    */
-  append(other: LoadDataText, upTo?: TextMark): void {
+  append(other: LoadDataText, upTo?: readonly number[], at = 0): void {
     if (this.#pos > this.#lineStart) throw new Error("a line is being written");
-    let bytes = upTo ? upTo.bytes - other.#bytesMoved : other.byteLength;
+    let bytes = upTo ? upTo[at] - other.#bytesMoved : other.byteLength;
     other.#bytesMoved += bytes;
     while (bytes > 0) {
       const chunk = other.#chunks[0];
       if (!chunk) break;
-      if (chunk.length > bytes) {
-        this.#copyLines(chunk.subarray(0, bytes));
-        other.#chunks[0] = chunk.subarray(bytes);
+      const from = other.#chunkStart;
+      const left = chunk.length - from;
+      if (left > bytes) {
+        this.#copyLines(chunk, from, from + bytes);
+        other.#chunkStart += bytes;
         other.#chunkBytes -= bytes;
         bytes = 0;
         break;
       }
       other.#chunks.shift();
-      other.#chunkBytes -= chunk.length;
-      bytes -= chunk.length;
-      if (chunk.length < CHUNK_BYTES / 2) this.#copyLines(chunk);
+      other.#chunkStart = 0;
+      other.#chunkBytes -= left;
+      bytes -= left;
+      if (from > 0 || chunk.length < CHUNK_BYTES / 2) this.#copyLines(chunk, from, chunk.length);
       else {
         this.#handOver();
         this.#chunks.push(chunk);
@@ -371,16 +385,16 @@ export class LoadDataText {
     }
     if (bytes > 0) {
       // copied, since `other` goes on writing into its buffer
-      this.#copyLines(other.#buffer.subarray(other.#start, other.#start + bytes));
+      this.#copyLines(other.#buffer, other.#start, other.#start + bytes);
       other.#start += bytes;
       if (other.#start === other.#pos) other.#start = other.#pos = other.#lineStart = 0;
     }
-    const rows = (upTo?.rows ?? other.#rowsAdded) - other.#rowsMoved;
+    const rows = (upTo ? upTo[at + 1] : other.#rowsAdded) - other.#rowsMoved;
     other.#rowsMoved += rows;
     this.#rowsAdded += rows;
-    for (let i = 0; i < other.#tagNames.length; i++) {
-      const n = (upTo ? upTo.tags[i] ?? other.#tagsMoved[i] : other.#tagsAdded[i]) -
-        other.#tagsMoved[i];
+    const tagsMarked = upTo ? upTo[at + 2] : other.#tagNames.length;
+    for (let i = 0; i < tagsMarked; i++) {
+      const n = (upTo ? upTo[at + 3 + i] : other.#tagsAdded[i]) - other.#tagsMoved[i];
       other.#tagsMoved[i] += n;
       this.#tagsAdded[this.#tagIndex(other.#tagNames[i])] += n;
     }
@@ -394,6 +408,10 @@ export class LoadDataText {
   /** The text as bytes, in order, in chunks of about 64 KiB. */
   chunks(): readonly Buffer[] {
     this.#handOver();
+    if (this.#chunkStart > 0) {
+      this.#chunks[0] = this.#chunks[0].subarray(this.#chunkStart);
+      this.#chunkStart = 0;
+    }
     return this.#chunks;
   }
 
@@ -407,12 +425,16 @@ export class LoadDataText {
     return i;
   }
 
-  /** Appends complete lines' bytes into the buffer (no line being written). */
-  #copyLines(lines: Uint8Array): void {
-    if (lines.length === 0) return;
-    this.#reserve(lines.length);
-    this.#buffer.set(lines, this.#pos);
-    this.#pos += lines.length;
+  /** Appends complete lines' bytes, `from[start]` up to `end`, into the buffer. */
+  #copyLines(from: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (n === 0) return;
+    this.#reserve(n);
+    // a held transaction's few lines are copied by hand: a view of them to copy from with
+    // `set` was an object for each
+    if (n < 256) { for (let i = 0; i < n; i++) this.#buffer[this.#pos + i] = from[start + i]; }
+    else this.#buffer.set(from.subarray(start, end), this.#pos);
+    this.#pos += n;
     this.#lineStart = this.#pos;
     if (this.#pos >= CHUNK_BYTES) this.#handOver();
   }

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { DecodedValue } from "../avro/decoder.ts";
+import type { CompiledSchema, DecodedValue } from "../avro/decoder.ts";
 import { Buffer } from "node:buffer";
 import { type Envelope, isLastSnapshotRead, type KafkaPosition } from "../debezium/envelope.ts";
 import type { ParkedPartition, Positions, SourceBatch, SourceRecord } from "../kafka/mod.ts";
@@ -22,7 +22,11 @@ import { PlanCache, type PlannedTarget } from "./plans.ts";
 import { type PartitionLag, Progress } from "./progress.ts";
 import { WriteScheduler } from "./scheduler.ts";
 import { TransactionAssembler } from "./transactions.ts";
-import { transactionMarker } from "../debezium/transactions.ts";
+import {
+  compileMarkerReader,
+  type TransactionMarker,
+  transactionMarker,
+} from "../debezium/transactions.ts";
 import type { PipelineOptions, PipelineStages, StreamStats } from "./stages.ts";
 
 const log = logger("stream");
@@ -90,6 +94,11 @@ export class Pipeline {
   readonly #writes: WriteScheduler;
   /** Set with `--transactions`: holds each source transaction until it is whole. */
   readonly #assembler?: TransactionAssembler;
+  /** The transaction topic's marker readers, by the schema that wrote the markers. */
+  readonly #markerReaders = new Map<
+    CompiledSchema,
+    ((bytes: Uint8Array) => TransactionMarker) | null
+  >();
   /** Snapshot reads seen per topic, for the line that says a table's snapshot is through. */
   readonly #snapshotRows = new Map<string, number>();
   /** Partitions whose records wait for a plan, by {@linkcode partitionKey}. */
@@ -372,10 +381,8 @@ export class Pipeline {
         continue;
       }
       try {
-        // without a wait once its schema is known: a backlog has two markers per transaction
-        const { value } = this.#stages.decoder.decodeKnown(record.value) ??
-          await this.#stages.decoder.decode(record.value);
-        assembler.marker(partition, record.offset, transactionMarker(value));
+        const read = this.#readMarker(record.value);
+        assembler.marker(partition, record.offset, read instanceof Promise ? await read : read);
       } catch (error) {
         this.#failed(topic, partition, record, error);
         assembler.markersRead(partition, record.offset + 1);
@@ -388,6 +395,21 @@ export class Pipeline {
     if (!this.#writes.writing && this.#buffer.ageMs() >= this.#options.flushMs) {
       await this.#flush();
     }
+  }
+
+  /**
+   * A transaction marker's record value read: without a wait once its schema is known (a
+   * backlog has two markers per source transaction), from its bytes where the schema allows.
+   */
+  #readMarker(bytes: Uint8Array): TransactionMarker | Promise<TransactionMarker> {
+    const { decoder } = this.#stages;
+    const schema = decoder.knownSchemaOf(bytes);
+    if (!schema) return decoder.decode(bytes).then(({ value }) => transactionMarker(value));
+    let read = this.#markerReaders.get(schema);
+    if (read === undefined) {
+      this.#markerReaders.set(schema, read = compileMarkerReader(schema) ?? null);
+    }
+    return read ? read(bytes) : transactionMarker(decoder.decodeKnown(bytes)!.value);
   }
 
   /**

@@ -69,6 +69,8 @@ export interface AssemblerOptions {
  */
 interface Lane {
   topic: string;
+  /** Its topic's index in the arrays of {@linkcode Held}. */
+  topicIndex: number;
   partition: number;
   holds: Fifo<Hold>;
   staging: BatchBuffer;
@@ -78,23 +80,26 @@ interface Lane {
   latest?: Held;
 }
 
-/** A source transaction being held. */
+/**
+ * A source transaction being held. A backlog holds thousands at once, each kept past several
+ * young-generation collections: no maps and no arrays grown by pushes (which take room for 17
+ * items), only arrays made at their length and holds linked to each other.
+ */
 interface Held {
   id: string;
-  /** Its distinct changes so far, per topic (a re-sent change counts once: see `lanes`). */
-  seen: Map<string, number>;
-  /**
-   * Where its records wait, each with the highest `data_collection_order` seen there: a
-   * partition has a transaction's changes in that order, so a lower or equal one is re-sent.
-   */
-  lanes: Map<Lane, number>;
+  /** Its distinct changes so far, by topic index (a re-sent change counts once: see `Hold`). */
+  seen: number[];
   changes: number;
-  /** Set once its END arrived: its changes per streamed topic. */
-  expected?: Map<string, number>;
+  /** Set once its END arrived: its changes by topic index (of the topics streamed here). */
+  expected?: number[];
   /** When it was first seen, or its END arrived, for the timeout. */
   since: number;
-  /** Its holds in those lanes' queues (so applying it does not walk whole queues). */
-  holds: Hold[];
+  /**
+   * Its holds in their lanes' queues, in the order made, linked by `nextOfHeld` (so applying
+   * it does not walk whole queues); their lanes are where its records wait.
+   */
+  firstHold?: Hold;
+  lastHold?: Hold;
   /** Its ENDs not applied yet, in commit order (one, unless the END was sent again). */
   ends: End[];
 }
@@ -108,6 +113,13 @@ interface Hold {
   next: number;
   /** Where its rows end in its lane's staging; unset while it is the lane's last hold. */
   end?: BufferMark;
+  /**
+   * The highest `data_collection_order` of its transaction seen in its lane so far: a partition
+   * has a transaction's changes in that order, so a lower or equal one is one sent again.
+   */
+  highest?: number;
+  /** Its transaction's next hold. */
+  nextOfHeld?: Hold;
 }
 
 /** An END seen, where it is in the transaction topic. */
@@ -192,6 +204,9 @@ export class TransactionAssembler {
   readonly #held = new Map<string, Held>();
   /** Each topic's lanes, by partition. */
   readonly #lanes = new Map<string, Lane[]>();
+  /** The topics seen, in the order of their index (see {@linkcode Held}). */
+  readonly #topics: string[] = [];
+  readonly #topicIndex = new Map<string, number>();
   /**
    * ENDs seen and not applied yet, in commit order (an END applied out of order stays, `done`,
    * until it leads); the first is never `done`.
@@ -250,15 +265,15 @@ export class TransactionAssembler {
     const transaction = envelope?.transaction;
     if (transaction && !this.#applied.has(transaction.id)) {
       const held = this.#heldOf(transaction.id);
+      if (lane.holds.last()?.held !== held) this.#hold(lane, held);
+      const hold = lane.holds.last()!;
       const order = Number(transaction.data_collection_order);
-      const highest = held.lanes.get(lane);
-      if (highest === undefined || order > highest) {
-        held.lanes.set(lane, order);
-        held.seen.set(topic, (held.seen.get(topic) ?? 0) + 1);
+      if (hold.highest === undefined || order > hold.highest) {
+        hold.highest = order;
+        held.seen[lane.topicIndex] = (held.seen[lane.topicIndex] ?? 0) + 1;
       }
       held.changes++;
       lane.latest = held;
-      if (lane.holds.last()?.held !== held) this.#hold(lane, held);
       this.#grown.add(lane);
       return lane.staging;
     }
@@ -278,21 +293,30 @@ export class TransactionAssembler {
   /** A record of the transaction topic at `offset`: BEGIN (nothing to do) or END. */
   marker(partition: number, offset: number, marker: TransactionMarker): void {
     if (marker.status === "END" && !this.#applied.has(marker.id)) {
-      const expected = new Map<string, number>();
-      for (const [collection, count] of marker.eventsByCollection) {
-        const topic = this.#options.topicOf.get(collection);
-        if (topic && count > 0) expected.set(topic, count);
-      }
+      // (forEach: no iterator and no entry arrays for each of thousands of ENDs)
+      const { topicOf } = this.#options;
+      let streamed = false;
+      marker.eventsByCollection.forEach((count, collection) => {
+        const topic = topicOf.get(collection);
+        if (!topic || !(count > 0)) return;
+        this.#indexOf(topic); // indexed before `expected` is made at the number of topics
+        streamed = true;
+      });
       // Debezium marks every transaction of the server, cdc's own writes included: one that
       // changed nothing streamed here is nothing to wait for
-      if (expected.size > 0 || this.#held.has(marker.id)) {
+      if (streamed || this.#held.has(marker.id)) {
         const held = this.#heldOf(marker.id);
-        held.expected = expected;
+        const expected = held.expected = this.#perTopic();
+        marker.eventsByCollection.forEach((count, collection) => {
+          const topic = topicOf.get(collection);
+          if (topic && count > 0) expected[this.#indexOf(topic)] = count;
+        });
         held.since = this.#options.now();
         // first: the topic's position must not pass an END whose transaction is not applied
         const end: End = { held, partition, offset, seq: this.#endsSeen++ };
         this.#ends.push(end);
-        held.ends.push(end);
+        if (held.ends.length === 0) held.ends = [end];
+        else held.ends.push(end);
         this.#endsWaiting.set(partition, (this.#endsWaiting.get(partition) ?? 0) + 1);
       }
     }
@@ -356,7 +380,8 @@ export class TransactionAssembler {
     const next = this.#ends.first()?.held;
     const expected = next?.expected;
     if (!next || !expected) return false;
-    return (next.seen.get(topic) ?? 0) >= (expected.get(topic) ?? 0);
+    const t = this.#indexOf(topic);
+    return (next.seen[t] ?? 0) >= (expected[t] ?? 0);
   }
 
   /** The transaction to apply next, and why when it is not whole; undefined: none yet. */
@@ -379,21 +404,21 @@ export class TransactionAssembler {
    * END should have come before `held`'s, so it never will.
    */
   #leading(held: Held, reason: string | undefined): [Held, string | undefined] {
-    const visited = new Set<Held>();
-    while (!visited.has(held)) {
-      visited.add(held);
+    let visited: Set<Held> | undefined; // made only past the usual case: `held` leads
+    for (;;) {
       let ahead: Held | undefined;
-      for (const lane of held.lanes.keys()) {
-        const head = lane.holds.first()?.held;
+      for (let hold = held.firstHold; hold; hold = hold.nextOfHeld) {
+        const head = hold.lane.holds.first()?.held;
         if (head && head !== held) ahead = head;
       }
       if (!ahead) return [held, reason];
+      (visited ??= new Set()).add(held);
       held = ahead;
       reason = ahead.expected
         ? "a change of a later transaction came before it"
         : "its END never came: a later transaction's END did";
+      if (visited.has(held)) return [held, reason];
     }
-    return [held, reason];
   }
 
   #lane(topic: string, partition: number): Lane {
@@ -401,11 +426,23 @@ export class TransactionAssembler {
     if (!lanes) this.#lanes.set(topic, lanes = []);
     return lanes[partition] ??= {
       topic,
+      topicIndex: this.#indexOf(topic),
       partition,
       holds: new Fifo(),
       staging: new BatchBuffer(this.#options.now),
       bytes: 0,
     };
+  }
+
+  /** An array of a number per topic seen, each 0. */
+  #perTopic(): number[] {
+    return new Array<number>(this.#topics.length).fill(0);
+  }
+
+  #indexOf(topic: string): number {
+    let i = this.#topicIndex.get(topic);
+    if (i === undefined) this.#topicIndex.set(topic, i = this.#topics.push(topic) - 1);
+    return i;
   }
 
   /** A new hold at the end of `lane`: the one before it ends where its staging is now. */
@@ -414,7 +451,14 @@ export class TransactionAssembler {
     if (last) last.end = lane.staging.mark();
     const hold: Hold = { held, lane, next: -1 };
     lane.holds.push(hold);
-    held?.holds.push(hold);
+    if (!held) return;
+    // its changes seen in this lane before another transaction's came between (rare)
+    for (let earlier = held.firstHold; earlier; earlier = earlier.nextOfHeld) {
+      if (earlier.lane === lane) hold.highest = earlier.highest;
+    }
+    if (held.lastHold) held.lastHold.nextOfHeld = hold;
+    else held.firstHold = hold;
+    held.lastHold = hold;
   }
 
   /** The bytes held, measuring only the lanes written to since last time. */
@@ -435,11 +479,9 @@ export class TransactionAssembler {
     if (!held) {
       held = {
         id,
-        seen: new Map(),
-        lanes: new Map(),
+        seen: this.#perTopic(),
         changes: 0,
         since: this.#options.now(),
-        holds: [],
         ends: [],
       };
       this.#held.set(id, held);
@@ -452,9 +494,13 @@ export class TransactionAssembler {
    * see {@linkcode #passed}.
    */
   #complete(held: Held): boolean {
-    if (!held.expected) return false;
-    for (const [topic, count] of held.expected) {
-      if ((held.seen.get(topic) ?? 0) < count && !this.#passed(held, topic)) return false;
+    const expected = held.expected;
+    if (!expected) return false;
+    for (let t = 0; t < expected.length; t++) {
+      const count = expected[t];
+      if (count && (held.seen[t] ?? 0) < count && !this.#passed(held, this.#topics[t])) {
+        return false;
+      }
     }
     return true;
   }
@@ -486,9 +532,7 @@ export class TransactionAssembler {
    * missing some has been read, for `timeoutMs` since its END arrived.
    */
   #stuck(held: Held): { held: Held; reason: string } | undefined {
-    const missing = [...held.expected!].filter(([topic, count]) =>
-      (held.seen.get(topic) ?? 0) < count
-    ).map(([topic]) => topic);
+    const missing = this.#topics.filter((_, t) => (held.seen[t] ?? 0) < (held.expected![t] ?? 0));
     if (!missing.every((topic) => this.#options.caughtUp(topic))) return undefined;
     if (this.#options.now() - held.since < this.#options.timeoutMs) return undefined;
     return {
@@ -549,7 +593,7 @@ export class TransactionAssembler {
     // its holds behind another transaction's (possible only past the edges above) stay
     // where they are, and are applied as changes outside a transaction once they lead
     let behind: string | undefined;
-    for (const hold of held.holds) {
+    for (let hold = held.firstHold; hold; hold = hold.nextOfHeld) {
       hold.held = undefined;
       if (hold.lane.holds.first() === hold) this.#applyHold(hold.lane.holds.shift()!);
       else behind ??= `part of it waits behind another transaction in ${hold.lane.topic}`;
@@ -558,7 +602,7 @@ export class TransactionAssembler {
     if (start && !reason) this.#instant = main.alignSourceTimes(this.#instant, start);
     if (reason) events?.forced?.(held.id, held.changes, reason);
     else events?.applied?.(held.id, held.changes);
-    for (const lane of held.lanes.keys()) this.#drain(lane);
+    for (let hold = held.firstHold; hold; hold = hold.nextOfHeld) this.#drain(hold.lane);
     const end = held.ends.shift();
     if (end) {
       end.done = true;

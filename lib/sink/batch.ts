@@ -12,7 +12,7 @@ import {
   type LoadDataFormat,
   loadDataFormat,
   LoadDataText,
-  type TextMark,
+  textMarkLength,
 } from "../mysql/load_data.ts";
 import { type Positions, setPosition } from "../kafka/mod.ts";
 import type { SqlValue } from "../mysql/values.ts";
@@ -73,16 +73,15 @@ export interface SinkBatch {
 }
 
 /**
- * Where a {@linkcode BatchBuffer} ended when marked (see {@linkcode BatchBuffer.absorb}): each
- * table's rows and the dead letters ever added.
+ * Where a {@linkcode BatchBuffer} ended when marked (see {@linkcode BatchBuffer.absorb}): the
+ * dead letters ever added, then each table's rows (or its text's mark), in the buffer's order
+ * of tables; a table made after the mark has none.
  */
-export interface BufferMark {
-  readonly tables: readonly { target: RowTarget; rows: number; text?: TextMark }[];
-  readonly deadLetters: number;
-}
+export type BufferMark = readonly number[];
 
 /** A table's rows in a buffer, and how many were moved to another (see `absorb`). */
 interface TableSlot {
+  target: RowTarget;
   rows: TableRows;
   /** Rows held as values moved out (they stay at the array's start until it is compacted). */
   moved: number;
@@ -92,6 +91,8 @@ interface TableSlot {
 /** Accumulates one batch; `drain()` hands it over and starts the next. */
 export class BatchBuffer {
   #tables = new Map<RowTarget, TableSlot>();
+  /** The same, in the order made: walked for every held transaction, without iterators. */
+  #slots: TableSlot[] = [];
   #deadLetters: DeadLetter[] = [];
   #deadLettersMoved = 0;
   #positions: Positions = new Map();
@@ -157,20 +158,26 @@ export class BatchBuffer {
         rows: [],
         ...(target.loadData ? { text: new LoadDataText(target.loadData) } : {}),
       };
-      slot = { rows, moved: 0, skipped: 0 };
+      slot = { target, rows, moved: 0, skipped: 0 };
       this.#tables.set(target, slot);
+      this.#slots.push(slot);
     }
     return slot;
   }
 
   /** Where this buffer ends now: {@linkcode absorb} can move what comes before it elsewhere. */
   mark(): BufferMark {
-    const tables: { target: RowTarget; rows: number; text?: TextMark }[] = [];
-    for (const [target, slot] of this.#tables) {
-      const text = slot.rows.text?.mark();
-      tables.push({ target, rows: slot.moved + slot.rows.rows.length - slot.skipped, text });
+    let length = 1;
+    for (const { rows } of this.#slots) length += rows.text?.markLength ?? 1;
+    // made at its length: one grown by pushes would take room for 17 numbers at least
+    const mark = new Array<number>(length);
+    mark[0] = this.#deadLettersMoved + this.#deadLetters.length;
+    let at = 1;
+    for (const slot of this.#slots) {
+      if (slot.rows.text) at = slot.rows.text.markInto(mark, at);
+      else mark[at++] = slot.moved + slot.rows.rows.length - slot.skipped;
     }
-    return { tables, deadLetters: this.#deadLettersMoved + this.#deadLetters.length };
+    return mark;
   }
 
   /**
@@ -180,33 +187,36 @@ export class BatchBuffer {
    */
   absorb(other: BatchBuffer, upTo?: BufferMark): void {
     let records = 0;
-    for (const [target, theirs] of other.#tables) {
-      const at = upTo ? upTo.tables.find((t) => t.target === target) : undefined;
-      if (upTo && !at) continue; // its rows all came after the mark
+    let at = 1;
+    for (const theirs of other.#slots) {
+      const { target } = theirs;
+      if (upTo && at >= upTo.length) break; // tables made after the mark: their rows came after
       const text = theirs.rows.text;
       if (text) {
-        if (text.rows === 0) continue;
-        const into = this.#slotOf(target).rows.text!;
-        const before = into.rows;
-        into.append(text, at?.text);
-        records += into.rows - before;
+        if (text.rows > 0) {
+          const into = this.#slotOf(target).rows.text!;
+          const before = into.rows;
+          into.append(text, upTo, at);
+          records += into.rows - before;
+        }
+        if (upTo) at += textMarkLength(upTo, at);
         continue;
       }
       const from = theirs.rows.rows;
-      const n = (at?.rows ?? theirs.moved + from.length - theirs.skipped) - theirs.moved;
+      const n = (upTo ? upTo[at++] : theirs.moved + from.length - theirs.skipped) - theirs.moved;
       if (n === 0) continue;
       const into = this.#slotOf(target).rows.rows;
       for (let i = theirs.skipped; i < theirs.skipped + n; i++) into.push(from[i]);
       theirs.moved += n;
       theirs.skipped += n;
       // compacted once most of the array is moved: constant time per row
-      if (theirs.skipped === from.length || theirs.skipped * 2 >= from.length) {
+      if (theirs.skipped * 2 >= from.length) {
         from.splice(0, theirs.skipped);
         theirs.skipped = 0;
       }
       records += n;
     }
-    const letters = (upTo?.deadLetters ?? other.#deadLettersMoved + other.#deadLetters.length) -
+    const letters = (upTo ? upTo[0] : other.#deadLettersMoved + other.#deadLetters.length) -
       other.#deadLettersMoved;
     if (letters > 0) {
       for (const letter of other.#deadLetters.splice(0, letters)) this.#deadLetters.push(letter);
@@ -227,20 +237,30 @@ export class BatchBuffer {
    * held as LOAD DATA text keep theirs.
    */
   alignSourceTimes(atLeast?: string, since?: BufferMark): string | undefined {
-    const rowsOf = (target: RowTarget, slot: TableSlot) => {
-      const first = since?.tables.find((t) => t.target === target)?.rows ?? 0;
-      return slot.rows.rows.slice(slot.skipped + first - slot.moved);
-    };
+    // each table's rows held as values after the mark: the array, where they start, and where
+    // a row's source time is
+    const ranges: [SqlValue[][], number, number][] = [];
+    let mark = 1;
+    for (const slot of this.#slots) {
+      const marked = since !== undefined && mark < since.length;
+      if (slot.rows.text) {
+        if (marked) mark += textMarkLength(since, mark);
+        continue;
+      }
+      const first = marked ? since[mark++] : 0;
+      const { rows, skipped, moved, target } = slot;
+      ranges.push([rows.rows, skipped + first - moved, target.layout.sourceTs]);
+    }
     let latest = atLeast;
-    for (const [target, slot] of this.#tables) {
-      for (const row of rowsOf(target, slot)) {
-        const at = row[target.layout.sourceTs];
-        if (typeof at === "string" && (latest === undefined || at > latest)) latest = at;
+    for (const [rows, from, at] of ranges) {
+      for (let i = from; i < rows.length; i++) {
+        const ts = rows[i][at];
+        if (typeof ts === "string" && (latest === undefined || ts > latest)) latest = ts;
       }
     }
     if (latest === undefined) return undefined;
-    for (const [target, slot] of this.#tables) {
-      for (const row of rowsOf(target, slot)) row[target.layout.sourceTs] = latest;
+    for (const [rows, from, at] of ranges) {
+      for (let i = from; i < rows.length; i++) rows[i][at] = latest;
     }
     return latest;
   }
@@ -248,7 +268,7 @@ export class BatchBuffer {
   /** Bytes held, roughly: the LOAD DATA text's, and an estimate for rows held as values. */
   get approximateBytes(): number {
     let bytes = 0;
-    for (const { rows, skipped } of this.#tables.values()) {
+    for (const { rows, skipped } of this.#slots) {
       bytes += rows.text
         ? rows.text.byteLength
         : (rows.rows.length - skipped) * rows.columnNames.length * 24;
@@ -275,13 +295,14 @@ export class BatchBuffer {
   /** Hands over the batch and empties the buffer. */
   drain(): SinkBatch {
     const tables: TableRows[] = [];
-    for (const { rows, skipped } of this.#tables.values()) {
+    for (const { rows, skipped } of this.#slots) {
       if (skipped > 0) rows.rows = rows.rows.slice(skipped);
       // a table whose only line was dropped (bad input) has nothing to write
       if (rowCount(rows) > 0) tables.push(rows);
     }
     const batch = { tables, deadLetters: this.#deadLetters, positions: this.#positions };
     this.#tables = new Map();
+    this.#slots = [];
     this.#deadLetters = [];
     this.#deadLettersMoved = 0;
     this.#positions = new Map();
