@@ -12,7 +12,8 @@
  */
 import assert from "node:assert/strict";
 import type mysql from "mysql2/promise";
-import { capturedStreamArgs, type CdcProcess, connectMysql, query } from "./helpers.ts";
+import { capturedStreamArgs, type CdcProcess, connectMysql, query, STACK } from "./helpers.ts";
+import { kafkaClient } from "../lib/kafka/client.ts";
 import { Scratch } from "./fixtures/scratch.ts";
 import { FinalError, waitFor } from "../lib/util/retry.ts";
 
@@ -97,6 +98,19 @@ Deno.test({
       `INSERT INTO ${source}.accounts VALUES ${ids.map((id) => `(${id}, ${START_BALANCE})`)}`,
     );
     await scratch.capture(source, { "provide.transaction.metadata": "true" });
+    // the connector's snapshot first: a transfer committed before it would be in the snapshot
+    // (two account updates fewer in the topic than the catch-up below waits for)
+    const admin = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-test-bank").admin();
+    await admin.connect();
+    try {
+      await waitFor("the connector's snapshot of the accounts", async () => {
+        const [end] = await admin.fetchTopicOffsets(`${source}.${source}.accounts`)
+          .catch(() => [{ high: "0" }]);
+        return Number(end.high) >= ACCOUNTS;
+      }, 120_000);
+    } finally {
+      await admin.disconnect();
+    }
     // the bank: each transfer one source transaction
     let seed = 42;
     const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;

@@ -263,10 +263,14 @@ export class TransactionAssembler {
   ): BatchBuffer {
     const lane = this.#lane(topic, partition);
     const transaction = envelope?.transaction;
-    if (transaction && !this.#applied.has(transaction.id)) {
-      const held = this.#heldOf(transaction.id);
-      if (lane.holds.last()?.held !== held) this.#hold(lane, held);
+    const last = lane.holds.last();
+    // the usual case, the next change of the transaction its partition holds last, is told by
+    // comparing ids (no hashing); a late change of one applied already goes as outside one
+    const ofLast = last?.held?.id === transaction?.id;
+    if (transaction && (ofLast || !this.#applied.has(transaction.id))) {
+      if (!ofLast) this.#hold(lane, this.#heldOf(transaction.id));
       const hold = lane.holds.last()!;
+      const held = hold.held!;
       const order = Number(transaction.data_collection_order);
       if (hold.highest === undefined || order > hold.highest) {
         hold.highest = order;
