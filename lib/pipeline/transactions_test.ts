@@ -163,6 +163,21 @@ Deno.test("TransactionAssembler: a transaction whose END never comes goes when a
   assert.deepEqual(t.said[1], "applied y (1)");
 });
 
+Deno.test("TransactionAssembler: a transaction's change behind another's in its partition waits for it", () => {
+  // not from one Debezium connector (it writes a transaction's changes together): the partition's
+  // order holds, and the transaction is said not to be whole
+  const t = setup();
+  t.change(A, 0, "x", 1);
+  t.change(A, 1, "y", 1);
+  t.change(A, 2, "x", 2);
+  t.end(0, "x", { "db.a": 2 });
+  assert.deepEqual(t.batch(), { rows: { [A]: ["x@0"] }, positions: { [A]: 1, [T]: 1 } });
+  assert.match(t.said[0], /^forced x \(2\): part of it waits behind another transaction in p.db.a/);
+  t.end(1, "y", { "db.a": 1 });
+  assert.deepEqual(t.batch(), { rows: { [A]: ["y@1", "x@2"] }, positions: { [A]: 3, [T]: 2 } });
+  assert.deepEqual(t.said[1], "applied y (1)");
+});
+
 Deno.test("TransactionAssembler: incomplete past the timeout, with everything read, it goes as it is", () => {
   const t = setup();
   t.change(A, 0, "x", 1);
