@@ -44,8 +44,8 @@ export class StreamMetrics implements PipelineObserver {
   /** When the write in flight started (undefined: none in flight). */
   #writeStartedAt?: number;
   readonly #consumed: Counter<"topic" | "op">;
-  /** The consumed counter's series by topic and op: labels are hashed once, not per record. */
-  readonly #consumedSeries = new Map<string, Counter.Internal>();
+  /** The consumed counter's series by topic, then op: labels are hashed once, not per record. */
+  readonly #consumedSeries = new Map<string, Map<string, Counter.Internal>>();
   readonly #rows: Counter<"table">;
   readonly #batches: Counter;
   readonly #writeDuration: Histogram;
@@ -53,6 +53,7 @@ export class StreamMetrics implements PipelineObserver {
   readonly #bad: Counter<"topic" | "action" | "reason">;
   readonly #retries: Counter<"service">;
   readonly #transactions: Counter<"whole">;
+  readonly #transactionSeries = new Map<string, Counter.Internal>();
   readonly #failures: Counter<"service">;
 
   constructor(options: StreamMetricsOptions = {}) {
@@ -173,9 +174,11 @@ export class StreamMetrics implements PipelineObserver {
 
   /** {@inheritDoc PipelineObserver.consumed} */
   consumed(topic: string, op: string): void {
-    const key = `${topic}\0${op}`;
-    let series = this.#consumedSeries.get(key);
-    if (!series) this.#consumedSeries.set(key, series = this.#consumed.labels({ topic, op }));
+    // by topic, then op: a key made of both was a string built and hashed for every record
+    let ops = this.#consumedSeries.get(topic);
+    if (!ops) this.#consumedSeries.set(topic, ops = new Map());
+    let series = ops.get(op);
+    if (!series) ops.set(op, series = this.#consumed.labels({ topic, op }));
     series.inc();
   }
 
@@ -186,11 +189,16 @@ export class StreamMetrics implements PipelineObserver {
     if (sourceTsMs !== undefined) times.push(sourceTsMs);
   }
 
-  /** {@inheritDoc PipelineObserver.badRecord} */
+  /** {@inheritDoc PipelineObserver.transaction} */
   transaction(forced: boolean): void {
-    this.#transactions.inc({ whole: String(!forced) });
+    // each series bound once: its labels are not hashed again for thousands a second
+    const whole = String(!forced);
+    let series = this.#transactionSeries.get(whole);
+    if (!series) this.#transactionSeries.set(whole, series = this.#transactions.labels({ whole }));
+    series.inc();
   }
 
+  /** {@inheritDoc PipelineObserver.badRecord} */
   badRecord(topic: string, action: "skip" | "dead-letter", reason: string): void {
     this.#bad.inc({ topic, action, reason });
   }
