@@ -74,8 +74,9 @@ interface Lane {
   partition: number;
   holds: Fifo<Hold>;
   staging: BatchBuffer;
-  /** Its staging's bytes when last measured. */
+  /** Its staging's bytes when last measured, and whether it was written to since. */
   bytes: number;
+  grown: boolean;
   /** The transaction of its latest change (a later one proves earlier ones read). */
   latest?: Held;
 }
@@ -220,7 +221,7 @@ export class TransactionAssembler {
    * (measured again when next asked).
    */
   #heldBytes = 0;
-  readonly #grown = new Set<Lane>();
+  readonly #grown: Lane[] = [];
   /** The transaction topic's next offset read, per partition. */
   readonly #markersRead = new Map<number, number>();
   readonly #applied = new Set<string>();
@@ -278,12 +279,12 @@ export class TransactionAssembler {
       }
       held.changes++;
       lane.latest = held;
-      this.#grown.add(lane);
+      this.#grew(lane);
       return lane.staging;
     }
     if (lane.holds.length === 0) return this.#options.main;
     if (lane.holds.last()!.held) this.#hold(lane, undefined);
-    this.#grown.add(lane);
+    this.#grew(lane);
     return lane.staging;
   }
 
@@ -435,6 +436,7 @@ export class TransactionAssembler {
       holds: new Fifo(),
       staging: new BatchBuffer(this.#options.now),
       bytes: 0,
+      grown: false,
     };
   }
 
@@ -467,9 +469,19 @@ export class TransactionAssembler {
 
   /** The bytes held, measuring only the lanes written to since last time. */
   #bytesHeld(): number {
-    for (const lane of this.#grown) this.#measure(lane);
-    this.#grown.clear();
+    for (const lane of this.#grown) {
+      lane.grown = false;
+      this.#measure(lane);
+    }
+    this.#grown.length = 0;
     return this.#heldBytes;
+  }
+
+  /** `lane`'s staging is written to: measured again when the bytes held are next asked. */
+  #grew(lane: Lane): void {
+    if (lane.grown) return; // (a flag: a set's look-up for every change cost more)
+    lane.grown = true;
+    this.#grown.push(lane);
   }
 
   #measure(lane: Lane): void {
