@@ -193,9 +193,10 @@ const REMEMBERED = 10_000;
 const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
 /**
- * What a held transaction costs besides its rows' text (its staging, maps and sets), as
- * {@linkcode TransactionAssembler.readAhead} counts it: a backlog's transaction topic makes
- * one for each END read, before any of its changes.
+ * What a held transaction costs besides its rows' text (its object, holds, marks and END: a few
+ * hundred bytes), as {@linkcode TransactionAssembler.readAhead} counts it, high: a backlog's
+ * transaction topic makes one for each END read, before any of its changes, and so stops after a
+ * few thousand.
  */
 const HELD_OVERHEAD_BYTES = 2048;
 
