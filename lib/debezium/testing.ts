@@ -38,6 +38,31 @@ export const SOURCE_SCHEMA: AvroComplexSchema = {
   "connect.name": "io.debezium.connector.mysql.Source",
 };
 
+/** The transaction topic's value schema, as the stack's Debezium 3.5 registers it. */
+export const MARKER_SCHEMA: AvroComplexSchema = {
+  type: "record",
+  name: "TransactionMetadataValue",
+  namespace: "io.debezium.connector.common",
+  fields: [
+    { name: "status", type: "string" },
+    { name: "id", type: "string" },
+    optional("event_count", "long"),
+    optional("data_collections", {
+      type: "array",
+      items: ["null", {
+        type: "record",
+        name: "collection",
+        namespace: "event",
+        fields: [
+          { name: "data_collection", type: "string" },
+          { name: "event_count", type: "long" },
+        ],
+      }],
+    }),
+    { name: "ts_ms", type: "long" },
+  ],
+};
+
 /** An envelope schema for `<prefix>.<db>.<table>` whose row has `fields`. */
 export function envelopeSchema(
   prefix: string,

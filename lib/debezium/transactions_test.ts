@@ -1,44 +1,14 @@
 import assert from "node:assert/strict";
 import { BadInputError } from "../util/errors.ts";
 import { Buffer } from "node:buffer";
-import type { AvroSchema } from "../avro/schema.ts";
 import { compileAvro } from "../avro/decoder.ts";
-import { compiled } from "./testing.ts";
+import { compiled, MARKER_SCHEMA } from "./testing.ts";
 import {
   compileMarkerReader,
   dataCollectionOf,
   transactionMarker,
   transactionTopic,
 } from "./transactions.ts";
-
-/** The transaction topic's value schema, as the stack's Debezium 3.5 registers it. */
-const MARKER_SCHEMA: AvroSchema = {
-  type: "record",
-  name: "TransactionMetadataValue",
-  namespace: "io.debezium.connector.common",
-  fields: [
-    { name: "status", type: "string" },
-    { name: "id", type: "string" },
-    { name: "event_count", type: ["null", "long"], default: null },
-    {
-      name: "data_collections",
-      type: ["null", {
-        type: "array",
-        items: ["null", {
-          type: "record",
-          name: "collection",
-          namespace: "event",
-          fields: [
-            { name: "data_collection", type: "string" },
-            { name: "event_count", type: "long" },
-          ],
-        }],
-      }],
-      default: null,
-    },
-    { name: "ts_ms", type: "long" },
-  ],
-};
 
 Deno.test("transactionMarker: BEGIN, and END with its events per data collection", () => {
   // as the stack's Debezium 3.5 writes them (decoded by cdc tail)
