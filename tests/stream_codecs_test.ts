@@ -5,6 +5,7 @@
  * code), lz4 (LZ4 frames) and zstd batches (which Fetch v10 or later must ask for).
  */
 import assert from "node:assert/strict";
+import { createTopic } from "../lib/kafka/admin.ts";
 import { kafkaClient } from "../lib/kafka/client.ts";
 import { FinalError, waitFor } from "../lib/util/retry.ts";
 import { itemsTopic, produceAll } from "./fixtures/produce.ts";
@@ -31,9 +32,9 @@ Deno.test({
       for (const codec of CODECS) {
         const table = `items_${codec}`;
         const { topic, created } = await itemsTopic(STACK, database, table);
-        await admin.createTopics({
-          topics: [{ topic, configEntries: [{ name: "compression.type", value: codec }] }],
-          waitForLeaders: true,
+        await createTopic(admin, {
+          topic,
+          configEntries: [{ name: "compression.type", value: codec }],
         });
         const ids = Array.from({ length: RECORDS }, (_, id) => id);
         await produceAll(producer, topic, ids.map(created), 500);

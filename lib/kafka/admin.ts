@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type Admin, AssignerProtocol } from "kafkajs";
+import { type Admin, AssignerProtocol, type ITopicConfig } from "kafkajs";
+import { waitFor } from "../util/retry.ts";
 import { kafkaClient } from "./client.ts";
 import type { KafkaConnection } from "./connection.ts";
 import { type Positions, setPosition } from "./positions.ts";
@@ -103,6 +104,38 @@ export async function partitionWatermarks(
   return result;
 }
 
+/**
+ * Creates `topic` unless it exists and waits until each of its partitions has a leader; true
+ * when it was created. kafkajs's own `waitForLeaders` gives up at the first answer of a broker
+ * that has not yet heard of the topic the controller just created (UNKNOWN_TOPIC_OR_PARTITION:
+ * the metadata reaches each broker of a cluster in its own time); here that means "not yet".
+ */
+export async function createTopic(
+  admin: Admin,
+  topic: ITopicConfig,
+  timeoutMs = 60_000,
+): Promise<boolean> {
+  const created = await admin.createTopics({ topics: [topic], waitForLeaders: false });
+  await waitForLeaders(admin, topic.topic, timeoutMs);
+  return created;
+}
+
+/**
+ * Waits until the metadata of `topic` names a leader for each of its partitions; an unknown
+ * topic counts as not yet (it may be being created).
+ */
+export async function waitForLeaders(
+  admin: Admin,
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitFor(`a leader for each partition of ${topic}`, async () => {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const partitions = topics.find(({ name }) => name === topic)?.partitions ?? [];
+    return partitions.length > 0 && partitions.every(({ leader }) => leader >= 0);
+  }, timeoutMs);
+}
+
 /** A member of a consumer group and the partitions it holds. */
 export interface GroupMember {
   clientId: string;
@@ -186,10 +219,7 @@ export class KafkaAdmin {
    */
   async ensureTopic(topic: string, partitions: number): Promise<boolean> {
     if ((await this.topics()).has(topic)) return false;
-    return await this.#admin.createTopics({
-      topics: [{ topic, numPartitions: partitions }],
-      waitForLeaders: true,
-    });
+    return await createTopic(this.#admin, { topic, numPartitions: partitions });
   }
 
   /** Closes the client; never throws. */

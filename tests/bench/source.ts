@@ -17,6 +17,7 @@ import {
   transactionMarker,
   transactionTopic,
 } from "../../lib/debezium/transactions.ts";
+import { createTopic } from "../../lib/kafka/admin.ts";
 import { kafkaClient } from "../../lib/kafka/client.ts";
 import { BOOTSTRAP, REGISTRY_URL } from "../../tools/stack/config.ts";
 import { steadyBackoff, waitFor } from "../../lib/util/retry.ts";
@@ -522,13 +523,10 @@ export async function copyTopic(
   const consumer = kafka.consumer({ groupId: `cdc-bench-copy-${to}` });
   await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
   try {
-    await admin.createTopics({
-      topics: [{
-        topic: to,
-        numPartitions: partitions,
-        configEntries: [{ name: "compression.type", value: codec }],
-      }],
-      waitForLeaders: true,
+    await createTopic(admin, {
+      topic: to,
+      numPartitions: partitions,
+      configEntries: [{ name: "compression.type", value: codec }],
     });
     await consumer.subscribe({ topics: [from], fromBeginning: true });
     let copied = 0;

@@ -10,6 +10,7 @@
  */
 import type mysql from "mysql2/promise";
 import { Buffer } from "node:buffer";
+import { createTopic } from "../../lib/kafka/admin.ts";
 import { kafkaClient } from "../../lib/kafka/client.ts";
 import { BOOTSTRAP } from "../../tools/stack/config.ts";
 import { steadyBackoff, waitFor } from "../../lib/util/retry.ts";
@@ -203,7 +204,7 @@ export async function addTableWhileStreaming(
         samples.push([performance.now(), others]);
         if (!adding && others >= events / 4) {
           addedAt = performance.now();
-          adding = admin.createTopics({ topics: [{ topic: added }], waitForLeaders: true })
+          adding = createTopic(admin, { topic: added })
             .then(() =>
               producer.send({
                 topic: added,

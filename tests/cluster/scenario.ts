@@ -7,6 +7,7 @@
  * @module
  */
 import type { Admin } from "kafkajs";
+import { createTopic } from "../../lib/kafka/admin.ts";
 import { errorMessage } from "../../lib/util/errors.ts";
 import { FinalError, waitFor } from "../../lib/util/retry.ts";
 import { KAFKA_NODES } from "../../tools/stack/config.ts";
@@ -91,9 +92,10 @@ export async function streamThroughFault(scenario: Scenario): Promise<void> {
   const database = `cluster_${uniqueSuffix()}`;
   const sink = `${database}_sink`;
   const { topic, created } = await itemsTopic(STACK, database);
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: REPLICATION_FACTOR }],
-    waitForLeaders: true,
+  await createTopic(admin, {
+    topic,
+    numPartitions: PARTITIONS,
+    replicationFactor: REPLICATION_FACTOR,
   });
   const db = await connectMysql();
   const context: FaultContext = {
