@@ -17,7 +17,8 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const admin = kafkaClient({ brokers: [STACK.bootstrapServers] }, "cdc-test-admin").admin();
+    const admin = kafkaClient({ brokers: STACK.bootstrapServers.split(",") }, "cdc-test-admin")
+      .admin();
     await admin.connect();
     const topic = `cdc-test-admin-${uniqueSuffix()}`;
     try {
