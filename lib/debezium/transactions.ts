@@ -28,6 +28,13 @@ export function dataCollectionOf(topicPrefix: string, topic: string): string {
   return topic.startsWith(`${topicPrefix}.`) ? topic.slice(topicPrefix.length + 1) : topic;
 }
 
+/** An END's count of a transaction's events in one data collection, as Debezium names it. */
+export interface DataCollectionEvents {
+  /** `<database>.<table>`. */
+  data_collection: string;
+  event_count: number | bigint;
+}
+
 /** A BEGIN or END record of a source transaction. */
 export type TransactionMarker =
   | { status: "BEGIN"; id: string }
@@ -36,9 +43,24 @@ export type TransactionMarker =
     id: string;
     /** The transaction's events in all. */
     eventCount: number;
-    /** Its events per data collection (`<database>.<table>`). */
-    eventsByCollection: ReadonlyMap<string, number>;
+    /**
+     * Its events per data collection: the decoded entries themselves (a backlog has an END per
+     * source transaction; a map of them was garbage that `--transactions` paid for).
+     */
+    dataCollections: readonly DataCollectionEvents[];
   };
+
+/** How many events of `collection` the END counts (0 when it names none). */
+export function eventsOf(
+  marker: Extract<TransactionMarker, { status: "END" }>,
+  collection: string,
+): number {
+  let n = 0;
+  for (const entry of marker.dataCollections) {
+    if (entry.data_collection === collection) n += Number(entry.event_count);
+  }
+  return n;
+}
 
 /**
  * A decoded value of the transaction topic as a marker. Throws {@linkcode BadInputError} for a
@@ -52,12 +74,21 @@ export function transactionMarker(value: unknown): TransactionMarker {
   if (record!.status !== "END") throw notMarker(value);
   const collections = record!.data_collections;
   if (!Array.isArray(collections)) throw notMarker(value);
-  const eventsByCollection = new Map<string, number>();
   for (const entry of collections as { data_collection?: unknown; event_count?: unknown }[]) {
-    if (typeof entry?.data_collection !== "string") throw notMarker(value);
-    eventsByCollection.set(entry.data_collection, Number(entry.event_count));
+    const count = entry?.event_count;
+    if (
+      typeof entry?.data_collection !== "string" ||
+      (typeof count !== "number" && typeof count !== "bigint")
+    ) {
+      throw notMarker(value);
+    }
   }
-  return { status: "END", id, eventCount: Number(record!.event_count), eventsByCollection };
+  return {
+    status: "END",
+    id,
+    eventCount: Number(record!.event_count),
+    dataCollections: collections as DataCollectionEvents[],
+  };
 }
 
 /** The fields of a marker {@linkcode transactionMarker} reads. */

@@ -6,6 +6,7 @@ import { compiled, MARKER_SCHEMA } from "./testing.ts";
 import {
   compileMarkerReader,
   dataCollectionOf,
+  eventsOf,
   transactionMarker,
   transactionTopic,
 } from "./transactions.ts";
@@ -37,10 +38,33 @@ Deno.test("transactionMarker: BEGIN, and END with its events per data collection
       status: "END",
       id: "0-1-4671",
       eventCount: 3,
-      eventsByCollection: new Map([["txprobe.a", 2], ["txprobe.b", 1]]),
+      dataCollections: [
+        { data_collection: "txprobe.a", event_count: 2n },
+        { data_collection: "txprobe.b", event_count: 1 },
+      ],
     },
   );
-  for (const bad of [null, { status: "END", id: "x" }, { status: "COMMIT", id: "x" }, { id: 1 }]) {
+  const end = transactionMarker({
+    status: "END",
+    id: "x",
+    event_count: 3,
+    data_collections: [{ data_collection: "a", event_count: 2n }, {
+      data_collection: "b",
+      event_count: 1,
+    }],
+  });
+  assert.ok(end.status === "END");
+  assert.deepEqual([eventsOf(end, "a"), eventsOf(end, "b"), eventsOf(end, "c")], [2, 1, 0]);
+  const uncounted = { status: "END", id: "x", data_collections: [{ data_collection: "a" }] };
+  for (
+    const bad of [
+      null,
+      { status: "END", id: "x" },
+      { status: "COMMIT", id: "x" },
+      { id: 1 },
+      uncounted,
+    ]
+  ) {
     assert.throws(
       () => transactionMarker(bad),
       (e: unknown) =>

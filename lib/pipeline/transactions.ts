@@ -265,14 +265,16 @@ export class TransactionAssembler {
   ): BatchBuffer {
     const lane = this.#lane(topic, partition);
     const transaction = envelope?.transaction;
-    const last = lane.holds.last();
     // the usual case, the next change of the transaction its partition holds last, is told by
     // comparing ids (no hashing); a late change of one applied already goes as outside one
-    const ofLast = last?.held?.id === transaction?.id;
-    if (transaction && (ofLast || !this.#applied.has(transaction.id))) {
-      if (!ofLast) this.#hold(lane, this.#heldOf(transaction.id));
+    let held = transaction && lane.holds.last()?.held;
+    if (transaction && held?.id !== transaction.id) {
+      const id = transaction.id;
+      held = this.#held.get(id) ?? (this.#applied.has(id) ? undefined : this.#newHeld(id));
+      if (held) this.#hold(lane, held);
+    }
+    if (transaction && held) {
       const hold = lane.holds.last()!;
-      const held = hold.held!;
       const order = Number(transaction.data_collection_order);
       if (hold.highest === undefined || order > hold.highest) {
         hold.highest = order;
@@ -299,24 +301,26 @@ export class TransactionAssembler {
   /** A record of the transaction topic at `offset`: BEGIN (nothing to do) or END. */
   marker(partition: number, offset: number, marker: TransactionMarker): void {
     if (marker.status === "END" && !this.#applied.has(marker.id)) {
-      // (forEach: no iterator and no entry arrays for each of thousands of ENDs)
+      // (indexed loops: no iterator and no closures for each of thousands of ENDs)
       const { topicOf } = this.#options;
+      const collections = marker.dataCollections;
       let streamed = false;
-      marker.eventsByCollection.forEach((count, collection) => {
-        const topic = topicOf.get(collection);
-        if (!topic || !(count > 0)) return;
+      for (let c = 0; c < collections.length; c++) {
+        const topic = topicOf.get(collections[c].data_collection);
+        if (!topic || !(Number(collections[c].event_count) > 0)) continue;
         this.#indexOf(topic); // indexed before `expected` is made at the number of topics
         streamed = true;
-      });
+      }
       // Debezium marks every transaction of the server, cdc's own writes included: one that
       // changed nothing streamed here is nothing to wait for
       if (streamed || this.#held.has(marker.id)) {
         const held = this.#heldOf(marker.id);
         const expected = held.expected = this.#perTopic();
-        marker.eventsByCollection.forEach((count, collection) => {
-          const topic = topicOf.get(collection);
-          if (topic && count > 0) expected[this.#indexOf(topic)] = count;
-        });
+        for (let c = 0; c < collections.length; c++) {
+          const topic = topicOf.get(collections[c].data_collection);
+          const count = Number(collections[c].event_count);
+          if (topic && count > 0) expected[this.#indexOf(topic)] += count;
+        }
         held.since = this.#options.now();
         // first: the topic's position must not pass an END whose transaction is not applied
         const end: End = { held, partition, offset, seq: this.#endsSeen++ };
@@ -494,17 +498,18 @@ export class TransactionAssembler {
   }
 
   #heldOf(id: string): Held {
-    let held = this.#held.get(id);
-    if (!held) {
-      held = {
-        id,
-        seen: this.#perTopic(),
-        changes: 0,
-        since: this.#options.now(),
-        ends: [],
-      };
-      this.#held.set(id, held);
-    }
+    return this.#held.get(id) ?? this.#newHeld(id);
+  }
+
+  #newHeld(id: string): Held {
+    const held: Held = {
+      id,
+      seen: this.#perTopic(),
+      changes: 0,
+      since: this.#options.now(),
+      ends: [],
+    };
+    this.#held.set(id, held);
     return held;
   }
 

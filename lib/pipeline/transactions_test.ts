@@ -62,7 +62,10 @@ function setup(options: Partial<AssemblerOptions> = {}) {
       status: "END",
       id,
       eventCount: Object.values(counts).reduce((a, b) => a + b, 0),
-      eventsByCollection: new Map(Object.entries(counts)),
+      dataCollections: Object.entries(counts).map(([data_collection, event_count]) => ({
+        data_collection,
+        event_count,
+      })),
     });
   /** What the batch holds now, rows by topic, and its positions. */
   const batch = () => {

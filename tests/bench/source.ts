@@ -14,6 +14,7 @@ import { RegistryClient } from "../../lib/avro/registry.ts";
 import type { ConnectorConfig } from "../../lib/debezium/connector_config.ts";
 import {
   dataCollectionOf,
+  eventsOf,
   transactionMarker,
   transactionTopic,
 } from "../../lib/debezium/transactions.ts";
@@ -375,7 +376,7 @@ export async function watchTransactionEnds(
   const stop = await consumeTopics([source.transactionTopic], groupId, async (_, __, value, at) => {
     const marker = transactionMarker((await decoder.decode(value!)).value);
     if (marker.status !== "END") return;
-    if (!collections.some((c) => marker.eventsByCollection.get(c))) return;
+    if (!collections.some((c) => eventsOf(marker, c) > 0)) return;
     if (ends < endedAt.length) endedAt[ends] = at;
     ends++;
   });
