@@ -194,16 +194,7 @@ export class KafkaSource {
           assignmentSummary(payload.memberAssignment, options.oneProcess)
         }`,
       );
-      // another process of the group may have found a topic this one has not yet: it is
-      // read once this one finds it too (its join reassigns the group's partitions)
-      // in the order of the topics given (the tables', then a transaction topic): the first
-      // response then brings the tables' first records before the markers, and their registry
-      // look-ups and DDL start before the markers are read (0.17 s of --transactions' first row)
-      const order = (topic: string) => this.#topics.indexOf(topic);
-      const assigned = Object.entries(payload.memberAssignment)
-        .filter(([topic]) => this.#topics.includes(topic))
-        .sort(([a], [b]) => order(a) - order(b))
-        .flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+      const assigned = partitionsToRead(payload.memberAssignment, this.#topics);
       this.#holding = assigned.length > 0;
       options.events?.joined?.(assigned.length);
       this.#assign(assigned);
@@ -529,6 +520,23 @@ export class KafkaSource {
     }
     clearTimeout(timer);
   }
+}
+
+/**
+ * The partitions of `assignment` to read, in the order of `topics` (the tables', then a
+ * transaction topic), each topic's in partition order. A topic not among `topics` is left out:
+ * another process of the group found it first, and it is read once this one finds it too (its
+ * join reassigns the group's partitions). The order is the fetch's: the first response then
+ * brings the tables' first records before the markers, and their registry look-ups and DDL
+ * start before the markers are read (0.17 s of `--transactions`' first row).
+ */
+export function partitionsToRead(
+  assignment: Record<string, number[]>,
+  topics: readonly string[],
+): { topic: string; partition: number }[] {
+  return topics.flatMap((topic) =>
+    [...assignment[topic] ?? []].sort((a, b) => a - b).map((partition) => ({ topic, partition }))
+  );
 }
 
 /**
