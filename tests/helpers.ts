@@ -11,7 +11,10 @@ import {
   CONNECTOR_NAME,
   REGISTRY_URL,
   SINK_DB,
+  SOURCE_DATABASE,
+  TOPIC_PREFIX,
 } from "../tools/stack/config.ts";
+import { kafkaClient } from "../lib/kafka/client.ts";
 import { inventoryConnectorConfig } from "../tools/stack/connector.ts";
 import { RUN_FLAGS } from "../tools/compile.ts";
 import {
@@ -196,11 +199,50 @@ export function uniqueSuffix(): string {
 }
 
 /**
- * Registers the inventory connector (idempotent PUT) and waits until it and
- * its task run: the precondition of every test that captures real changes. A task
- * that failed (a test before stopped MariaDB under it) is restarted.
+ * Registers the inventory connector (idempotent PUT) and waits until it and its task run
+ * and its initial snapshot is through: the precondition of every test that captures real
+ * changes. A task that failed (a test before stopped MariaDB under it) is restarted.
  */
 export async function ensureInventoryConnector(): Promise<void> {
+  await registerInventoryConnector();
+  await waitForInventorySnapshot();
+}
+
+/** The seeded customers (tools/stack/inventory.sql). */
+const SEEDED_CUSTOMERS = 4;
+
+/**
+ * Waits until the seeded customers are in their topic: the connector's initial snapshot is
+ * through, and what a test writes from now on streams. A test that is the first to register
+ * the connector on a fresh stack (the suites of `tools/test_stacks.ts`) otherwise waits for
+ * the snapshot inside its own deadlines, and a slow snapshot looked like a stalled `cdc`.
+ */
+async function waitForInventorySnapshot(): Promise<void> {
+  const topic = `${TOPIC_PREFIX}.${SOURCE_DATABASE}.customers`;
+  const admin = kafkaClient({ brokers: BOOTSTRAP.split(",") }, "cdc-test-inventory").admin();
+  await admin.connect();
+  let records = 0;
+  try {
+    await waitFor(
+      `the inventory connector's initial snapshot (${SEEDED_CUSTOMERS} customers in ${topic})`,
+      async () => {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        records = offsets.reduce((n, o) => n + Number(o.high), 0);
+        if (records >= SEEDED_CUSTOMERS) return true;
+        await connectorStatus(CONNECTOR_NAME); // a failed task ends the wait at once
+        return false;
+      },
+      180_000,
+    ).catch((error) => {
+      throw new Error(`${error.message} (${records} there)`, { cause: error });
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Registers the inventory connector; restarts its task if it failed. */
+async function registerInventoryConnector(): Promise<void> {
   try {
     await registerConnector(CONNECTOR_NAME, inventoryConnectorConfig());
   } catch (error) {

@@ -49,9 +49,8 @@ async function takeOver(
   const first = new CdcProcess(args);
   let second: CdcProcess | undefined;
   try {
-    // on a fresh stack this test may be the one that registers the connector: the topics then
-    // appear only once its initial snapshot is through (a suite of its own: 60 s were too few)
-    await first.waitForLog(/streaming /, 180_000);
+    // the topics appear with the inserts above (the connector's snapshot is through)
+    await first.waitForLog(/streaming /, 120_000);
     second = new CdcProcess(args);
     await second.waitForLog(/streaming /);
 
