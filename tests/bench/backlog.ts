@@ -15,12 +15,13 @@
  *   # -> cpu_per_event.sh tx200k tx200k orders 200000 --table order_lines [--transactions]
  *
  * Needs the local stack. The name becomes the source database and the topic prefix; an
- * existing database of that name is replaced.
+ * existing database of that name is replaced, but a name whose topics exist is refused: the new
+ * events would join the old ones, and cpu_per_event.sh would wait for a count never reached.
  *
  * @module
  */
 import { connectMysql } from "../helpers.ts";
-import { makeBacklog, TABLE, type Workload } from "./source.ts";
+import { makeBacklog, stackAdmin, TABLE, type Workload } from "./source.ts";
 import { makeManyTablesBacklog } from "./workloads.ts";
 
 const [name, count, workload = "inserts", tables = "1"] = Deno.args;
@@ -34,6 +35,16 @@ if (
       "[inserts|updates|transactions] [tables]",
   );
   Deno.exit(2);
+}
+const admin = await stackAdmin();
+const taken = (await admin.listTopics()).filter((topic) => topic.startsWith(`${name}.`));
+await admin.disconnect();
+if (taken.length) {
+  console.error(
+    `the topics of ${name} exist already (${taken.join(", ")}): a backlog is made once per ` +
+      `name; pick another name, or use these with cpu_per_event.sh`,
+  );
+  Deno.exit(1);
 }
 const db = await connectMysql();
 try {
