@@ -79,6 +79,12 @@ interface Lane {
   grown: boolean;
   /** The transaction of its latest change (a later one proves earlier ones read). */
   latest?: Held;
+  /**
+   * Where the rows applied and not yet moved into the batch end in its staging, and the
+   * partition's next offset past them (-1: none); see {@linkcode TransactionAssembler.release}.
+   */
+  applied?: BufferMark;
+  appliedNext: number;
 }
 
 /**
@@ -223,6 +229,8 @@ export class TransactionAssembler {
    */
   #heldBytes = 0;
   readonly #grown: Lane[] = [];
+  /** The lanes with rows applied and not yet moved into the batch. */
+  readonly #unsettled: Lane[] = [];
   /** The transaction topic's next offset read, per partition. */
   readonly #markersRead = new Map<number, number>();
   readonly #applied = new Set<string>();
@@ -345,6 +353,9 @@ export class TransactionAssembler {
   /**
    * Applies whatever can be: whole transactions in commit order, then (by the edges above)
    * transactions that will not complete, or the oldest one in parts past the memory bound.
+   * The rows applied move into the batch once for each partition, at the end: a backlog
+   * applies hundreds of transactions at once, and moving each one's few rows on its own was
+   * most of applying it.
    */
   release(): void {
     for (;;) {
@@ -398,6 +409,8 @@ export class TransactionAssembler {
   #next(): { held: Held; reason?: string } | undefined {
     const end = this.#ends.first();
     if (end && this.#complete(end.held)) return { held: end.held };
+    // what is applied leaves the stagings before the edges below measure what is held
+    this.#settle();
     const stuck = end ? this.#stuck(end.held) : this.#endless();
     if (stuck) return stuck;
     if (this.#bytesHeld() <= this.#options.maxHeldBytes) return undefined;
@@ -442,6 +455,7 @@ export class TransactionAssembler {
       staging: new BatchBuffer(this.#options.now),
       bytes: 0,
       grown: false,
+      appliedNext: -1,
     };
   }
 
@@ -654,12 +668,30 @@ export class TransactionAssembler {
     }
   }
 
-  /** Moves a hold's rows (the first of its lane's staging) into the batch, and its position. */
+  /**
+   * Applies a hold, the first of its lane: its rows (the first of the lane's staging) and its
+   * position join the batch with {@linkcode #settle}, or at once where the rows of a whole
+   * transaction get one source time (`oneInstant`), which needs them in the batch.
+   */
   #applyHold(hold: Hold): void {
-    const { main } = this.#options;
     const { lane } = hold;
-    main.absorb(lane.staging, hold.end);
-    if (hold.next >= 0) main.advance(lane.topic, lane.partition, hold.next);
-    this.#measure(lane);
+    if (!lane.applied) this.#unsettled.push(lane);
+    // a lane's last hold ends where its staging does now: nothing was staged behind it
+    lane.applied = hold.end ?? lane.staging.mark();
+    if (hold.next >= 0) lane.appliedNext = hold.next;
+    if (this.#options.oneInstant) this.#settle();
+  }
+
+  /** Moves the rows applied since last time into the batch, each lane's at once. */
+  #settle(): void {
+    const { main } = this.#options;
+    for (const lane of this.#unsettled) {
+      main.absorb(lane.staging, lane.applied);
+      if (lane.appliedNext >= 0) main.advance(lane.topic, lane.partition, lane.appliedNext);
+      lane.applied = undefined;
+      lane.appliedNext = -1;
+      this.#measure(lane);
+    }
+    this.#unsettled.length = 0;
   }
 }

@@ -114,6 +114,32 @@ Deno.test("TransactionAssembler: a transaction over two tables joins the batch w
   assert.deepEqual(t.said, ["applied x (3)"]);
 });
 
+Deno.test("TransactionAssembler: transactions applied at once join the batch in their partition's order", () => {
+  const t = setup();
+  t.change(A, 0, "x", 1);
+  t.change(A, 1, "y", 1);
+  t.change(A, 2); // outside a transaction, behind y
+  t.change(B, 0, "y", 1);
+  // both ENDs read before the assembler is asked to apply: one release applies both
+  for (const [offset, id] of [[0, "x"], [1, "y"]] as const) {
+    t.assembler.marker(0, offset, {
+      status: "END",
+      id,
+      eventCount: id === "x" ? 1 : 2,
+      dataCollections: [{ data_collection: "db.a", event_count: 1 }].concat(
+        id === "y" ? [{ data_collection: "db.b", event_count: 1 }] : [],
+      ),
+    });
+  }
+  t.assembler.release();
+  t.change(A, 3); // nothing held before it: straight into the batch, after the rest
+  assert.deepEqual(t.batch(), {
+    rows: { [A]: ["x@0", "y@1", "-@2", "-@3"], [B]: ["y@0"] },
+    positions: { [A]: 4, [B]: 1, [T]: 2 },
+  });
+  assert.deepEqual(t.said, ["applied x (1)", "applied y (2)"]);
+});
+
 Deno.test("TransactionAssembler: an END before its changes waits for them; a re-sent change counts once", () => {
   const t = setup();
   t.end(0, "x", { "db.a": 2 });
