@@ -197,6 +197,12 @@ export class Pipeline {
    * returned {@linkcode ParkedPartition}).
    */
   async handleBatch(batch: SourceBatch): Promise<ParkedPartition | undefined> {
+    if (batch.topic === this.#options.transactions?.topic) {
+      // records waiting for their table's plan (the stream's first ones, a new schema) go on
+      // first: markers handled meanwhile would hold them up (a backlog's first fetches bring
+      // thousands), and no transaction can be applied without them anyway
+      while (this.#parked.size > 0 && !this.#stopping) await this.#resumed.promise;
+    }
     const parked = await this.#exclusive(async () => {
       const { topic, partition } = batch;
       this.#progress.observed(topic, partition, batch.highWatermark);
@@ -262,12 +268,18 @@ export class Pipeline {
     // past a transaction's marker (no record of its own), so the position reaches the end
     this.#advance(topic, partition, nextOffset);
     this.#assembler?.release();
-    // Adaptive: with no write in flight, what arrived is written at once (or once it is
-    // flushMs old); while one is, the next batch grows (up to batchSize) until it is done.
+    await this.#flushIfOld();
+    return undefined;
+  }
+
+  /**
+   * Adaptive: with no write in flight, what arrived is written at once (or once it is
+   * flushMs old); while one is, the next batch grows (up to batchSize) until it is done.
+   */
+  async #flushIfOld(): Promise<void> {
     if (!this.#writes.writing && this.#buffer.ageMs() >= this.#options.flushMs) {
       await this.#flush();
     }
-    return undefined;
   }
 
   /**
@@ -372,9 +384,16 @@ export class Pipeline {
   async #handleMarkers(batch: SourceBatch): Promise<void> {
     const assembler = this.#assembler!;
     const { topic, partition } = batch;
+    let read = 0;
     for (const record of batch.records) {
       if (this.#stopping) return;
       if (this.#progress.isApplied(topic, partition, record.offset)) continue;
+      if ((++read & 255) === 0 && !this.#writes.writing) {
+        // the writer idles (the stream's first write): the transactions these ENDs made
+        // whole go now, not once all of a backlog's fetch of thousands of markers is read
+        assembler.release();
+        await this.#flushIfOld();
+      }
       this.#progress.advance(topic, partition, record.offset + 1);
       if (record.value === null) {
         assembler.markersRead(partition, record.offset + 1);
@@ -392,9 +411,7 @@ export class Pipeline {
       assembler.markersRead(partition, batch.nextOffset);
     }
     assembler.release();
-    if (!this.#writes.writing && this.#buffer.ageMs() >= this.#options.flushMs) {
-      await this.#flush();
-    }
+    await this.#flushIfOld();
   }
 
   /**

@@ -583,6 +583,23 @@ Deno.test("Pipeline with transactions: a transaction over two tables is written 
   assert.deepEqual([pipeline.stats.transactions, pipeline.stats.forcedTransactions], [1, 0]);
 });
 
+Deno.test("Pipeline with transactions: an idle writer does not wait for the end of a long run of markers", async () => {
+  const { pipeline, writer } = twoTables(true);
+  const n = 600;
+  const offsets = Array.from({ length: n }, (_, o) => o);
+  await handle(pipeline, batchOf(offsets, (o) => txChange(o, `x${o}`)));
+  await handle(pipeline, { ...batchOf(offsets, (o) => txChange(1000 + o, `x${o}`)), topic: B });
+  await handle(pipeline, { ...batchOf(offsets, (o) => endOf(`x${o}`)), topic: T });
+  await pipeline.flush();
+  const written = writer.ids().filter((ids) => ids.length > 0);
+  assert.equal(written.flat().length, 2 * n, "every transaction, whole");
+  assert.ok(
+    written[0].length < 2 * n,
+    `the first write began before the last END was read (it held ${written[0].length} rows)`,
+  );
+  assert.equal(written[0].length % 2, 0, "whole transactions only");
+});
+
 // ---- a partition parked while its table is prepared ----
 
 /** The offsets each batch took per topic, as `topic:next offset`, sorted. */
@@ -658,18 +675,22 @@ Deno.test("Pipeline with transactions: a change parked for its table still joins
     ...batchOf([0, 1], (o) => change(10 + o, o === 0 ? "x" : "y")),
     topic: B,
   });
-  await handle(pipeline, {
+  // the markers wait for the parked changes: handled before them, they would only hold them up
+  let markersRead = false;
+  const markers = handle(pipeline, {
     ...batchOf(
       [0, 1, 2, 3],
       (o) =>
         o % 2 === 0 ? json({ status: "BEGIN", id: o === 0 ? "x" : "y" }) : end(o === 1 ? "x" : "y"),
     ),
     topic: T,
-  });
+  }).then(() => markersRead = true);
   await pipeline.flush();
   assert.deepEqual(writer.ids().flat(), [], "neither is whole while t's changes are parked");
+  assert.equal(markersRead, false, "the markers wait while t's changes are parked");
   ddl.resolve();
   await parked.resumed;
+  await markers;
   await pipeline.flush();
   assert.deepEqual(writer.ids().flat().sort(), [0, 1, 10, 11]);
   // x's two rows before y's, table by table: t's 0 before 1, b's 10 before 11
