@@ -83,7 +83,7 @@ interface Lane {
    * Where the rows applied and not yet moved into the batch end in its staging, and the
    * partition's next offset past them (-1: none); see {@linkcode TransactionAssembler.release}.
    */
-  applied?: BufferMark;
+  appliedEnd?: BufferMark;
   appliedNext: number;
 }
 
@@ -675,9 +675,9 @@ export class TransactionAssembler {
    */
   #applyHold(hold: Hold): void {
     const { lane } = hold;
-    if (!lane.applied) this.#unsettled.push(lane);
+    if (!lane.appliedEnd) this.#unsettled.push(lane);
     // a lane's last hold ends where its staging does now: nothing was staged behind it
-    lane.applied = hold.end ?? lane.staging.mark();
+    lane.appliedEnd = hold.end ?? lane.staging.mark();
     if (hold.next >= 0) lane.appliedNext = hold.next;
     if (this.#options.oneInstant) this.#settle();
   }
@@ -686,9 +686,9 @@ export class TransactionAssembler {
   #settle(): void {
     const { main } = this.#options;
     for (const lane of this.#unsettled) {
-      main.absorb(lane.staging, lane.applied);
+      main.absorb(lane.staging, lane.appliedEnd);
       if (lane.appliedNext >= 0) main.advance(lane.topic, lane.partition, lane.appliedNext);
-      lane.applied = undefined;
+      lane.appliedEnd = undefined;
       lane.appliedNext = -1;
       this.#measure(lane);
     }
