@@ -310,6 +310,22 @@ export class LoadDataText {
     this.#pos = pos;
   }
 
+  /**
+   * Appends fields encoded already, `bytes[start]` up to `end` (one field, or several with
+   * their tabs): another text's fields in this text's format, copied as they are
+   * (lib/mysql/load_data_lines.ts finds them).
+   */
+  encoded(bytes: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.#reserve(n + 1);
+    const buffer = this.#buffer;
+    const pos = this.#separate();
+    // a line's few fields copied by hand: a view to copy from with `set` was an object each
+    if (n < 256) { for (let i = 0; i < n; i++) buffer[pos + i] = bytes[start + i]; }
+    else buffer.set(bytes.subarray(start, end), pos);
+    this.#pos = pos + n;
+  }
+
   /** Ends the row being appended, counting it under `tag` when given ({@linkcode tagged}). */
   endLine(tag?: string): void {
     this.#reserve(1);

@@ -14,6 +14,11 @@
  * leave every version but the last with an empty interval: the state as of T
  * is the state after every change up to and including T.
  *
+ * Rows held as LOAD DATA text (where the server takes it) are versioned from a few fields read
+ * back from their lines (key, op, instants, position), and each version is its change's line as
+ * it is with the validity fields after it: nothing is decoded into values. Rows held as values
+ * (`--write-method insert`, a server without `local_infile`) become multi-row INSERTs.
+ *
  * @module
  */
 import type { TableRows } from "../batch.ts";
@@ -22,18 +27,36 @@ import { type ColumnDef, createTableDdl, qualifiedName, quoteIdent } from "../..
 import type { SqlValue } from "../../mysql/values.ts";
 import {
   allNullable,
+  type Fence,
   keyText,
   multiRowStatements,
-  packItems,
   runAll,
   segmentsAtTruncates,
   type SinkMode,
   type SqlRunner,
   type WriteTarget,
 } from "./mode.ts";
-import { opOf, type RowLayout } from "../../debezium/cdc_row.ts";
-import mysql from "mysql2/promise";
-import { loadDataStatement, LoadDataText } from "../../mysql/load_data.ts";
+import {
+  type ColumnKind,
+  type LoadDataFormat,
+  loadDataStatement,
+  LoadDataText,
+} from "../../mysql/load_data.ts";
+import { LoadDataLines } from "../../mysql/load_data_lines.ts";
+import {
+  closeAllStatement,
+  closeStatements,
+  openVersionsSelected,
+  openVersionsStaged,
+} from "./scd2_lookup.ts";
+import {
+  instantOf,
+  KeyNumbers,
+  type OpenVersion,
+  validity,
+  versionChanges,
+  versionIntervals,
+} from "./scd2_versions.ts";
 
 /** The validity columns, between the source columns and the metadata. */
 export const VALIDITY_COLUMNS: readonly ColumnDef[] = [
@@ -43,79 +66,13 @@ export const VALIDITY_COLUMNS: readonly ColumnDef[] = [
   { name: "__deleted", type: { name: "TINYINT", length: 1 }, nullable: false },
 ];
 
-/** A key's open version as stored: its position and when it became valid. */
-export interface OpenVersion {
-  partition: number;
-  offset: number;
-  /** `YYYY-MM-DD HH:MM:SS.fff`, as the server shows DATETIME(3). */
-  validFrom: string;
-}
-
-/** What a run of changes does to the table. */
-export interface VersionChanges {
-  /** New rows: source columns, the validity columns, the metadata. */
-  inserts: SqlValue[][];
-  /** Stored versions to close: partition, offset, valid to. */
-  closes: [number, number, string][];
-}
-
-const later = (a: string, b: string) => (a > b ? a : b);
-
-/** The instant a change became true in the source: its commit time, else when Debezium saw it. */
-function instantOf(row: readonly SqlValue[], layout: RowLayout): string {
-  return String(row[layout.sourceTs] ?? row[layout.ts]);
-}
-
-/**
- * The versions that changes (in offset order, no truncate among them) open and
- * close, given each key's open version in the table (by {@linkcode keyText}).
- * Pure: the caller reads `open` and writes the result.
- */
-export function versionChanges(
-  rows: readonly SqlValue[][],
-  layout: RowLayout,
-  sourceWidth: number,
-  open: ReadonlyMap<string, OpenVersion>,
-): VersionChanges {
-  const changes: VersionChanges = { inserts: [], closes: [] };
-  /** Per key: the open version, stored (position) or new in this batch (its row). */
-  const current = new Map<string, { stored?: OpenVersion; row?: SqlValue[]; validFrom: string }>();
-  for (const [key, version] of open) {
-    current.set(key, { stored: version, validFrom: version.validFrom });
-  }
-  const version = (row: readonly SqlValue[], validFrom: string, deleted: boolean): SqlValue[] => [
-    ...row.slice(0, sourceWidth),
-    validFrom,
-    deleted ? validFrom : null,
-    deleted ? 0 : 1,
-    deleted ? 1 : 0,
-    ...row.slice(sourceWidth),
-  ];
-  const validTo = sourceWidth + 1, isCurrent = sourceWidth + 2;
-  for (const row of rows) {
-    const key = keyText(row, layout);
-    const open = current.get(key);
-    const at = open ? later(instantOf(row, layout), open.validFrom) : instantOf(row, layout);
-    if (open?.stored) {
-      changes.closes.push([open.stored.partition, open.stored.offset, at]);
-    } else if (open?.row) {
-      open.row[validTo] = at;
-      open.row[isCurrent] = 0;
-    }
-    const deleted = opOf(row, layout) === "d";
-    const inserted = version(row, at, deleted);
-    changes.inserts.push(inserted);
-    if (deleted) current.delete(key);
-    else current.set(key, { row: inserted, validFrom: at });
-  }
-  return changes;
-}
-
 /** Every version of every row. */
 export const SCD2: SinkMode = {
   name: "scd2",
   defaultTemplate: "{table}_scd2",
   needsKey: true,
+  // rows held as LOAD DATA lines; a version already present is the same change: kept as it is
+  bulkLoad: "ignore",
   fenced: true,
   // the keys whose open versions a batch looks up, loaded rather than spelled out in SQL
   stageOf: (rows) => ({ columns: rows.keyColumns, unique: [] }),
@@ -129,7 +86,8 @@ export const SCD2: SinkMode = {
       // the open version of a key is looked up by key at every change
       [{ name: "__cdc_key", columns: [...key, "__current"] }],
     ),
-  async write(run, target, batch) {
+  async write(run, target, batch, fence) {
+    if (batch.text) return await writeLines(run, target, batch, batch.text, fence);
     const { table, columnNames, layout, rows } = batch;
     const name = qualifiedName(target.database, table);
     const sourceWidth = columnNames.length - METADATA_COLUMNS.length;
@@ -141,176 +99,169 @@ export const SCD2: SinkMode = {
     const insert = `INSERT INTO ${name} (${allColumns.map(quoteIdent).join(", ")}) VALUES `;
     const max = target.maxStatementLength;
     for (const segment of segmentsAtTruncates(rows, layout)) {
-      const open = await openVersions(run, target, batch, segment.rows);
-      const { inserts, closes } = versionChanges(segment.rows, layout, sourceWidth, open);
+      const numbers = new KeyNumbers();
+      const keyValues: SqlValue[][] = [];
+      const keys = segment.rows.map((row) => {
+        const n = numbers.numberOf(keyText(row, layout));
+        if (n === keyValues.length) keyValues.push(layout.key.map((i) => row[i]));
+        return n;
+      });
+      const open = await openVersions(run, target, batch, keyValues);
+      const { inserts, closes } = versionChanges(segment.rows, layout, sourceWidth, keys, open);
       await runAll(run, closeStatements(name, closes, max));
-      // a version already present is the same change: kept as it is (IGNORE, or an update of
-      // nothing); LOAD DATA where the server takes it, parsed at about twice the rate
-      const format = target.loadFormat(table, allColumns, "ignore");
-      if (format) {
-        const text = new LoadDataText(format);
-        for (const version of inserts) text.add(version);
-        await target.load(
-          name,
-          loadDataStatement(target.database, table, allColumns, format),
-          text,
-        );
-      } else {
-        await runAll(
-          run,
-          multiRowStatements(
-            insert,
-            inserts,
-            " ON DUPLICATE KEY UPDATE `__offset` = `__offset`",
-            max,
-          ),
-        );
-      }
+      // a version already present is the same change: kept as it is (an update of nothing)
+      await runAll(
+        run,
+        multiRowStatements(
+          insert,
+          inserts,
+          " ON DUPLICATE KEY UPDATE `__offset` = `__offset`",
+          max,
+        ),
+      );
       if (segment.truncate) {
         const at = instantOf(segment.truncate, layout);
-        await run(
-          `UPDATE ${name} SET \`__valid_to\` = GREATEST(\`__valid_from\`, CAST(? AS DATETIME(3))),
-            \`__current\` = 0 WHERE \`__current\` = 1`,
-          [at],
-        );
-        await runAll(
-          run,
-          multiRowStatements(
-            insert,
-            [versionOfTruncate(segment.truncate, at, sourceWidth)],
-            "",
-            max,
-          ),
-        );
+        await run(closeAllStatement(name), [at]);
+        const row = segment.truncate;
+        const version = [
+          ...row.slice(0, sourceWidth),
+          ...validity(at, at, true),
+          ...row.slice(sourceWidth),
+        ];
+        await runAll(run, multiRowStatements(insert, [version], "", max));
       }
     }
   },
 };
 
-/** The row that keeps a truncate: no image, an empty interval, `__deleted` = 1. */
-function versionOfTruncate(row: readonly SqlValue[], at: string, sourceWidth: number): SqlValue[] {
-  return [...row.slice(0, sourceWidth), at, at, 0, 1, ...row.slice(sourceWidth)];
-}
+/** How the validity columns travel in LOAD DATA text: dates and digits. */
+const VALIDITY_KINDS: readonly ColumnKind[] = VALIDITY_COLUMNS.map(() => "plain");
 
 /**
- * `rows` as derived tables `SELECT a AS x, b AS y UNION ALL SELECT c, d ...`, as few as
- * fit under `maxBytes` with `overhead`; every value escaped by the driver.
- */
-function derivedTables(
-  rows: readonly (readonly SqlValue[])[],
-  aliases: readonly string[],
-  overhead: number,
-  maxBytes: number,
-): string[] {
-  const values = rows.map((row) => row.map((v) => mysql.escape(v)));
-  const texts = values.map((v) => v.join(", "));
-  const tables: string[] = [];
-  let at = 0;
-  for (const chunk of packItems(texts, overhead, maxBytes)) {
-    const first = values[at].map((v, n) => `${v} AS ${aliases[n]}`).join(", ");
-    tables.push(
-      [`SELECT ${first}`, ...chunk.slice(1).map((t) => `SELECT ${t}`)].join(" UNION ALL "),
-    );
-    at += chunk.length;
-  }
-  return tables;
-}
-
-/**
- * The stored open version of every key among `rows`. The keys go to the table's staging table
- * with LOAD DATA where the server takes it (one round trip, parsed as data), else as a derived
- * table of SELECTs (each a query block for the server to parse).
+ * The stored open version of each key (its values): the keys go to the table's staging table
+ * with LOAD DATA where the server takes it, else as derived tables.
  */
 async function openVersions(
   run: SqlRunner,
   target: WriteTarget,
   batch: TableRows,
-  rows: readonly SqlValue[][],
-): Promise<Map<string, OpenVersion>> {
-  const { table, keyColumns, layout } = batch;
-  const keys = new Map<string, SqlValue[]>();
-  for (const row of rows) keys.set(keyText(row, layout), layout.key.map((i) => row[i]));
-  if (keys.size === 0) return new Map();
-  const texts = [...keys.keys()];
-  const name = qualifiedName(target.database, table);
+  keys: readonly SqlValue[][],
+): Promise<(OpenVersion | undefined)[]> {
+  const { table, keyColumns } = batch;
   const format = target.loadFormat(table, keyColumns, "ignore");
   if (!format) {
+    const name = qualifiedName(target.database, table);
     return await openVersionsSelected(run, name, keyColumns, keys, target.maxStatementLength);
   }
-  const stage = target.stage(batch);
   const text = new LoadDataText(format);
-  for (const values of keys.values()) text.add(values);
-  const staged = qualifiedName(target.database, stage);
-  const join = keyColumns.map((k) => `t.${quoteIdent(k)} = c.${quoteIdent(k)}`).join(" AND ");
-  const [first, found] = await target.load(
-    name,
-    loadDataStatement(target.database, stage, keyColumns, format),
-    text,
-    [
-      // the keys' load order from 0: auto-increment values go on from the last batch's
-      `SELECT MIN(\`__seq\`) AS m FROM ${staged}`,
-      `SELECT c.\`__seq\` AS i, t.\`__partition\` AS p, t.\`__offset\` AS o,
-        t.\`__valid_from\` AS vf FROM ${name} t JOIN ${staged} c ON ${join}
-        WHERE t.\`__current\` = 1`,
-      `DELETE FROM ${staged}`,
-    ],
-  ) as [{ m: number | string | null }[], OpenRow[]];
-  const base = Number(first[0]?.m ?? 0);
-  return openFrom(found, (i) => texts[Number(i) - base]);
+  for (const values of keys) text.add(values);
+  return await openVersionsStaged(target, batch, text);
 }
 
-/** A stored open version as the look-up returns it: the key's index, position, valid from. */
-interface OpenRow {
-  i: number | string;
-  p: number | string;
-  o: number | string;
-  vf: string;
-}
+/** Where {@linkcode writeLines} reads its fields: the chosen columns after the key's. */
+const OP = 0, SOURCE_TS = 1, TS = 2, PARTITION = 3, OFFSET = 4;
 
-/** Open versions by key text, from look-up rows whose index `keyOf` turns into the key text. */
-function openFrom(
-  found: readonly OpenRow[],
-  keyOf: (i: number | string) => string,
-): Map<string, OpenVersion> {
-  const open = new Map<string, OpenVersion>();
-  for (const r of found) {
-    open.set(keyOf(r.i), { partition: Number(r.p), offset: Number(r.o), validFrom: r.vf });
-  }
-  return open;
-}
-
-/** {@linkcode openVersions} without LOAD DATA: the keys as a derived table of SELECTs. */
-async function openVersionsSelected(
+/**
+ * Writes rows held as LOAD DATA text: each line's key, op, instants and position are read
+ * back ({@linkcode LoadDataLines}), the lines below `fence` dropped, and each segment between
+ * truncates versioned and loaded as its lines with the validity fields after them (the
+ * statement names the columns in that order).
+ */
+async function writeLines(
   run: SqlRunner,
-  name: string,
-  keyColumns: readonly string[],
-  keys: ReadonlyMap<string, SqlValue[]>,
-  maxBytes: number,
-): Promise<Map<string, OpenVersion>> {
-  const texts = [...keys.keys()];
-  // Keys travel as a derived table and are compared by the server, in the columns' own types.
-  const aliases = ["i", ...keyColumns.map((_, n) => `k${n}`)];
-  const tuples = [...keys.values()].map((values, i) => [i, ...values]);
-  const join = keyColumns.map((k, n) => `t.${quoteIdent(k)} = c.k${n}`).join(" AND ");
-  const open = new Map<string, OpenVersion>();
-  for (const derived of derivedTables(tuples, aliases, 300 + name.length, maxBytes)) {
-    const found = await run(
-      `SELECT c.i AS i, t.\`__partition\` AS p, t.\`__offset\` AS o, t.\`__valid_from\` AS vf
-        FROM ${name} t JOIN (${derived}) c ON ${join} WHERE t.\`__current\` = 1`,
-    ) as OpenRow[];
-    for (const [key, version] of openFrom(found, (i) => texts[Number(i)])) open.set(key, version);
-  }
-  return open;
-}
-
-/** Closes stored versions: one UPDATE joined to their positions, per chunk. */
-function closeStatements(
-  name: string,
-  closes: readonly [number, number, string][],
-  maxBytes: number,
-): string[] {
-  return derivedTables(closes, ["p", "o", "vt"], 300 + name.length, maxBytes).map((derived) =>
-    `UPDATE ${name} t JOIN (${derived}) c ON t.\`__partition\` = c.p AND t.\`__offset\` = c.o
-      SET t.\`__valid_to\` = c.vt, t.\`__current\` = 0`
+  target: WriteTarget,
+  batch: TableRows,
+  text: LoadDataText,
+  fence: Fence | undefined,
+): Promise<void> {
+  const { table, columnNames, layout } = batch;
+  const width = layout.key.length;
+  const lines = new LoadDataLines(text, [
+    ...layout.key,
+    layout.op,
+    layout.sourceTs,
+    layout.ts,
+    layout.partition,
+    layout.offset,
+  ]);
+  const name = qualifiedName(target.database, table);
+  const format: LoadDataFormat = {
+    kinds: [...text.format.kinds, ...VALIDITY_KINDS],
+    duplicates: "ignore",
+  };
+  const statement = loadDataStatement(
+    target.database,
+    table,
+    [...columnNames, ...VALIDITY_COLUMNS.map((c) => c.name)],
+    format,
   );
+  const keyFormat: LoadDataFormat = {
+    kinds: layout.key.map((c) => text.format.kinds[c]),
+    duplicates: "ignore",
+  };
+  const field = (line: number, j: number) => lines.fieldText(line, width + j);
+  // a key of one whole number as that number: a map finds numbers faster than strings
+  const numeric = width === 1 && text.format.kinds[layout.key[0]] === "plain";
+  /** A line's key, equal for equal keys: its fields' bytes as text, or its whole number. */
+  const keyOf = (line: number): string | number => {
+    if (numeric) {
+      const n = lines.fieldNumber(line, 0);
+      return Number.isNaN(n) ? lines.fieldText(line, 0) : n;
+    }
+    let key = lines.fieldText(line, 0);
+    for (let j = 1; j < width; j++) key += "\t" + lines.fieldText(line, j);
+    return key;
+  };
+  const instant = (line: number) =>
+    lines.isNull(line, width + SOURCE_TS) ? field(line, TS) : field(line, SOURCE_TS);
+
+  /** Versions the changes of `segment` (line numbers), then the truncate on line `truncate`. */
+  const writeSegment = async (segment: readonly number[], truncate?: number) => {
+    // each key numbered, and staged for the look-up of its open version, at its first change
+    const numbers = new KeyNumbers();
+    const staged = new LoadDataText(keyFormat);
+    const keys = new Int32Array(segment.length);
+    const instants: string[] = [];
+    segment.forEach((line, i) => {
+      const n = keys[i] = numbers.numberOf(keyOf(line));
+      instants.push(instant(line));
+      if (n < staged.rows) return;
+      for (let j = 0; j < width; j++) {
+        staged.encoded(lines.bytes(line), lines.fieldStart(line, j), lines.fieldEnd(line, j));
+      }
+      staged.endLine();
+    });
+    const open = await openVersionsStaged(target, batch, staged);
+    const deleted = (i: number) => field(segment[i], OP) === "d";
+    const { from, to, closes } = versionIntervals({ keys, instants, deleted }, open);
+    await runAll(run, closeStatements(name, closes, target.maxStatementLength));
+    const versions = new LoadDataText(format);
+    /** The change's line as it is, then its version's validity fields. */
+    const add = (line: number, from: string, to: string | null, deleted: boolean) => {
+      versions.encoded(lines.bytes(line), lines.start(line), lines.end(line));
+      versions.ascii(from);
+      if (to === null) versions.null("plain");
+      else versions.ascii(to);
+      versions.integer(to === null ? 1 : 0);
+      versions.integer(deleted ? 1 : 0);
+      versions.endLine();
+    };
+    segment.forEach((line, i) => add(line, from[i], to[i], deleted(i)));
+    // the truncate's own row has no open interval: the UPDATE after the load does not touch it
+    if (truncate !== undefined) add(truncate, instant(truncate), instant(truncate), true);
+    if (versions.rows > 0) await target.load(name, statement, versions);
+    if (truncate !== undefined) await run(closeAllStatement(name), [instant(truncate)]);
+  };
+
+  let segment: number[] = [];
+  for (let line = 0; line < lines.count; line++) {
+    const applied = fence?.get(lines.fieldInteger(line, width + PARTITION));
+    if (applied !== undefined && lines.fieldInteger(line, width + OFFSET) < applied) continue;
+    if (field(line, OP) !== "t") segment.push(line);
+    else {
+      await writeSegment(segment, line);
+      segment = [];
+    }
+  }
+  if (segment.length) await writeSegment(segment);
 }

@@ -1,77 +1,9 @@
 import assert from "node:assert/strict";
 import { change, CHANGE_COLUMNS, CHANGE_LAYOUT } from "../testing.ts";
-import type { SqlValue } from "../../mysql/values.ts";
-import { SCD2, versionChanges } from "./scd2.ts";
+import { SCD2 } from "./scd2.ts";
 
 const COLUMNS = CHANGE_COLUMNS;
 const layout = CHANGE_LAYOUT;
-const SOURCE_WIDTH = 2;
-/** [id, v, valid_from second, valid_to second, current, deleted, op] of each new row. */
-const shape = (rows: SqlValue[][]) =>
-  rows.map((r) => [
-    r[0],
-    r[1],
-    String(r[2]).slice(17, 19),
-    r[3] === null ? null : String(r[3]).slice(17, 19),
-    r[4],
-    r[5],
-    r[6],
-  ]);
-
-Deno.test("versionChanges: updates close the open version; deletes close it and are kept", () => {
-  const { inserts, closes } = versionChanges(
-    [
-      change("c", 1, "a", "01"),
-      change("u", 1, "b", "05"),
-      change("d", 1, "b", "09"),
-      change("c", 1, "again", "12"),
-    ],
-    layout,
-    SOURCE_WIDTH,
-    new Map(),
-  );
-  assert.deepEqual(shape(inserts), [
-    [1, "a", "01", "05", 0, 0, "c"],
-    [1, "b", "05", "09", 0, 0, "u"],
-    [1, "b", "09", "09", 0, 1, "d"], // the delete: an empty interval, __deleted
-    [1, "again", "12", null, 1, 0, "c"], // a re-insert opens a new version
-  ]);
-  assert.deepEqual(closes, []);
-});
-
-Deno.test("versionChanges: a stored open version is closed by position", () => {
-  const open = new Map([["1", { partition: 0, offset: 7, validFrom: "2026-01-01 00:00:03.000" }]]);
-  const { inserts, closes } = versionChanges(
-    [change("u", 1, "b", "05")],
-    layout,
-    SOURCE_WIDTH,
-    open,
-  );
-  assert.deepEqual(closes, [[0, 7, "2026-01-01 00:00:05.000"]]);
-  assert.deepEqual(shape(inserts), [[1, "b", "05", null, 1, 0, "u"]]);
-});
-
-Deno.test("versionChanges: ties within a second, and instants that run backwards", () => {
-  const open = new Map([["1", { partition: 0, offset: 7, validFrom: "2026-01-01 00:00:30.000" }]]);
-  const { inserts, closes } = versionChanges(
-    [
-      change("u", 1, "x", "20"), // earlier than the open version: raised to it
-      change("u", 1, "y", "30"),
-      change("c", 2, "p", "40"),
-      change("u", 2, "q", "40"), // same second: the first gets an empty interval
-    ],
-    layout,
-    SOURCE_WIDTH,
-    open,
-  );
-  assert.deepEqual(closes, [[0, 7, "2026-01-01 00:00:30.000"]]);
-  assert.deepEqual(shape(inserts), [
-    [1, "x", "30", "30", 0, 0, "u"],
-    [1, "y", "30", null, 1, 0, "u"],
-    [2, "p", "40", "40", 0, 0, "c"],
-    [2, "q", "40", null, 1, 0, "u"],
-  ]);
-});
 
 Deno.test("SCD2 truncate closes every open version and is kept as a row", async () => {
   const statements: { sql: string; values?: unknown[] }[] = [];
