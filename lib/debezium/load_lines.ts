@@ -23,12 +23,17 @@ import {
 } from "../avro/binary.ts";
 import { avroTypeName, isRecord, namedTypes, resolve, unwrapOptional } from "../avro/schema.ts";
 import type { AvroSchema, NamedTypes } from "../avro/schema.ts";
-import { METADATA_COLUMNS } from "./cdc_row.ts";
+import { METADATA_COLUMNS, type MetadataColumn } from "./cdc_row.ts";
 import { type Envelope, imageSide, type KafkaPosition, READ_SOURCE_FIELDS } from "./envelope.ts";
 import type { CompiledSchema } from "../avro/decoder.ts";
 import { type ColumnKind, kindOf, type LoadDataText } from "../mysql/load_data.ts";
 import { InvalidUtf8Error } from "../util/utf8.ts";
-import type { ColumnMapping } from "./type_mapping.ts";
+import {
+  type ColumnMapping,
+  dateTimeOfSecond,
+  utcTimestampInto,
+  ZONED_TIMESTAMP,
+} from "./type_mapping.ts";
 
 /**
  * Appends the `_cdc` row of the event in `bytes` (Confluent-framed) to the text `textFor`
@@ -91,7 +96,7 @@ function compile(schema: CompiledSchema, mappings: readonly ColumnMapping[]): Lo
   }
   const columns = record.fields.map((f, i) => columnWriter(f.type, names, mappings[i], i));
   const kinds = mappings.map((m) => kindOf(m.type));
-  const metadataKinds = METADATA_COLUMNS.map((c) => kindOf(c.type));
+  const metadata = METADATA_COLUMNS.map((c, m) => metadataWriter(c, columns.length + m));
   const cursor = new AvroCursor();
 
   return (bytes, position, textFor) => {
@@ -125,10 +130,7 @@ function compile(schema: CompiledSchema, mappings: readonly ColumnMapping[]): Lo
       } else {
         for (const kind of kinds) text.null(kind);
       }
-      for (let m = 0; m < METADATA_COLUMNS.length; m++) {
-        const value = METADATA_COLUMNS[m].value(envelope, position);
-        text.value(value, metadataKinds[m], columns.length + m);
-      }
+      for (const write of metadata) write(envelope, position, text);
     } catch (error) {
       text.dropLine();
       throw error instanceof InvalidUtf8Error
@@ -139,6 +141,59 @@ function compile(schema: CompiledSchema, mappings: readonly ColumnMapping[]): Lo
     text.endLine(envelope.op);
     return envelope;
   };
+}
+
+/** Appends one metadata column's value. */
+type MetadataWriter = (envelope: Envelope, position: KafkaPosition, text: LoadDataText) => void;
+
+/** `.000` to `.999`: a time's milliseconds as lines hold them. */
+const MILLIS = Array.from({ length: 1000 }, (_, n) => `.${String(n).padStart(3, "0")}`);
+
+/**
+ * How metadata column `column` (column `c` of the line) is written: its `value` (cdc_row.ts),
+ * but the times and the source position in parts, without the strings of the whole made per
+ * event for the collector to clear (lib/debezium/load_lines_test.ts holds both to the same
+ * bytes).
+ */
+function metadataWriter(column: MetadataColumn, c: number): MetadataWriter {
+  switch (column.name) {
+    case "__ts":
+      return (envelope, _, text) => dateTimeMillis(envelope.ts_ms, text);
+    case "__source_ts":
+      return (envelope, _, text) => dateTimeMillis(envelope.source?.ts_ms, text);
+    case "__source_pos":
+      return (envelope, _, text) => sourcePositionInto(envelope.source, text);
+  }
+  const kind = kindOf(column.type);
+  return (envelope, position, text) => text.value(column.value(envelope, position), kind, c);
+}
+
+/** Milliseconds since the epoch as `formatDateTimeMillis` writes them, or NULL. */
+function dateTimeMillis(millis: unknown, text: LoadDataText): void {
+  if (millis === null || millis === undefined) return text.null("plain");
+  const ms = Number(millis);
+  const seconds = Math.floor(ms / 1000);
+  text.ascii(dateTimeOfSecond(seconds));
+  text.joinNext();
+  text.ascii(MILLIS[ms - seconds * 1000]);
+}
+
+/** {@linkcode sourcePosition} of `source`, as text. */
+function sourcePositionInto(source: Envelope["source"], text: LoadDataText): void {
+  if (!source || source.file == null) return text.null("text");
+  text.text(String(source.file));
+  for (const part of [source.pos ?? 0, source.row ?? 0]) {
+    text.joinNext();
+    text.ascii(":");
+    text.joinNext();
+    if (typeof part === "number" || typeof part === "bigint") text.integer(part);
+    else text.text(String(part));
+  }
+  if (!source.gtid) return;
+  text.joinNext();
+  text.ascii(" gtid=");
+  text.joinNext();
+  text.text(String(source.gtid));
 }
 
 /** How one top-level field of the envelope is read: images located, `cdc`'s fields read. */
@@ -216,5 +271,18 @@ function valueWriter(
   }
   const read: ValueReader = compileReader(type, names);
   const convert = mapping.convert;
+  if (mapping.rules[0] === ZONED_TIMESTAMP && primitive === "string") {
+    // a TIMESTAMP column's UTC text rewritten byte for byte; other forms as strings
+    const utc = new Uint8Array(26);
+    return (cursor, text) => {
+      const at = cursor.pos;
+      const n = cursor.readLength();
+      const start = cursor.take(n);
+      const length = utcTimestampInto(cursor.bytes, start, start + n, utc);
+      if (length) return text.encoded(utc, 0, length);
+      cursor.pos = at;
+      text.value(convert(read(cursor)), kind, c);
+    };
+  }
   return (cursor, text) => text.value(convert(read(cursor)), kind, c);
 }

@@ -103,6 +103,8 @@ Deno.test("compileLoadLineWriter: the same bytes as decoding, mapping and encodi
     event("r", null, EMPTY_ROW),
     event("d", FULL_ROW, null),
     event("t", null, null),
+    // a zone other than Z: the TIMESTAMP column's value goes the string way
+    event("u", FULL_ROW, { ...FULL_ROW, zoned: "2024-03-01T01:30:00.5+02:00" }),
   ];
   const direct = new LoadDataText(format);
   const decoded = new LoadDataText(format);
@@ -116,7 +118,7 @@ Deno.test("compileLoadLineWriter: the same bytes as decoding, mapping and encodi
     const value = decodeAvroPayload(COMPILED, bytes.subarray(5)) as Envelope;
     decoded.add(plan.row(value, { partition: 3, offset }));
   });
-  assert.equal(direct.rows, 5);
+  assert.equal(direct.rows, 6);
   const text = bytesOf(direct).toString("utf8");
   assert.equal(text, bytesOf(decoded).toString("utf8"));
   assert.deepEqual(bytesOf(direct), bytesOf(decoded));
@@ -135,6 +137,7 @@ Deno.test("compileLoadLineWriter: the same bytes as decoding, mapping and encodi
     "1.5",
     "00090a5cff",
   ]);
+  assert.equal(text.split("\n")[5].split("\t")[5], "2024-02-29 23:30:00.500000");
 });
 
 Deno.test("compileLoadLineWriter: bad bytes are bad input, and leave the text as it was", () => {

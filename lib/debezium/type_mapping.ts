@@ -105,7 +105,7 @@ const RECENT_TEXTS = ["", "", "", ""];
 let nextRecent = 0;
 
 /** Whole seconds since the epoch (UTC) → `YYYY-MM-DD HH:MM:SS`. */
-function dateTimeOfSecond(seconds: number): string {
+export function dateTimeOfSecond(seconds: number): string {
   for (let i = 0; i < 4; i++) if (RECENT_SECONDS[i] === seconds) return RECENT_TEXTS[i];
   const text = formatDateTimeOfSecond(seconds);
   RECENT_SECONDS[nextRecent] = seconds;
@@ -183,6 +183,43 @@ export function zonedTimestampToUtc(text: string): string {
   const iso = date.toISOString();
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${fraction}`;
 }
+
+/** Debezium's logical type of TIMESTAMP columns: text with a zone. */
+export const ZONED_TIMESTAMP = "io.debezium.time.ZonedTimestamp";
+
+/** Where a UTC timestamp's bytes must be digits: `YYYY-MM-DDTHH:MM:SS`. */
+const UTC_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+
+/**
+ * {@linkcode zonedTimestampToUtc} of the UTC form Debezium writes (`YYYY-MM-DDTHH:MM:SS[.f]Z`,
+ * one to nine fraction digits), from its UTF-8 bytes `bytes[start]` up to `end` into `out`
+ * (26 bytes at least), without a string: the result's length, or 0 for any other form (which
+ * {@linkcode zonedTimestampToUtc} then converts or refuses).
+ */
+export function utcTimestampInto(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+): number {
+  const n = end - start;
+  if (n < 20 || n > 30 || n === 21 || bytes[end - 1] !== 0x5a) return 0; // Z
+  if (bytes[start + 4] !== 0x2d || bytes[start + 7] !== 0x2d || bytes[start + 10] !== 0x54) {
+    return 0; // - - T
+  }
+  if (bytes[start + 13] !== 0x3a || bytes[start + 16] !== 0x3a) return 0; // : :
+  if (n > 20 && bytes[start + 19] !== 0x2e) return 0; // .
+  for (const i of UTC_DIGITS) if (!isDigit(bytes[start + i])) return 0;
+  for (let i = start + 20; i < end - 1; i++) if (!isDigit(bytes[i])) return 0;
+  for (let i = 0; i < 19; i++) out[i] = bytes[start + i];
+  out[10] = 0x20; // the space between date and time
+  out[19] = 0x2e;
+  // the fraction's first six digits, zero-padded
+  for (let i = 0; i < 6; i++) out[20 + i] = 20 + i < n - 1 ? bytes[start + 20 + i] : 0x30;
+  return 26;
+}
+
+const isDigit = (b: number) => b >= 0x30 && b <= 0x39;
 
 /** A time with zone (Debezium ZonedTime, `HH:MM:SS[.f]Z`) → UTC TIME text. */
 export function zonedTimeToUtc(text: string): string {
@@ -378,7 +415,7 @@ const LOGICAL: Record<string, Rule> = {
     convert: (v) => formatDateTimeMicros(BigInt(v as number | bigint) / 1000n),
   }),
   // TIMESTAMP columns: stored as DATETIME holding UTC, whatever the session zone.
-  "io.debezium.time.ZonedTimestamp": (ctx) => ({
+  [ZONED_TIMESTAMP]: (ctx) => ({
     type: withFsp("DATETIME", fsp(ctx, 6)),
     convert: (v) => zonedTimestampToUtc(String(v)),
   }),

@@ -13,6 +13,7 @@ import {
   formatTimeMicros,
   mapField,
   UnmappableTypeError,
+  utcTimestampInto,
   zonedTimestampToUtc,
 } from "./type_mapping.ts";
 import type { GeometryValue } from "../mysql/values.ts";
@@ -67,6 +68,33 @@ Deno.test("zoned timestamps are converted to UTC, fraction kept", () => {
     const hostile of ["2024-02-2\tT23:30:00Z", "2024-02-29T23:3\\:00.5Z", "\\N24-02-29T23:30:00Z"]
   ) {
     assert.throws(() => zonedTimestampToUtc(hostile), /not an ISO-8601/, hostile);
+  }
+});
+
+Deno.test("utcTimestampInto: the bytes zonedTimestampToUtc writes, or 0 for another form", () => {
+  const out = new Uint8Array(26);
+  const into = (text: string) => {
+    const bytes = new TextEncoder().encode(`xx${text}yy`);
+    const n = utcTimestampInto(bytes, 2, bytes.length - 2, out);
+    return n ? new TextDecoder().decode(out.subarray(0, n)) : n;
+  };
+  for (const fraction of ["", ".5", ".12", ".123456", ".1234567", ".123456789"]) {
+    const text = `2024-02-29T23:30:07${fraction}Z`;
+    assert.equal(into(text), zonedTimestampToUtc(text), text);
+  }
+  for (
+    const other of [
+      "2024-03-01T01:30:00.123456+02:00",
+      "12024-02-29T23:30:00Z",
+      "2024-02-29T23:30:00.Z",
+      "2024-02-29T23:30:00.1234567890Z",
+      "2024-02-2\tT23:30:00Z",
+      "2024-02-29 23:30:00Z",
+      "\\N24-02-29T23:30:00Z",
+      "yesterday",
+    ]
+  ) {
+    assert.equal(into(other), 0, other);
   }
 });
 

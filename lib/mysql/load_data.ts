@@ -326,6 +326,14 @@ export class LoadDataText {
     this.#pos = pos + n;
   }
 
+  /**
+   * Makes the next value appended continue the field appended last, without a separator: a
+   * field written in parts (each escaped as its kind needs), with no string of the whole made.
+   */
+  joinNext(): void {
+    this.#firstField = true;
+  }
+
   /** Ends the row being appended, counting it under `tag` when given ({@linkcode tagged}). */
   endLine(tag?: string): void {
     this.#reserve(1);
