@@ -13,14 +13,7 @@ import mysql from "mysql2/promise";
 import type { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import type { SinkBatch, TableRows } from "./batch.ts";
-import {
-  type ColumnKind,
-  type DuplicateKeys,
-  kindOf,
-  type LoadDataFormat,
-  type LoadDataText,
-} from "../mysql/load_data.ts";
-import { parseSqlType } from "../mysql/sql_types.ts";
+import type { DuplicateKeys, LoadDataText } from "../mysql/load_data.ts";
 import type { Fence, SinkMode, StageSpec } from "./modes/mode.ts";
 import {
   deadLetterTableDdl,
@@ -555,8 +548,6 @@ export class MysqlSink implements RowWriter {
           after?: readonly string[],
         ) => this.#load(table, statement, text, after),
         stage: (rows: TableRows) => this.#stageName(rows.table, mode.stageOf!(rows)!),
-        loadFormat: (table: string, names: readonly string[], duplicates: DuplicateKeys) =>
-          this.#loadFormat(table, names, duplicates),
       };
       const run = (sql: string, values?: unknown[]) => this.#query(sql, values);
       for (const { rows, fence } of tables) await mode.write(run, target, rows, fence);
@@ -604,25 +595,6 @@ export class MysqlSink implements RowWriter {
         setPosition(this.#written, topic, partition, offset);
       }
     }
-  }
-
-  /** See {@linkcode WriteTarget.loadFormat}: kinds from the table's column types as read. */
-  #loadFormat(
-    table: string,
-    columnNames: readonly string[],
-    duplicates: DuplicateKeys,
-  ): LoadDataFormat | undefined {
-    if (!this.#localInfile) return undefined;
-    const types = new Map(
-      (this.#tables.get(table) ?? []).map((c) => [c.name.toLowerCase(), c.columnType]),
-    );
-    const kinds: ColumnKind[] = [];
-    for (const name of columnNames) {
-      const type = parseSqlType(types.get(name.toLowerCase()) ?? "");
-      if (!type) return undefined;
-      kinds.push(kindOf(type));
-    }
-    return { kinds, duplicates };
   }
 
   /** The staging table's name of `table` (one per table, short whatever the table's name). */

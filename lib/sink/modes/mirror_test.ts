@@ -39,7 +39,6 @@ Deno.test("MIRROR writes deletes, upserts and truncates in order, inside the tra
       maxStatementLength: 1 << 20,
       load: () => Promise.reject(new Error("none")),
       stage: () => "none",
-      loadFormat: () => undefined,
     },
     {
       table: "t_mirror",

@@ -13,7 +13,7 @@
 import mysql from "mysql2/promise";
 import { Buffer } from "node:buffer";
 import type { TableRows } from "../batch.ts";
-import type { DuplicateKeys, LoadDataFormat, LoadDataText } from "../../mysql/load_data.ts";
+import type { DuplicateKeys, LoadDataText } from "../../mysql/load_data.ts";
 import type { ColumnDef } from "../../mysql/dialect.ts";
 import type { SqlValue } from "../../mysql/values.ts";
 import { opOf, type RowLayout } from "../../debezium/cdc_row.ts";
@@ -66,16 +66,6 @@ export interface WriteTarget {
    * asked for and a `__seq` in load order.
    */
   stage(rows: TableRows): string;
-  /**
-   * The LOAD DATA format of rows of `columnNames` in `table` (each column's kind from its type
-   * in the table), for rows a mode builds itself; undefined where the server does not take
-   * LOAD DATA LOCAL INFILE (or a column is unknown): the mode then writes INSERTs.
-   */
-  loadFormat(
-    table: string,
-    columnNames: readonly string[],
-    duplicates: DuplicateKeys,
-  ): LoadDataFormat | undefined;
 }
 
 /** A sink mode. */

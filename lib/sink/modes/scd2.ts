@@ -17,7 +17,8 @@
  * Rows held as LOAD DATA text (where the server takes it) are versioned from a few fields read
  * back from their lines (key, op, instants, position), and each version is its change's line as
  * it is with the validity fields after it: nothing is decoded into values. Rows held as values
- * (`--write-method insert`, a server without `local_infile`) become multi-row INSERTs.
+ * (`--write-method insert`, a server without `local_infile`) look their keys up in derived
+ * tables and become multi-row INSERTs.
  *
  * @module
  */
@@ -52,7 +53,6 @@ import {
 import {
   instantOf,
   KeyNumbers,
-  type OpenVersion,
   validity,
   versionChanges,
   versionIntervals,
@@ -106,7 +106,7 @@ export const SCD2: SinkMode = {
         if (n === keyValues.length) keyValues.push(layout.key.map((i) => row[i]));
         return n;
       });
-      const open = await openVersions(run, target, batch, keyValues);
+      const open = await openVersionsSelected(run, name, batch.keyColumns, keyValues, max);
       const { inserts, closes } = versionChanges(segment.rows, layout, sourceWidth, keys, open);
       await runAll(run, closeStatements(name, closes, max));
       // a version already present is the same change: kept as it is (an update of nothing)
@@ -136,27 +136,6 @@ export const SCD2: SinkMode = {
 
 /** How the validity columns travel in LOAD DATA text: dates and digits. */
 const VALIDITY_KINDS: readonly ColumnKind[] = VALIDITY_COLUMNS.map(() => "plain");
-
-/**
- * The stored open version of each key (its values): the keys go to the table's staging table
- * with LOAD DATA where the server takes it, else as derived tables.
- */
-async function openVersions(
-  run: SqlRunner,
-  target: WriteTarget,
-  batch: TableRows,
-  keys: readonly SqlValue[][],
-): Promise<(OpenVersion | undefined)[]> {
-  const { table, keyColumns } = batch;
-  const format = target.loadFormat(table, keyColumns, "ignore");
-  if (!format) {
-    const name = qualifiedName(target.database, table);
-    return await openVersionsSelected(run, name, keyColumns, keys, target.maxStatementLength);
-  }
-  const text = new LoadDataText(format);
-  for (const values of keys) text.add(values);
-  return await openVersionsStaged(target, batch, text);
-}
 
 /** Where {@linkcode writeLines} reads its fields: the chosen columns after the key's. */
 const OP = 0, SOURCE_TS = 1, TS = 2, PARTITION = 3, OFFSET = 4;

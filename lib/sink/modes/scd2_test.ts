@@ -14,7 +14,6 @@ Deno.test("SCD2 truncate closes every open version and is kept as a row", async 
       maxStatementLength: 1 << 20,
       load: () => Promise.reject(new Error("none")),
       stage: () => "none",
-      loadFormat: () => undefined,
     },
     {
       table: "t_scd2",
