@@ -28,12 +28,7 @@ import { type Envelope, imageSide, type KafkaPosition, READ_SOURCE_FIELDS } from
 import type { CompiledSchema } from "../avro/decoder.ts";
 import { type ColumnKind, kindOf, type LoadDataText } from "../mysql/load_data.ts";
 import { InvalidUtf8Error } from "../util/utf8.ts";
-import {
-  type ColumnMapping,
-  dateTimeOfSecond,
-  utcTimestampInto,
-  ZONED_TIMESTAMP,
-} from "./type_mapping.ts";
+import { type ColumnMapping, dateTimeOfSecond, TEXT_INTO_BYTES } from "./type_mapping.ts";
 
 /**
  * Appends the `_cdc` row of the event in `bytes` (Confluent-framed) to the text `textFor`
@@ -271,15 +266,17 @@ function valueWriter(
   }
   const read: ValueReader = compileReader(type, names);
   const convert = mapping.convert;
-  if (mapping.rules[0] === ZONED_TIMESTAMP && primitive === "string") {
-    // a TIMESTAMP column's UTC text rewritten byte for byte; other forms as strings
-    const utc = new Uint8Array(26);
+  const into = mapping.textInto;
+  if (into && (primitive === "string" || primitive === "bytes")) {
+    // the value's text written from its bytes (a TIMESTAMP's UTC text, a decimal's digits);
+    // a form `into` does not take is read and converted
+    const out = new Uint8Array(TEXT_INTO_BYTES);
     return (cursor, text) => {
       const at = cursor.pos;
       const n = cursor.readLength();
       const start = cursor.take(n);
-      const length = utcTimestampInto(cursor.bytes, start, start + n, utc);
-      if (length) return text.encoded(utc, 0, length);
+      const length = into(cursor.bytes, start, start + n, out);
+      if (length) return text.encoded(out, 0, length);
       cursor.pos = at;
       text.value(convert(read(cursor)), kind, c);
     };

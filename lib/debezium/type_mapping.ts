@@ -32,6 +32,8 @@ export interface ColumnMapping {
   convert: (value: unknown) => SqlValue;
   /** True when values land as Avro decodes them (`convert` only passes null on). */
   verbatim: boolean;
+  /** Set where a value's text can be written straight from its Avro bytes (see {@linkcode TextInto}). */
+  textInto?: TextInto;
   /**
    * The rules of this module's tables that made the mapping: a logical type's name or an
    * Avro primitive's, then the source type's family when that refined it (`long`,
@@ -39,6 +41,17 @@ export interface ColumnMapping {
    */
   rules: readonly string[];
 }
+
+/**
+ * Writes the text `convert` makes of a value from the bytes of its Avro string or bytes,
+ * `bytes[start]` up to `end`, into `out` (at least {@linkcode TEXT_INTO_BYTES} long), without
+ * a string: ASCII digits and punctuation, nothing to escape. Returns the text's length, or 0
+ * for a form it does not take (the value then goes through `convert`).
+ */
+export type TextInto = (bytes: Uint8Array, start: number, end: number, out: Uint8Array) => number;
+
+/** The room a {@linkcode TextInto} may write. */
+export const TEXT_INTO_BYTES = 80;
 
 /** A column schema this module cannot map; bad input under `--on-error`. */
 export class UnmappableTypeError extends Error {
@@ -184,17 +197,13 @@ export function zonedTimestampToUtc(text: string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${fraction}`;
 }
 
-/** Debezium's logical type of TIMESTAMP columns: text with a zone. */
-export const ZONED_TIMESTAMP = "io.debezium.time.ZonedTimestamp";
-
 /** Where a UTC timestamp's bytes must be digits: `YYYY-MM-DDTHH:MM:SS`. */
 const UTC_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
 
 /**
  * {@linkcode zonedTimestampToUtc} of the UTC form Debezium writes (`YYYY-MM-DDTHH:MM:SS[.f]Z`,
- * one to nine fraction digits), from its UTF-8 bytes `bytes[start]` up to `end` into `out`
- * (26 bytes at least), without a string: the result's length, or 0 for any other form (which
- * {@linkcode zonedTimestampToUtc} then converts or refuses).
+ * one to nine fraction digits) as a {@linkcode TextInto}: 0 for any other form, which
+ * {@linkcode zonedTimestampToUtc} converts or refuses.
  */
 export function utcTimestampInto(
   bytes: Uint8Array,
@@ -256,6 +265,38 @@ export function decimalText(text: string): string {
   return text;
 }
 
+/**
+ * {@linkcode formatDecimal} of the big-endian two's-complement integer `bytes[start]` up to `end`
+ * (Kafka Connect Decimal's bytes) as a {@linkcode TextInto}: 0 beyond 6 bytes (a bigint's).
+ */
+export function decimalInto(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  scale: number,
+  out: Uint8Array,
+): number {
+  const n = end - start;
+  if (n > 6 || scale > TEXT_INTO_BYTES - 3) return 0;
+  let value = 0;
+  for (let i = start; i < end; i++) value = value * 256 + bytes[i];
+  if (n > 0 && bytes[start] & 0x80) value -= 2 ** (n * 8);
+  const negative = value < 0;
+  let rest = negative ? -value : value;
+  let digits = 1;
+  for (let v = rest; v >= 10; v = Math.floor(v / 10)) digits++;
+  digits = Math.max(digits, scale + 1);
+  const length = (negative ? 1 : 0) + digits + (scale > 0 ? 1 : 0);
+  let at = length;
+  for (let k = 0; k < digits; k++) {
+    if (k === scale && scale > 0) out[--at] = 0x2e; // .
+    out[--at] = 0x30 + rest % 10;
+    rest = Math.floor(rest / 10);
+  }
+  if (negative) out[0] = 0x2d; // -
+  return length;
+}
+
 /** An unscaled integer and a scale → exact decimal text (`-12.340`). */
 export function formatDecimal(unscaled: number | bigint, scale: number): string {
   const negative = unscaled < 0;
@@ -294,14 +335,18 @@ interface FieldContext {
 interface Mapping {
   type: SqlType;
   convert: (value: unknown) => SqlValue;
+  textInto?: TextInto;
 }
 
 type Rule = (ctx: FieldContext) => Mapping;
 
 const same = (value: unknown) => value as SqlValue;
 
-const unscaledDecimal = (scale: number) => (value: unknown) =>
-  formatDecimal(bytesToInteger(asBuffer(value)), scale);
+/** Kafka Connect Decimal's unscaled bytes of scale `scale` → its text, as values or bytes. */
+const unscaledDecimal = (scale: number): Pick<Mapping, "convert" | "textInto"> => ({
+  convert: (value) => formatDecimal(bytesToInteger(asBuffer(value)), scale),
+  textInto: (bytes, start, end, out) => decimalInto(bytes, start, end, scale, out),
+});
 
 /** Fractional seconds: the source column's (none when it propagates no length), else `fallback`. */
 const fsp = (ctx: FieldContext, fallback: number) => {
@@ -355,12 +400,12 @@ const LOGICAL: Record<string, Rule> = {
     const declared = declaredType(ctx);
     if (declared?.name === "BIGINT" && declared.unsigned && scale === 0) {
       // bigint.unsigned.handling.mode=precise
-      return { type: { name: "BIGINT", unsigned: true }, convert: unscaledDecimal(0) };
+      return { type: { name: "BIGINT", unsigned: true }, ...unscaledDecimal(0) };
     }
     const precision = parameterNumber(ctx, "connect.decimal.precision", 65);
     return {
       type: { name: "DECIMAL", precision: Math.min(65, Math.max(precision, scale, 1)), scale },
-      convert: unscaledDecimal(scale),
+      ...unscaledDecimal(scale),
     };
   },
   "io.debezium.data.VariableScaleDecimal": () => ({
@@ -415,9 +460,10 @@ const LOGICAL: Record<string, Rule> = {
     convert: (v) => formatDateTimeMicros(BigInt(v as number | bigint) / 1000n),
   }),
   // TIMESTAMP columns: stored as DATETIME holding UTC, whatever the session zone.
-  [ZONED_TIMESTAMP]: (ctx) => ({
+  "io.debezium.time.ZonedTimestamp": (ctx) => ({
     type: withFsp("DATETIME", fsp(ctx, 6)),
     convert: (v) => zonedTimestampToUtc(String(v)),
+    textInto: utcTimestampInto,
   }),
   "io.debezium.time.Year": () => ({ type: { name: "YEAR" }, convert: same }),
   "io.debezium.data.Json": () => ({ type: { name: "JSON" }, convert: same }),
@@ -620,6 +666,7 @@ export function mapField(
     type: mapping.type,
     convert: (value) => (value === null || value === undefined ? null : convert(value)),
     verbatim: convert === same,
+    textInto: mapping.textInto,
     rules,
   };
 }

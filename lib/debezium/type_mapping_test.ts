@@ -5,6 +5,7 @@ import { renderSqlType } from "../mysql/sql_types.ts";
 import {
   bytesToBigInt,
   bytesToInteger,
+  decimalInto,
   decimalText,
   formatDate,
   formatDateTimeMicros,
@@ -12,6 +13,7 @@ import {
   formatDecimal,
   formatTimeMicros,
   mapField,
+  TEXT_INTO_BYTES,
   UnmappableTypeError,
   utcTimestampInto,
   zonedTimestampToUtc,
@@ -96,6 +98,26 @@ Deno.test("utcTimestampInto: the bytes zonedTimestampToUtc writes, or 0 for anot
   ) {
     assert.equal(into(other), 0, other);
   }
+});
+
+Deno.test("decimalInto: the text formatDecimal makes of the same bytes, or 0 beyond 6 bytes", () => {
+  const out = new Uint8Array(TEXT_INTO_BYTES);
+  const into = (bytes: number[], scale: number) => {
+    const n = decimalInto(Uint8Array.from([9, ...bytes]), 1, bytes.length + 1, scale, out);
+    return n ? new TextDecoder().decode(out.subarray(0, n)) : n;
+  };
+  const samples = [[], [0], [1], [0xff], [0x80], [0x7f, 0xff], [0x04, 0xd2], [0xfb, 0x2e]];
+  for (let n = 1; n <= 6; n++) {
+    samples.push(Array.from({ length: n }, (_, i) => (i * 97 + n * 31) % 256));
+    samples.push([0x80, ...Array(n - 1).fill(0)], [0x7f, ...Array(n - 1).fill(0xff)]);
+  }
+  for (const bytes of samples) {
+    for (const scale of [0, 1, 2, 5, 10, 30]) {
+      const expected = formatDecimal(bytesToInteger(Uint8Array.from(bytes)), scale);
+      assert.equal(into(bytes, scale), expected, `${bytes} scale ${scale}`);
+    }
+  }
+  assert.equal(into([1, 2, 3, 4, 5, 6, 7], 2), 0, "7 bytes: the bigint way");
 });
 
 Deno.test("decimalText: decimal.handling.mode=string's numbers as they are, anything else refused", () => {
