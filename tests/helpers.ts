@@ -99,10 +99,19 @@ export class CdcProcess {
   readonly done: Promise<Deno.CommandStatus>;
 
   constructor(args: string[], env: Record<string, string> = {}) {
+    // the runner's environment without its CDC_ settings (`eval "$(deno task stack env)"` sets
+    // them in a developer's shell): a test says every option it means
+    const inherited = Object.entries(Deno.env.toObject()).filter(([k]) => !k.startsWith("CDC_"));
     this.child = new Deno.Command(Deno.execPath(), {
       // exactly the permissions the compiled binary gets
       args: ["run", ...RUN_FLAGS, MAIN, ...args],
-      env: { CDC_MYSQL_PASSWORD: STACK.mysql.password, NO_COLOR: "1", ...env },
+      clearEnv: true,
+      env: {
+        ...Object.fromEntries(inherited),
+        CDC_MYSQL_PASSWORD: STACK.mysql.password,
+        NO_COLOR: "1",
+        ...env,
+      },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
