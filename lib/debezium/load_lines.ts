@@ -93,16 +93,20 @@ function compile(schema: CompiledSchema, mappings: readonly ColumnMapping[]): Lo
   const kinds = mappings.map((m) => kindOf(m.type));
   const metadata = METADATA_COLUMNS.map((c, m) => metadataWriter(c, columns.length + m));
   const cursor = new AvroCursor();
+  // one per writer, filled again for each event: nothing of it outlives the call
+  const fields: EnvelopeFields = {
+    before: -1,
+    after: -1,
+    op: "",
+    ts_ms: null,
+    source: null,
+    transaction: null,
+  };
 
   return (bytes, position, textFor) => {
-    const fields: EnvelopeFields = {
-      before: -1,
-      after: -1,
-      op: "",
-      ts_ms: null,
-      source: null,
-      transaction: null,
-    };
+    fields.before = fields.after = -1;
+    fields.op = "";
+    fields.ts_ms = fields.source = fields.transaction = null;
     try {
       cursor.reset(bytes, 5);
       for (const read of readers) read(cursor, fields);
