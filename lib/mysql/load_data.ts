@@ -32,7 +32,11 @@ export interface LoadDataFormat {
 /** What the file name in the statement says: the sink streams the text, no file is read. */
 const FILE_NAME = "cdc-batch";
 
-/** A batch's text is handed over in chunks of about this many bytes. */
+/**
+ * A batch's text is handed over in chunks of at least this many bytes, each filling most of its
+ * buffer: a chunk cut at 64 KiB of a buffer grown to 128 KiB left half of each unused, and
+ * buffers are memory V8 collects in full collections.
+ */
 const CHUNK_BYTES = 64 * 1024;
 
 /** A text's first buffer; it doubles as lines need room (a batch of a small table's few). */
@@ -342,7 +346,7 @@ export class LoadDataText {
     if (tag !== undefined) this.#tagsAdded[this.#tagIndex(tag)]++;
     this.#firstField = true;
     this.#lineStart = this.#pos;
-    if (this.#pos >= CHUNK_BYTES) this.#handOver();
+    this.#handOverWhenFull();
   }
 
   /** Forgets the row being appended (its record turned out to be bad input). */
@@ -460,7 +464,14 @@ export class LoadDataText {
     else this.#buffer.set(from.subarray(start, end), this.#pos);
     this.#pos += n;
     this.#lineStart = this.#pos;
-    if (this.#pos >= CHUNK_BYTES) this.#handOver();
+    this.#handOverWhenFull();
+  }
+
+  /** Hands the lines over as a chunk once they are a chunk's size and fill 7/8 of the buffer. */
+  #handOverWhenFull(): void {
+    if (this.#pos >= CHUNK_BYTES && this.#pos >= this.#buffer.length - (this.#buffer.length >> 3)) {
+      this.#handOver();
+    }
   }
 
   /** Writes the tab before a field but the first; the position to write the field at. */
