@@ -133,7 +133,7 @@ export function streamCommand(): Command {
     envOption({
       flags: "--write-method <method>",
       description: "how rows reach the server: load (LOAD DATA LOCAL INFILE, about twice the " +
-        "rows per second of INSERTs; history mode, where the server allows local_infile, " +
+        "rows per second of INSERTs, in every mode, where the server allows local_infile; " +
         "INSERTs otherwise) or insert (multi-row INSERTs only)",
       env: "CDC_WRITE_METHOD",
       default: "load",
