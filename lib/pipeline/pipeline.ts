@@ -123,6 +123,7 @@ export class Pipeline {
       writer: stages.writer,
       mapping: options.mapping,
       keyed: options.keyed ?? false,
+      asValues: options.transactions?.oneInstant ?? false,
     });
     this.#writes = new WriteScheduler(
       this.#buffer,

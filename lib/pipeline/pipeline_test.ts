@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { envelopeSchema, optional, sourceValue } from "../debezium/testing.ts";
-import type { SinkBatch } from "../sink/batch.ts";
+import { rowCount, type SinkBatch } from "../sink/batch.ts";
 import {
   compileAvro,
   type CompiledSchema,
@@ -501,9 +501,17 @@ Deno.test("Pipeline with bulk loading: each event becomes its LOAD DATA line, ba
 /** The transaction topic and a second table's topic. */
 const T = "p.transaction", B = "p.db.b";
 
-/** A pipeline over the tables t and b, applying source transactions whole when asked. */
-function twoTables(transactions = false) {
-  const writer = new MemoryWriter();
+/**
+ * A pipeline over the tables t and b, applying source transactions whole when asked (with one
+ * source time each, `oneInstant`), into a writer that bulk-loads when `bulkLoad` is given.
+ */
+function twoTables(
+  transactions = false,
+  oneInstant = false,
+  bulkLoad?: "ignore",
+  decoder: JsonDecoder = new JsonDecoder(),
+) {
+  const writer = Object.assign(new MemoryWriter(), { bulkLoad });
   const pipeline = new Pipeline({
     tables: new Map([[TOPIC, "t_cdc"], [B, "b_cdc"]]),
     batchSize: 1000,
@@ -517,11 +525,11 @@ function twoTables(transactions = false) {
           topicOf: new Map([["db.t", TOPIC], ["db.b", B]]),
           maxHeldBytes: 1 << 20,
           timeoutMs: 60_000,
-          oneInstant: false,
+          oneInstant,
         },
       }
       : {}),
-  }, { decoder: new JsonDecoder(), writer, committer: new MemoryCommitter() });
+  }, { decoder, writer, committer: new MemoryCommitter() });
   return { pipeline, writer };
 }
 
@@ -581,6 +589,41 @@ Deno.test("Pipeline with transactions: a transaction over two tables is written 
     [`${B}:1`, `${TOPIC}:2`, `${T}:2`],
   ]);
   assert.deepEqual([pipeline.stats.transactions, pipeline.stats.forcedTransactions], [1, 0]);
+});
+
+Deno.test("Pipeline with transactions and one source time: rows are values, where the writer bulk-loads too", async () => {
+  // scd2 versions start at a row's source time: a transaction's rows get its latest, which is
+  // set on values (rows buffered as LOAD DATA text kept their own, and "as of" an instant between
+  // two of its statements' seconds showed part of it)
+  // changes as framed Avro (read as lines where the writer bulk-loads), markers as JSON
+  const decoder = new (class extends FramedDecoder {
+    override decodeKnown(bytes: Uint8Array): DecodedValue {
+      return bytes[0] === 0 ? super.decodeKnown(bytes) : new JsonDecoder().decodeKnown(bytes);
+    }
+  })();
+  const { pipeline, writer } = twoTables(true, true, "ignore", decoder);
+  const change = (id: number, second: number) =>
+    Buffer.concat([
+      Buffer.from([0, 0, 0, 0, 1]),
+      COMPILED.type.toBuffer({
+        op: "c",
+        before: null,
+        after: { id, name: `n${id}` },
+        source: sourceValue("t", id, 1_700_000_000_000 + second * 1000),
+        ts_ms: 1_700_000_000_000,
+        transaction: { id: "x", total_order: id, data_collection_order: 1 },
+      }),
+    ]);
+  await handle(pipeline, batchOf([0], () => change(1, 0)));
+  await handle(pipeline, { ...batchOf([0], () => change(2, 1)), topic: B });
+  await handle(pipeline, { ...batchOf([0], () => endOf("x")), topic: T });
+  await pipeline.flush();
+  const tables = writer.batches.flatMap((b) => b.tables).filter((t) => rowCount(t) > 0);
+  assert.deepEqual(tables.map((t) => t.text), [undefined, undefined], "held as values");
+  assert.deepEqual(
+    tables.map((t) => t.rows.map((r) => r[t.layout.sourceTs])).flat(),
+    ["2023-11-14 22:13:21.000", "2023-11-14 22:13:21.000"],
+  );
 });
 
 Deno.test("Pipeline with transactions: an idle writer does not wait for the end of a long run of markers", async () => {

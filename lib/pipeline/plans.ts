@@ -38,6 +38,12 @@ export interface PlanCacheOptions {
   mapping: MappingOptions;
   /** True when plans need the Kafka key's schema (mirror, scd2: the key columns). */
   keyed: boolean;
+  /**
+   * True to hold rows as values even where the writer bulk-loads: a whole source transaction's
+   * rows get one source time (`oneInstant`, lib/pipeline/transactions.ts), which is set on
+   * values only.
+   */
+  asValues?: boolean;
 }
 
 /** The plans of a stream, by table and schemas. */
@@ -127,7 +133,7 @@ export class PlanCache {
         topic,
         plan.rowColumns,
         plan.keyColumns,
-        this.#options.writer.bulkLoad,
+        this.#options.asValues ? undefined : this.#options.writer.bulkLoad,
       );
       this.#targets.set(k, target);
     }

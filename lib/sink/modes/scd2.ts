@@ -17,8 +17,9 @@
  * Rows held as LOAD DATA text (where the server takes it) are versioned from a few fields read
  * back from their lines (key, op, instants, position), and each version is its change's line as
  * it is with the validity fields after it: nothing is decoded into values. Rows held as values
- * (`--write-method insert`, a server without `local_infile`) look their keys up in derived
- * tables and become multi-row INSERTs.
+ * (`--write-method insert`, a server without `local_infile`, and `--transactions`, which gives a
+ * whole transaction's rows one source time on values) look their keys up in derived tables and
+ * become multi-row INSERTs.
  *
  * @module
  */
