@@ -28,7 +28,12 @@ import { type Envelope, imageSide, type KafkaPosition, READ_SOURCE_FIELDS } from
 import type { CompiledSchema } from "../avro/decoder.ts";
 import { type ColumnKind, kindOf, type LoadDataText } from "../mysql/load_data.ts";
 import { InvalidUtf8Error } from "../util/utf8.ts";
-import { type ColumnMapping, dateTimeOfSecond, TEXT_INTO_BYTES } from "./type_mapping.ts";
+import {
+  type ColumnMapping,
+  dateTimeOfSecond,
+  millisFraction,
+  TEXT_INTO_BYTES,
+} from "./type_mapping.ts";
 
 /**
  * Appends the `_cdc` row of the event in `bytes` (Confluent-framed) to the text `textFor`
@@ -145,9 +150,6 @@ function compile(schema: CompiledSchema, mappings: readonly ColumnMapping[]): Lo
 /** Appends one metadata column's value. */
 type MetadataWriter = (envelope: Envelope, position: KafkaPosition, text: LoadDataText) => void;
 
-/** `.000` to `.999`: a time's milliseconds as lines hold them. */
-const MILLIS = Array.from({ length: 1000 }, (_, n) => `.${String(n).padStart(3, "0")}`);
-
 /**
  * How metadata column `column` (column `c` of the line) is written: its `value` (cdc_row.ts),
  * but the times and the source position in parts, without the strings of the whole made per
@@ -174,7 +176,7 @@ function dateTimeMillis(millis: unknown, text: LoadDataText): void {
   const seconds = Math.floor(ms / 1000);
   text.ascii(dateTimeOfSecond(seconds));
   text.joinNext();
-  text.ascii(MILLIS[ms - seconds * 1000]);
+  text.ascii(millisFraction(ms - seconds * 1000));
 }
 
 /** {@linkcode sourcePosition} of `source`, as text. */

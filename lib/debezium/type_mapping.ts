@@ -152,7 +152,15 @@ export function formatDateTimeMicros(micros: number | bigint): string {
 export function formatDateTimeMillis(millis: number | bigint): string {
   const ms = Number(millis);
   const seconds = Math.floor(ms / 1000);
-  return `${dateTimeOfSecond(seconds)}.${pad(ms - seconds * 1000, 3)}`;
+  return dateTimeOfSecond(seconds) + millisFraction(ms - seconds * 1000);
+}
+
+/** `.000` to `.999`, made once: a time's milliseconds as its text ends. */
+const MILLIS_FRACTIONS = Array.from({ length: 1000 }, (_, n) => `.${pad(n, 3)}`);
+
+/** The `.fff` that ends the text of a time `n` milliseconds past its second. */
+export function millisFraction(n: number): string {
+  return MILLIS_FRACTIONS[n] ?? `.${pad(n, 3)}`;
 }
 
 /** Microseconds (possibly negative, beyond 24 h) → MySQL TIME `[-]HHH:MM:SS.ffffff`. */
